@@ -1,0 +1,356 @@
+"""Tests for zmnet_jax.input_pipeline and zmnet_jax.embedded_data."""
+
+import json
+import logging
+import os
+import pathlib
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from zmnet_jax import embedded_data
+from zmnet_jax import image_io
+from zmnet_jax import input_pipeline
+from zmnet_jax.image_io import ImageError
+from zmnet_jax.input_pipeline import DataError
+
+SHARED_DATA = pathlib.Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+
+
+def _write_noise_images(folder, count, seed=0, subfolders=("",)):
+  """Random-noise images of varied sizes, spread over ``subfolders``."""
+  rng = np.random.default_rng(seed)
+  paths = []
+  for i in range(count):
+    height, width = rng.integers(40, 90, size=2)
+    pixels = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+    path = folder / subfolders[i % len(subfolders)] / f"img{i:02d}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(pixels).save(path)
+    paths.append(path)
+  return paths
+
+
+def _write_solid_images(folder, count):
+  """Uniform images whose red channel encodes their index (20 * i + 10)."""
+  folder.mkdir(parents=True, exist_ok=True)
+  for i in range(count):
+    Image.new("RGB", (48, 40), (20 * i + 10, 90, 160)).save(
+        folder / f"solid{i:02d}.png"
+    )
+
+
+def _image_ids(batch):
+  return {int(round((red * 255 - 10) / 20)) for red in batch[:, :, :, 0].mean((1, 2))}
+
+
+@pytest.fixture(name="folders")
+def _folders(tmp_path):
+  content, style = tmp_path / "content", tmp_path / "style"
+  _write_noise_images(content, 10, seed=1, subfolders=("", "people"))
+  _write_noise_images(style, 7, seed=2, subfolders=("cubism", "dtd/bumpy"))
+  return content, style
+
+
+def _data_config(tmp_path, content, style, **overrides):
+  config = input_pipeline.default_data_config()
+  config.content_dir = str(content)
+  config.style_dir = str(style)
+  config.data_dir = str(tmp_path / "tfds")
+  config.content_size = 32
+  config.style_size = 24
+  config.resize_short_side = 40
+  config.store_short_side = 48
+  config.num_threads = 2
+  config.update(overrides)
+  return config
+
+
+def _train_input(tmp_path, folders, seed=0, **kwargs):
+  config = _data_config(tmp_path, *folders)
+  return input_pipeline.make_train_input(
+      config, global_batch_size=4, seed=seed, process_index=0,
+      process_count=1, **kwargs,
+  )
+
+
+def _take(train_input, count):
+  return [next(train_input) for _ in range(count)]
+
+
+def _assert_same_batches(first, second):
+  assert len(first) == len(second)
+  for a, b in zip(first, second):
+    np.testing.assert_array_equal(a["content"], b["content"])
+    np.testing.assert_array_equal(a["style"], b["style"])
+
+
+# --- TFDS builder ------------------------------------------------------------
+
+
+def test_builder_prepares_once_and_reuses(tmp_path, monkeypatch):
+  folder = tmp_path / "images"
+  _write_noise_images(folder, 5, subfolders=("", "a", "a/b"))
+  builder = input_pipeline.prepare_image_folder(folder, tmp_path / "tfds", 48)
+  assert builder.info.splits["train"].num_examples == 5
+  data_files = sorted(pathlib.Path(builder.data_dir).iterdir())
+  mtimes = [p.stat().st_mtime_ns for p in data_files]
+
+  def fail(*args):
+    raise AssertionError("the folder was prepared again")
+
+  monkeypatch.setattr(input_pipeline, "encode_for_storage", fail)
+  again = input_pipeline.prepare_image_folder(folder, tmp_path / "tfds", 48)
+  assert again.data_dir == builder.data_dir
+  assert [p.stat().st_mtime_ns for p in data_files] == mtimes
+
+
+def test_builder_features_labels_and_store_size(tmp_path):
+  folder = tmp_path / "images"
+  _write_noise_images(folder, 5, subfolders=("", "a", "a/b"))
+  Image.new("RGB", (120, 100), (1, 2, 3)).save(folder / "a" / "big.png")
+  source = input_pipeline.open_image_folder(folder, tmp_path / "tfds", 48)
+  examples = {ex["filename"].decode(): ex for ex in source}
+  assert sorted(examples) == sorted(
+      ["img00.png", "img03.png", "a/img01.png", "a/img04.png",
+       "a/b/img02.png", "a/big.png"]
+  )
+  labels = {name: ex["label"].decode() for name, ex in examples.items()}
+  assert labels["img00.png"] == ""
+  assert labels["a/img01.png"] == "a"
+  assert labels["a/b/img02.png"] == "a/b"
+  big = image_io.decode_image_bytes(examples["a/big.png"]["image"])
+  assert big.shape == (48, 58, 3)
+  small = image_io.decode_image_bytes(examples["img00.png"]["image"])
+  assert small.shape == image_io.load_image(folder / "img00.png").shape
+
+
+def test_small_rgb_jpeg_is_stored_unchanged(tmp_path):
+  folder = tmp_path / "images"
+  folder.mkdir()
+  Image.new("RGB", (40, 30), (9, 99, 199)).save(folder / "x.jpg")
+  source = input_pipeline.open_image_folder(folder, tmp_path / "tfds", 48)
+  assert source[0]["image"] == (folder / "x.jpg").read_bytes()
+
+
+def test_builder_skips_undecodable_images_and_logs_them(tmp_path, caplog):
+  folder = tmp_path / "images"
+  _write_noise_images(folder, 3)
+  good = (folder / "img00.png").read_bytes()
+  (folder / "cut.png").write_bytes(good[: len(good) // 2])
+  (folder / "text.jpg").write_text("hello")
+  with caplog.at_level(logging.INFO, logger="zmnet_jax.input_pipeline"):
+    builder = input_pipeline.prepare_image_folder(folder, tmp_path / "tfds", 48)
+  assert builder.info.splits["train"].num_examples == 3
+  message = "\n".join(r.getMessage() for r in caplog.records)
+  assert "skipped 2 of 5 images that could not be decoded" in message
+  assert "cut.png (truncated or corrupt image" in message
+  assert "text.jpg (not a recognized image file)" in message
+
+
+def test_changed_folder_is_prepared_again(tmp_path):
+  folder = tmp_path / "images"
+  _write_noise_images(folder, 3)
+  first = input_pipeline.prepare_image_folder(folder, tmp_path / "tfds", 48)
+  Image.new("RGB", (50, 50), (5, 5, 5)).save(folder / "new.png")
+  second = input_pipeline.prepare_image_folder(folder, tmp_path / "tfds", 48)
+  assert second.data_dir != first.data_dir
+  assert second.info.splits["train"].num_examples == 4
+  other_size = input_pipeline.prepare_image_folder(folder, tmp_path / "tfds", 64)
+  assert other_size.data_dir != second.data_dir
+
+
+def test_folder_without_decodable_images_is_an_error(tmp_path):
+  folder = tmp_path / "broken"
+  folder.mkdir()
+  (folder / "a.jpg").write_text("nope")
+  with pytest.raises(DataError, match="none of the images could be decoded"):
+    input_pipeline.prepare_image_folder(folder, tmp_path / "tfds", 48)
+
+
+# --- training input ----------------------------------------------------------
+
+
+def test_train_batches_shapes_and_range(tmp_path, folders):
+  with _train_input(tmp_path, folders) as train_input:
+    batch = next(train_input)
+    assert train_input.num_images == {"content": 10, "style": 7}
+  assert set(batch) == {"content", "style"}
+  assert batch["content"].shape == (4, 32, 32, 3)
+  assert batch["style"].shape == (4, 24, 24, 3)
+  for images in batch.values():
+    assert images.dtype == np.float32
+    assert 0.0 <= images.min() and images.max() <= 1.0
+    assert images.std() > 0.05
+
+
+def test_same_seed_same_batches_other_seed_differs(tmp_path, folders):
+  with _train_input(tmp_path, folders, seed=7) as train_input:
+    first = _take(train_input, 4)  # More than one epoch of style images.
+  with _train_input(tmp_path, folders, seed=7) as train_input:
+    second = _take(train_input, 4)
+  with _train_input(tmp_path, folders, seed=8) as train_input:
+    other = _take(train_input, 4)
+  _assert_same_batches(first, second)
+  for name in ("content", "style"):
+    assert not np.array_equal(first[0][name], other[0][name])
+  # Content and style streams are decorrelated, batches within a stream too.
+  assert not np.array_equal(first[0]["content"], first[1]["content"])
+
+
+def test_state_restore_continues_exactly(tmp_path, folders):
+  with _train_input(tmp_path, folders, seed=3) as train_input:
+    uninterrupted = _take(train_input, 6)
+  with _train_input(tmp_path, folders, seed=3) as train_input:
+    _take(train_input, 2)
+    state = json.loads(json.dumps(train_input.get_state()))
+  with _train_input(tmp_path, folders, seed=3) as resumed:
+    resumed.set_state(state)
+    _assert_same_batches(_take(resumed, 4), uninterrupted[2:])
+
+
+def test_processes_read_disjoint_shards(tmp_path):
+  folder = tmp_path / "solid"
+  _write_solid_images(folder, 8)
+  config = _data_config(tmp_path, folder, folder)
+  seen = []
+  for process_index in (0, 1):
+    with input_pipeline.make_train_input(
+        config, global_batch_size=8, seed=0, process_index=process_index,
+        process_count=2,
+    ) as train_input:
+      batch = next(train_input)  # One epoch of this process' 4 images.
+    assert batch["content"].shape[0] == 4
+    seen.append(_image_ids(batch["content"]))
+  assert len(seen[0]) == len(seen[1]) == 4
+  assert seen[0].isdisjoint(seen[1])
+  assert seen[0] | seen[1] == set(range(8))
+
+
+def test_missing_folder_fails_before_any_preparation(tmp_path, folders):
+  content, _ = folders
+  config = _data_config(tmp_path, content, tmp_path / "no_styles")
+  start = time.monotonic()
+  with pytest.raises(ImageError, match="no_styles: folder not found"):
+    input_pipeline.make_train_input(config, 4, 0, 0, 1)
+  assert time.monotonic() - start < 2
+  assert not os.path.exists(config.data_dir)
+
+
+def test_empty_folder_is_an_error(tmp_path, folders):
+  _, style = folders
+  empty = tmp_path / "empty"
+  empty.mkdir()
+  config = _data_config(tmp_path, empty, style)
+  with pytest.raises(ImageError, match="empty: no image files"):
+    input_pipeline.make_train_input(config, 4, 0, 0, 1)
+
+
+@pytest.mark.parametrize(
+    "overrides, batch, message",
+    [
+        ({}, 3, "global batch size 3 must be a positive multiple"),
+        ({"resize_short_side": 16}, 4, "smaller than the crop size"),
+        ({"store_short_side": 32}, 4, "stored images would be upscaled"),
+        ({"data_dir": ""}, 4, "'data_dir' is not set"),
+    ],
+)
+def test_inconsistent_settings_are_errors(
+    tmp_path, folders, overrides, batch, message
+):
+  config = _data_config(tmp_path, *folders, **overrides)
+  with pytest.raises(DataError, match=message):
+    input_pipeline.make_train_input(config, batch, 0, 0, 2)
+
+
+@pytest.mark.slow
+def test_worker_processes_give_the_same_batches(tmp_path, folders):
+  with _train_input(tmp_path, folders, seed=5) as train_input:
+    in_process = _take(train_input, 2)
+  config = _data_config(tmp_path, *folders, num_workers=1)
+  with input_pipeline.make_train_input(config, 4, 5, 0, 1) as train_input:
+    with_worker = _take(train_input, 1)
+    state = json.loads(json.dumps(train_input.get_state()))
+  with input_pipeline.make_train_input(config, 4, 5, 0, 1) as resumed:
+    resumed.set_state(state)
+    with_worker += _take(resumed, 1)
+  _assert_same_batches(with_worker, in_process)
+
+
+# --- evaluation input --------------------------------------------------------
+
+
+def test_load_eval_images(tmp_path, caplog):
+  folder = tmp_path / "eval"
+  _write_noise_images(folder, 4, subfolders=("", "sub"))
+  (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff")
+  with caplog.at_level(logging.WARNING):
+    names, images = input_pipeline.load_eval_images(folder, 32)
+  assert names == ["img00.png", "img02.png", "sub/img01.png", "sub/img03.png"]
+  assert images.shape == (4, 32, 32, 3) and images.dtype == np.float32
+  assert 0.0 <= images.min() and images.max() <= 1.0
+  assert "broken.jpg" in caplog.text
+  names_again, images_again = input_pipeline.load_eval_images(folder, 32, 2)
+  assert names_again == names[:2]
+  np.testing.assert_array_equal(images_again, images[:2])
+
+
+def test_load_eval_images_center_crops(tmp_path):
+  folder = tmp_path / "eval"
+  folder.mkdir()
+  pixels = np.zeros((20, 60, 3), np.uint8)
+  pixels[:, 20:40] = 255  # Only the central third is white.
+  Image.fromarray(pixels).save(folder / "wide.png")
+  _, images = input_pipeline.load_eval_images(folder, 20)
+  assert images.shape == (1, 20, 20, 3)
+  assert images[0, :, 2:-2].min() > 0.95
+
+
+# --- embedded data -----------------------------------------------------------
+
+
+def test_embedded_data_materializes_once(tmp_path):
+  folders = embedded_data.materialize_embedded_data(tmp_path / "embedded")
+  assert set(folders) == {"content_train", "style_train", "content_val",
+                          "style_val"}
+  names = {}
+  for key, folder in folders.items():
+    paths = image_io.list_images(folder)
+    assert paths, key
+    names[key] = {os.path.basename(p) for p in paths}
+    image = image_io.load_image(paths[0])
+    assert image.ndim == 3 and min(image.shape[:2]) >= 256
+  assert names["content_train"].isdisjoint(names["content_val"])
+  assert names["style_train"].isdisjoint(names["style_val"])
+  all_files = sorted(pathlib.Path(tmp_path / "embedded").rglob("*.png"))
+  mtimes = [p.stat().st_mtime_ns for p in all_files]
+  assert embedded_data.materialize_embedded_data(tmp_path / "embedded") == folders
+  assert [p.stat().st_mtime_ns for p in all_files] == mtimes
+
+
+def test_embedded_data_completes_a_partial_folder(tmp_path):
+  folders = embedded_data.materialize_embedded_data(tmp_path)
+  removed = pathlib.Path(image_io.list_images(folders["style_val"])[0])
+  removed.unlink()
+  embedded_data.materialize_embedded_data(tmp_path)
+  assert removed.exists()
+
+
+# --- real data -----------------------------------------------------------------
+
+
+@pytest.mark.shared_data
+@pytest.mark.skipif(
+    not (SHARED_DATA / "content" / "val").is_dir(),
+    reason="needs the shared image data at ../shared/data (outside the repo)",
+)
+def test_shared_content_val_prepares_and_batches(tmp_path):
+  folder = SHARED_DATA / "content" / "val"
+  config = _data_config(tmp_path, folder, folder, store_short_side=64)
+  with input_pipeline.make_train_input(config, 8, 0, 0, 1) as train_input:
+    batch = next(train_input)
+    assert train_input.num_images["content"] == 100
+  assert batch["content"].shape == (8, 32, 32, 3)
+  assert batch["style"].shape == (8, 24, 24, 3)

@@ -1,0 +1,45 @@
+"""Metrics to `metrics.jsonl` (one JSON object per logged step) and TensorBoard events."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from typing import Mapping
+
+
+def format_duration(seconds: float) -> str:
+  if not math.isfinite(seconds):
+    return '?'
+  seconds = int(round(seconds))
+  hours, rest = divmod(seconds, 3600)
+  minutes, secs = divmod(rest, 60)
+  return f'{hours}h{minutes:02d}m' if hours else f'{minutes}m{secs:02d}s'
+
+
+class MetricsWriter:
+  """Appends metrics; only the writing host (process 0) touches files."""
+
+  def __init__(self, workdir: str, enabled: bool = True):
+    self.jsonl_path = os.path.join(workdir, 'metrics.jsonl')
+    self.enabled = enabled
+    self._tb = None
+    if enabled:
+      from tensorboardX import SummaryWriter  # pylint: disable=g-import-not-at-top
+      self._tb = SummaryWriter(os.path.join(workdir, 'tensorboard'))
+
+  def write_scalars(self, step: int, scalars: Mapping[str, float]) -> None:
+    if not self.enabled:
+      return
+    record = {'step': int(step)}
+    record.update({k: float(v) for k, v in scalars.items()})
+    with open(self.jsonl_path, 'a') as f:
+      f.write(json.dumps(record) + '\n')
+    for key, value in scalars.items():
+      self._tb.add_scalar(key, float(value), int(step))
+    self._tb.flush()
+
+  def close(self) -> None:
+    if self._tb is not None:
+      self._tb.close()
+      self._tb = None

@@ -1,0 +1,105 @@
+"""ZM-Net plus its frozen VGG loss network, as pure functions of explicit parameters.
+
+`Model` is what training, evaluation and inference share: it turns a config into modules
+and offers `encode` (signal -> DIN parameters), `transform` (images + DIN -> images) and
+`loss_terms` (the perceptual losses of one batch). VGG parameters are always passed in
+explicitly and never trained.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Mapping
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+
+from zmnet_jax import losses, models, vgg as vgg_lib
+
+DTYPES = {'float32': jnp.float32, 'bfloat16': jnp.bfloat16, 'float16': jnp.float16}
+
+
+def parse_dtype(name: str):
+  if name not in DTYPES:
+    raise ValueError(f'dtype must be one of {sorted(DTYPES)}, got {name!r}')
+  return DTYPES[name]
+
+
+@dataclasses.dataclass(frozen=True)
+class Model:
+  """The ZMNet module, the VGG module and the loss config of one experiment."""
+  net: models.ZMNet
+  vgg: Any  # zmnet_jax.vgg.VGG
+  loss: ml_collections.FrozenConfigDict
+
+  @property
+  def signal_kind(self) -> str:
+    return self.net.pnet.signal
+
+  def vgg_features(self, vgg_params, images: jax.Array) -> dict[str, jax.Array]:
+    """Frozen VGG activations of RGB images in [0, 1]."""
+    return self.vgg.apply(jax.lax.stop_gradient(vgg_params), images)
+
+  def signal_input(self, vgg_params, signal):
+    """What PNet's encoder reads: VGG activations for style images, the vector otherwise."""
+    if self.signal_kind == 'image':
+      feats = self.vgg_features(vgg_params, signal)
+      return {name: feats[name] for name in models.STYLE_ENCODER_LAYERS}
+    return signal
+
+  def init(self, rng: jax.Array, vgg_params, batch: Mapping[str, jax.Array]):
+    """Fresh ZMNet parameters for a batch shaped like the training batches."""
+    signal = self.signal_input(vgg_params, batch_signal(batch, self.signal_kind))
+    return self.net.init(rng, batch['content'], signal)['params']
+
+  def encode(self, params, vgg_params, signal) -> models.DinParams:
+    return self.net.apply({'params': params}, self.signal_input(vgg_params, signal),
+                          method=models.ZMNet.encode)
+
+  def transform(self, params, images: jax.Array, din: models.DinParams) -> jax.Array:
+    return self.net.apply({'params': params}, images, din, method=models.ZMNet.transform)
+
+  def loss_terms(self, params, vgg_params, batch) -> tuple[dict[str, jax.Array], jax.Array]:
+    """Per-sample loss terms of a batch {'content', 'style'[, 'signal']} and the outputs."""
+    style_feats = self.vgg_features(vgg_params, batch['style'])
+    if self.signal_kind == 'image':
+      signal = {name: style_feats[name] for name in models.STYLE_ENCODER_LAYERS}
+    else:
+      signal = batch['signal']
+    din = self.net.apply({'params': params}, signal, method=models.ZMNet.encode)
+    outputs = self.transform(params, batch['content'], din)
+    terms = losses.perceptual_loss_terms(
+        outputs, self.vgg_features(vgg_params, outputs),
+        self.vgg_features(vgg_params, batch['content']), style_feats, self.loss)
+    return terms, outputs
+
+
+def batch_signal(batch: Mapping[str, jax.Array], signal_kind: str):
+  return batch['style'] if signal_kind == 'image' else batch['signal']
+
+
+def vgg_last_layer(config: ml_collections.ConfigDict) -> str:
+  """The deepest VGG layer that the losses or the style encoder need."""
+  needed = set(losses.loss_layers(config.loss))
+  if config.model.pnet.signal == 'image':
+    needed |= set(models.STYLE_ENCODER_LAYERS)
+  order = vgg_lib.layer_names(config.vgg.arch)
+  unknown = sorted(needed - set(order))
+  if unknown:
+    raise ValueError(f'loss layers {unknown} are not {config.vgg.arch} layers; '
+                     f'choose from {order}')
+  return max(needed, key=order.index)
+
+
+def build_model(config: ml_collections.ConfigDict, cache_dir: str | None = None):
+  """(Model, vgg_params) for a config; fetches the VGG weights on first use."""
+  dtype = parse_dtype(config.dtype)
+  net = models.ZMNet(models.TNetConfig.from_config(config.model.tnet),
+                     models.PNetConfig.from_config(config.model.pnet), dtype=dtype)
+  vgg, vgg_params = vgg_lib.load_vgg(
+      config.vgg.arch, weights=config.vgg.weights or None, last_layer=vgg_last_layer(config),
+      cache_dir=cache_dir, pooling=config.vgg.pooling)
+  vgg = vgg.clone(dtype=dtype)
+  loss_config = ml_collections.FrozenConfigDict(config.loss)
+  return Model(net, vgg, loss_config), vgg_params

@@ -1,0 +1,59 @@
+"""Device mesh and shardings: batch over 'data', wide weights over 'model' (if present)."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import jax
+import numpy as np
+from jax.sharding import AxisType, Mesh, NamedSharding, PartitionSpec as P
+
+DATA_AXIS = 'data'
+MODEL_AXIS = 'model'
+
+
+def create_mesh(axes: Sequence[tuple[str, int]], devices=None) -> Mesh:
+  """A mesh from [('data', -1), ('model', 2)]-style specs; one -1 takes what is left."""
+  devices = jax.devices() if devices is None else devices
+  names = [str(name) for name, _ in axes]
+  sizes = [int(size) for _, size in axes]
+  if DATA_AXIS not in names:
+    raise ValueError(f"config.mesh needs a '{DATA_AXIS}' axis, got {names}")
+  known = int(np.prod([s for s in sizes if s != -1]))
+  if sizes.count(-1) > 1 or len(devices) % known:
+    raise ValueError(f'config.mesh {list(axes)} does not fit {len(devices)} devices')
+  sizes = [len(devices) // known if s == -1 else s for s in sizes]
+  if int(np.prod(sizes)) != len(devices):
+    raise ValueError(f'config.mesh {list(axes)} uses {int(np.prod(sizes))} devices, '
+                     f'but {len(devices)} are present')
+  return jax.make_mesh(tuple(sizes), tuple(names), axis_types=(AxisType.Auto,) * len(names),
+                       devices=devices)
+
+
+def replicated(mesh: Mesh) -> NamedSharding:
+  return NamedSharding(mesh, P())
+
+
+def batch_sharding(mesh: Mesh) -> NamedSharding:
+  """Leading (batch) dimension split over the 'data' axis."""
+  return NamedSharding(mesh, P(DATA_AXIS))
+
+
+def param_sharding(mesh: Mesh, shape: Sequence[int]) -> NamedSharding:
+  """Shards a weight's output-channel dimension over 'model' when it divides evenly."""
+  model_size = mesh.shape.get(MODEL_AXIS, 1)
+  if model_size > 1 and len(shape) >= 2 and shape[-1] % model_size == 0:
+    return NamedSharding(mesh, P(*([None] * (len(shape) - 1)), MODEL_AXIS))
+  return replicated(mesh)
+
+
+def state_shardings(mesh: Mesh, abstract_state):
+  """Shardings for every leaf of an abstract train state (from jax.eval_shape)."""
+  return jax.tree.map(lambda x: param_sharding(mesh, x.shape), abstract_state)
+
+
+def check_batch_divisible(global_batch: int, mesh: Mesh) -> None:
+  data_size = mesh.shape[DATA_AXIS]
+  if global_batch % data_size or global_batch % jax.process_count():
+    raise ValueError(f'train.batch_size={global_batch} must be divisible by the {data_size} '
+                     f"devices of the '{DATA_AXIS}' axis and by {jax.process_count()} hosts")

@@ -1,0 +1,303 @@
+"""Trains PNet and TNet jointly, end to end, with VGG perceptual losses.
+
+  python -m zmnet_jax.train --config configs/tiny.py --workdir runs/tiny
+
+Every start resumes from the latest checkpoint in `WORKDIR/checkpoints`. Outputs:
+`metrics.jsonl`, TensorBoard events under `tensorboard/`, sample grids under `samples/`,
+and `eval.json` + `eval.png` from the held-out evaluation at the end.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import signal
+import sys
+import time
+from typing import Any, Callable
+
+import flax
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import optax
+
+from zmnet_jax import checkpointing, data, evaluation, model as model_lib, sharding
+from zmnet_jax.metrics_writer import MetricsWriter, format_duration
+
+log = logging.getLogger('zmnet_jax.train')
+
+
+class TrainingError(RuntimeError):
+  """A run that cannot go on (non-finite loss, bad config); the message is for the user."""
+
+
+@flax.struct.dataclass
+class TrainState:
+  step: jax.Array
+  params: Any
+  opt_state: Any
+  rng: jax.Array
+
+
+def make_optimizer(optim: ml_collections.ConfigDict, num_steps: int):
+  """(optax transformation, learning-rate schedule) from `config.optim`."""
+  peak = optim.learning_rate
+  warmup = min(optim.warmup_steps, max(num_steps - 1, 0))
+  if optim.decay == 'cosine':
+    schedule = optax.warmup_cosine_decay_schedule(
+        0.0, peak, warmup, max(num_steps, warmup + 1), peak * optim.end_learning_rate_factor)
+  elif optim.decay == 'constant':
+    schedule = optax.join_schedules(
+        [optax.linear_schedule(0.0, peak, warmup), optax.constant_schedule(peak)], [warmup])
+  else:
+    raise TrainingError(f"optim.decay must be 'cosine' or 'constant', got {optim.decay!r}")
+  tx = optax.chain(
+      optax.clip_by_global_norm(optim.grad_clip_norm) if optim.grad_clip_norm
+      else optax.identity(),
+      optax.adamw(schedule, b1=optim.b1, b2=optim.b2, weight_decay=optim.weight_decay))
+  return tx, schedule
+
+
+def init_train_state(model: model_lib.Model, tx, rng, vgg_params, batch_shapes) -> TrainState:
+  """A fresh state; `batch_shapes` maps batch keys to ShapeDtypeStructs."""
+  batch = {k: jnp.zeros(s.shape, s.dtype) for k, s in batch_shapes.items()}
+  init_rng, rng = jax.random.split(rng)
+  params = model.init(init_rng, vgg_params, batch)
+  return TrainState(jnp.zeros((), jnp.int32), params, tx.init(params), rng)
+
+
+def train_step(model: model_lib.Model, tx, schedule: Callable, state: TrainState,
+               batch, vgg_params) -> tuple[TrainState, dict[str, jax.Array]]:
+  """One optimizer step. A non-finite loss leaves params and optimizer state unchanged."""
+
+  def loss_fn(params):
+    terms, _ = model.loss_terms(params, vgg_params, batch)
+    terms = {k: jnp.mean(v) for k, v in terms.items()}
+    return terms['total'], terms
+
+  (loss, terms), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+  grad_norm = optax.global_norm(grads)
+  updates, opt_state = tx.update(grads, state.opt_state, state.params)
+  params = optax.apply_updates(state.params, updates)
+  finite = jnp.isfinite(loss) & jnp.isfinite(grad_norm)
+  keep_if_finite = lambda new, old: jnp.where(finite, new, old)
+  new_state = TrainState(
+      step=state.step + 1,
+      params=jax.tree.map(keep_if_finite, params, state.params),
+      opt_state=jax.tree.map(keep_if_finite, opt_state, state.opt_state),
+      rng=jax.random.fold_in(state.rng, state.step))
+  metrics = dict(terms, loss=loss, grad_norm=grad_norm, finite=finite,
+                 learning_rate=schedule(state.step))
+  return new_state, metrics
+
+
+def create_sharded_state(model, tx, config, vgg_params, batch_shapes, mesh):
+  """Initializes the train state directly into its shardings (eval_shape -> jit)."""
+  init = functools.partial(init_train_state, model, tx, batch_shapes=batch_shapes)
+  rng = jax.random.PRNGKey(config.seed)
+  abstract = jax.eval_shape(init, rng, vgg_params)
+  state_shardings = sharding.state_shardings(mesh, abstract)
+  state = jax.jit(init, out_shardings=state_shardings)(rng, vgg_params)
+  return state, state_shardings
+
+
+def compile_train_step(model, tx, schedule, mesh, state_shardings, batch_shapes):
+  batch_shardings = {k: sharding.batch_sharding(mesh) for k in batch_shapes}
+  replicated = sharding.replicated(mesh)
+  return jax.jit(
+      functools.partial(train_step, model, tx, schedule),
+      in_shardings=(state_shardings, batch_shardings, replicated),
+      out_shardings=(state_shardings, replicated),
+      donate_argnums=(0,))
+
+
+class StopRequest:
+  """Turns SIGTERM (preemption) into a flag the loop checks after each step."""
+
+  def __init__(self):
+    self.requested = False
+    self._previous = None
+
+  def __enter__(self):
+    if threading_is_main():
+      self._previous = signal.signal(signal.SIGTERM, self._handle)
+    return self
+
+  def _handle(self, signum, frame):
+    del signum, frame
+    log.warning('SIGTERM received: saving a checkpoint and stopping')
+    self.requested = True
+
+  def __exit__(self, *exc):
+    if self._previous is not None:
+      signal.signal(signal.SIGTERM, self._previous)
+
+
+def threading_is_main() -> bool:
+  import threading  # pylint: disable=g-import-not-at-top
+  return threading.current_thread() is threading.main_thread()
+
+
+def host_metrics(metrics) -> dict[str, float]:
+  return {k: float(v) for k, v in jax.device_get(metrics).items()}
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, str]:
+  """Trains (resuming from the latest checkpoint), then evaluates held-out styles.
+
+  Returns the paths of what it wrote: checkpoints, samples, metrics and eval report.
+  """
+  if config.distributed:
+    jax.distributed.initialize()
+  os.makedirs(workdir, exist_ok=True)
+  mesh = sharding.create_mesh(config.mesh)
+  num_steps = config.train.num_steps
+  global_batch = config.train.batch_size
+  sharding.check_batch_divisible(global_batch, mesh)
+
+  datasets = data.resolve_datasets(config.data)
+  train_input = data.make_train_input(datasets, config, global_batch, config.seed)
+  model, vgg_params = model_lib.build_model(config)
+  vgg_params = jax.device_put(vgg_params, sharding.replicated(mesh))
+  tx, schedule = make_optimizer(config.optim, num_steps)
+  batch_shapes = data.batch_shapes(config, global_batch)
+  state, state_shardings = create_sharded_state(model, tx, config, vgg_params, batch_shapes,
+                                                mesh)
+  step_fn = compile_train_step(model, tx, schedule, mesh, state_shardings, batch_shapes)
+
+  ckpt = checkpointing.Checkpointer(os.path.join(workdir, 'checkpoints'),
+                                    config.train.checkpoint_every,
+                                    config.train.keep_checkpoints)
+  checkpointing.save_config(config, workdir)
+  state = ckpt.restore_latest(state, train_input)
+  start_step = int(state.step)
+  if start_step:
+    log.info('resumed from step %d', start_step)
+
+  eval_set = evaluation.load_held_out(datasets, config)
+  writer = MetricsWriter(workdir, enabled=jax.process_index() == 0)
+  outputs = {'workdir': workdir, 'checkpoints': ckpt.directory,
+             'metrics': writer.jsonl_path, 'samples': os.path.join(workdir, 'samples')}
+
+  with StopRequest() as stop:
+    state = run_train_loop(config, state, step_fn, train_input, vgg_params, mesh, ckpt,
+                           writer, stop, model, eval_set, workdir)
+    if stop.requested:
+      writer.close()
+      ckpt.close()
+      return outputs
+
+  report = evaluation.evaluate_and_report(model, state.params, vgg_params, eval_set,
+                                          os.path.join(workdir, 'eval'), config.eval,
+                                          step=int(state.step), mesh=mesh)
+  writer.write_scalars(int(state.step), {f'eval/{k}': v for k, v in report.items()
+                                         if isinstance(v, float)})
+  writer.close()
+  ckpt.close()
+  outputs.update(eval=os.path.join(workdir, 'eval.json'),
+                 eval_grid=os.path.join(workdir, 'eval.png'))
+  return outputs
+
+
+def run_train_loop(config, state, step_fn, train_input, vgg_params, mesh, ckpt, writer,
+                   stop, model, eval_set, workdir):
+  """Steps until `num_steps`; logs, checkpoints, samples and evaluates along the way."""
+  num_steps = config.train.num_steps
+  step = int(state.step)
+  tc = config.train
+  start_time, start_step = time.time(), step
+  pending = None  # (step, metrics) of the previous step: read one step late, no stall.
+  images_seen_time = time.time()
+  while step < num_steps:
+    batch = data.to_global_batch(next(train_input), mesh)
+    state, metrics = step_fn(state, batch, vgg_params)
+    step += 1
+    if pending is not None:
+      check_finite(*pending, ckpt)
+    pending = (step, metrics)
+    if step % tc.log_every == 0 or step == num_steps:
+      scalars = host_metrics(metrics)
+      check_finite(step, metrics, ckpt)
+      elapsed = time.time() - images_seen_time
+      scalars['images_per_s'] = tc.log_every * tc.batch_size / max(elapsed, 1e-9)
+      images_seen_time = time.time()
+      writer.write_scalars(step, scalars)
+      log_progress(step, num_steps, scalars, start_time, start_step)
+    if ckpt.should_save(step) or step == num_steps or stop.requested:
+      check_finite(step, metrics, ckpt)
+      ckpt.save(step, state, train_input)
+    if tc.sample_every and (step % tc.sample_every == 0 or step == num_steps):
+      evaluation.save_sample_grid(model, state.params, vgg_params, eval_set,
+                                  os.path.join(workdir, 'samples', f'step_{step:07d}.png'))
+    if tc.eval_every and step % tc.eval_every == 0 and step != num_steps:
+      report = evaluation.evaluate_and_report(
+          model, state.params, vgg_params, eval_set, os.path.join(workdir, 'eval'),
+          config.eval, step=step, mesh=mesh)
+      writer.write_scalars(step, {f'eval/{k}': v for k, v in report.items()
+                                  if isinstance(v, float)})
+    if stop.requested:
+      log.warning('stopped at step %d on request; rerun the same command to resume', step)
+      break
+  ckpt.wait()
+  return state
+
+
+def check_finite(step: int, metrics, ckpt) -> None:
+  if not bool(metrics['finite']):
+    ckpt.wait()
+    last = ckpt.latest_step()
+    raise TrainingError(
+        f'non-finite loss or gradient at step {step} (loss={float(metrics["loss"])}); '
+        f'stopped. The last good checkpoint is step {last} in {ckpt.directory}; try a '
+        f'lower optim.learning_rate or loss weights')
+
+
+def log_progress(step, num_steps, scalars, start_time, start_step):
+  done = step - start_step
+  rate = done / max(time.time() - start_time, 1e-9)
+  eta = (num_steps - step) / rate if rate > 0 else float('inf')
+  log.info('step %d/%d  loss %.4g (content %.3g, style %.3g, tv %.3g)  lr %.2e  '
+           '%.1f img/s  ETA %s', step, num_steps, scalars['loss'], scalars['content'],
+           scalars['style'], scalars['tv'], scalars['learning_rate'],
+           scalars['images_per_s'], format_duration(eta))
+
+
+def main(argv=None) -> int:
+  """`python -m zmnet_jax.train --config configs/x.py --workdir DIR [--config.a.b=v]`."""
+  from absl import app, flags  # pylint: disable=g-import-not-at-top
+  from ml_collections import config_flags  # pylint: disable=g-import-not-at-top
+
+  flags_ = flags.FlagValues()
+  config_flags.DEFINE_config_file('config', None, 'Config file (configs/x.py[:arg]).',
+                                  flag_values=flags_, lock_config=True)
+  flags.DEFINE_string('workdir', None, 'Where checkpoints, metrics and samples go.',
+                      flag_values=flags_)
+  argv = sys.argv if argv is None else argv
+  sys.path.insert(0, os.getcwd())
+  try:
+    flags_(argv)
+  except flags.Error as e:
+    print(f'error: {e}', file=sys.stderr)
+    return 2
+  if flags_.config is None or not flags_.workdir:
+    print('error: --config and --workdir are required, e.g. '
+          'python -m zmnet_jax.train --config configs/tiny.py --workdir runs/tiny',
+          file=sys.stderr)
+    return 2
+  logging.basicConfig(level=logging.INFO, format='%(asctime)s %(message)s',
+                      datefmt='%H:%M:%S')
+  try:
+    outputs = train_and_evaluate(flags_.config, flags_.workdir)
+  except (TrainingError, ValueError, OSError) as e:
+    print(f'error: {e}', file=sys.stderr)
+    return 1
+  print(json.dumps(outputs, indent=2))
+  return 0
+
+
+if __name__ == '__main__':
+  sys.exit(main())
