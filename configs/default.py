@@ -26,11 +26,14 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   config.vgg = ml_collections.ConfigDict(dict(arch='vgg19', weights='', pooling='max'))
 
   config.loss = ml_collections.ConfigDict()
-  config.loss.content_weights = ml_collections.ConfigDict({'relu4_1': 1.0})
+  # Caffe VGG19 activations are large (inputs in 0-255): these weights bring each term to
+  # about 1-2 for a photo against a different photo (content) or a painting (style, per
+  # layer), measured on scikit-image samples. Retune them for VGG16 or 'mean_std'.
+  config.loss.content_weights = ml_collections.ConfigDict({'relu4_1': 1e-6})
   config.loss.style_weights = ml_collections.ConfigDict(
-      {'relu1_1': 5.0, 'relu2_1': 5.0, 'relu3_1': 5.0, 'relu4_1': 5.0})
+      {'relu1_1': 2e-3, 'relu2_1': 5e-5, 'relu3_1': 5e-5, 'relu4_1': 1e-6})
   config.loss.style_kind = 'gram'  # or 'mean_std'
-  config.loss.tv_weight = 1.0
+  config.loss.tv_weight = 5.0
 
   config.data = ml_collections.ConfigDict()
   config.data.source = 'embedded'  # 'embedded' (wheels' sample images) or 'folders'
@@ -48,7 +51,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
 
   config.optim = ml_collections.ConfigDict(dict(
       learning_rate=1e-3, warmup_steps=1000, decay='cosine', end_learning_rate_factor=0.01,
-      b1=0.9, b2=0.999, weight_decay=0.0, grad_clip_norm=1.0))
+      b1=0.9, b2=0.999, eps=1e-8, weight_decay=0.0, grad_clip_norm=1.0))
 
   config.train = ml_collections.ConfigDict(dict(
       num_steps=40_000, batch_size=8, log_every=50, checkpoint_every=1000,

@@ -4,6 +4,7 @@ import json
 import logging
 import os
 import pathlib
+import shutil
 import time
 
 import numpy as np
@@ -111,7 +112,7 @@ def test_builder_features_labels_and_store_size(tmp_path):
   folder = tmp_path / "images"
   _write_noise_images(folder, 5, subfolders=("", "a", "a/b"))
   Image.new("RGB", (120, 100), (1, 2, 3)).save(folder / "a" / "big.png")
-  source = input_pipeline.open_image_folder(folder, tmp_path / "tfds", 48)
+  source = input_pipeline.open_image_folder(folder, tmp_path / "tfds", 96)
   examples = {ex["filename"].decode(): ex for ex in source}
   assert sorted(examples) == sorted(
       ["img00.png", "img03.png", "a/img01.png", "a/img04.png",
@@ -122,9 +123,11 @@ def test_builder_features_labels_and_store_size(tmp_path):
   assert labels["a/img01.png"] == "a"
   assert labels["a/b/img02.png"] == "a/b"
   big = image_io.decode_image_bytes(examples["a/big.png"]["image"])
-  assert big.shape == (48, 58, 3)
-  small = image_io.decode_image_bytes(examples["img00.png"]["image"])
-  assert small.shape == image_io.load_image(folder / "img00.png").shape
+  assert big.shape == (96, 115, 3)  # Short side limited to 96.
+  original = image_io.load_image(folder / "img00.png")
+  assert max(original.shape[:2]) < 96  # Smaller images keep their size.
+  stored = image_io.decode_image_bytes(examples["img00.png"]["image"])
+  assert stored.shape == original.shape
 
 
 def test_small_rgb_jpeg_is_stored_unchanged(tmp_path):
@@ -166,7 +169,7 @@ def test_folder_without_decodable_images_is_an_error(tmp_path):
   folder = tmp_path / "broken"
   folder.mkdir()
   (folder / "a.jpg").write_text("nope")
-  with pytest.raises(DataError, match="none of the images could be decoded"):
+  with pytest.raises(DataError, match=r"broken: none of the 1 images could be decoded"):
     input_pipeline.prepare_image_folder(folder, tmp_path / "tfds", 48)
 
 
@@ -311,8 +314,15 @@ def test_load_eval_images_center_crops(tmp_path):
 # --- embedded data -----------------------------------------------------------
 
 
-def test_embedded_data_materializes_once(tmp_path):
-  folders = embedded_data.materialize_embedded_data(tmp_path / "embedded")
+@pytest.fixture(name="embedded_root", scope="module")
+def _embedded_root(tmp_path_factory):
+  root = tmp_path_factory.mktemp("embedded")
+  embedded_data.materialize_embedded_data(root)
+  return root
+
+
+def test_embedded_data_folders(embedded_root):
+  folders = embedded_data.materialize_embedded_data(embedded_root)
   assert set(folders) == {"content_train", "style_train", "content_val",
                           "style_val"}
   names = {}
@@ -322,20 +332,29 @@ def test_embedded_data_materializes_once(tmp_path):
     names[key] = {os.path.basename(p) for p in paths}
     image = image_io.load_image(paths[0])
     assert image.ndim == 3 and min(image.shape[:2]) >= 256
+  assert len(names["content_train"]) >= 5 and len(names["style_train"]) >= 5
   assert names["content_train"].isdisjoint(names["content_val"])
   assert names["style_train"].isdisjoint(names["style_val"])
-  all_files = sorted(pathlib.Path(tmp_path / "embedded").rglob("*.png"))
-  mtimes = [p.stat().st_mtime_ns for p in all_files]
-  assert embedded_data.materialize_embedded_data(tmp_path / "embedded") == folders
-  assert [p.stat().st_mtime_ns for p in all_files] == mtimes
 
 
-def test_embedded_data_completes_a_partial_folder(tmp_path):
-  folders = embedded_data.materialize_embedded_data(tmp_path)
-  removed = pathlib.Path(image_io.list_images(folders["style_val"])[0])
+def test_embedded_data_is_not_rewritten(embedded_root):
+  files = sorted(embedded_root.rglob("*"))
+  mtimes = [p.stat().st_mtime_ns for p in files]
+  embedded_data.materialize_embedded_data(embedded_root)
+  assert sorted(embedded_root.rglob("*")) == files
+  assert [p.stat().st_mtime_ns for p in files] == mtimes
+
+
+def test_embedded_data_completes_a_partial_folder(embedded_root, tmp_path):
+  root = tmp_path / "copy"
+  shutil.copytree(embedded_root, root)
+  removed = root / "style_val" / "gravel.png"
   removed.unlink()
-  embedded_data.materialize_embedded_data(tmp_path)
-  assert removed.exists()
+  embedded_data.materialize_embedded_data(root)
+  np.testing.assert_array_equal(
+      image_io.load_image(removed),
+      image_io.load_image(embedded_root / "style_val" / "gravel.png"),
+  )
 
 
 # --- real data -----------------------------------------------------------------

@@ -39,6 +39,18 @@ def load_image(
   return decode_image_bytes(read_bytes(path), str(path), max_pixels)
 
 
+def read_bytes(path: str | os.PathLike) -> bytes:
+  """Reads a whole file, raising ImageError (naming it) when it cannot."""
+  try:
+    return Path(path).read_bytes()
+  except FileNotFoundError as e:
+    raise ImageError(f"{path}: file not found") from e
+  except IsADirectoryError as e:
+    raise ImageError(f"{path}: is a folder, not an image file") from e
+  except OSError as e:
+    raise ImageError(f"{path}: cannot read file ({_os_reason(e)})") from e
+
+
 def decode_image_bytes(
     data: bytes, name: str = "<bytes>", max_pixels: int = DEFAULT_MAX_PIXELS
 ) -> np.ndarray:
@@ -183,18 +195,6 @@ def center_crop(image: np.ndarray, size: int) -> np.ndarray:
     raise ValueError(f"cannot crop {size}x{size} from {height}x{width}")
   top, left = (height - size) // 2, (width - size) // 2
   return image[top : top + size, left : left + size]
-
-
-def read_bytes(path: str | os.PathLike) -> bytes:
-  """Reads a whole file, raising ImageError (naming it) when it cannot."""
-  try:
-    return Path(path).read_bytes()
-  except FileNotFoundError as e:
-    raise ImageError(f"{path}: file not found") from e
-  except IsADirectoryError as e:
-    raise ImageError(f"{path}: is a folder, not an image file") from e
-  except OSError as e:
-    raise ImageError(f"{path}: cannot read file ({_os_reason(e)})") from e
 
 
 def _check_pixel_count(image: Image.Image, name: str, max_pixels: int) -> None:

@@ -101,6 +101,18 @@ def folder_fingerprint(
   return digest.hexdigest()
 
 
+class _LocalDatasetInfo(tfds.core.DatasetInfo):
+  """DatasetInfo that never looks for published metadata.
+
+  TFDS calls ``initialize_from_bucket`` for every unprepared builder, which
+  creates (and leaves behind) an empty temporary folder even though GCS
+  access is disabled.
+  """
+
+  def initialize_from_bucket(self) -> None:
+    pass
+
+
 class ImageFolderDataset(
     tfds.core.GeneratorBasedBuilder, skip_registration=True
 ):
@@ -115,7 +127,7 @@ class ImageFolderDataset(
   RELEASE_NOTES = {"1.0.0": "Initial release."}
 
   def _info(self) -> tfds.core.DatasetInfo:
-    return tfds.core.DatasetInfo(
+    return _LocalDatasetInfo(
         builder=self,
         description=self.builder_config.description,
         features=tfds.features.FeaturesDict({
@@ -152,6 +164,8 @@ class ImageFolderDataset(
           "filename": relative.as_posix(),
       }
     _log_preparation(config.source_dir, files, skipped, start)
+    if len(skipped) == len(files):
+      raise DataError(f"{config.source_dir}: no decodable images")
 
 
 def encode_for_storage(path: str, store_short_side: int) -> bytes:
@@ -197,13 +211,26 @@ def open_image_folder(
 
 
 def _prepare(config: ImageFolderConfig, data_dir) -> ImageFolderDataset:
-  builder = ImageFolderDataset(
+  builder = _builder(config, data_dir)
+  try:
+    builder.download_and_prepare()
+  except DataError as e:  # From _generate_examples, reworded by TFDS.
+    raise DataError(
+        f"{config.source_dir}: none of the {config.num_files} images could "
+        "be decoded"
+    ) from e
+  except OSError:
+    # Processes sharing data_dir race; the loser's final rename fails.
+    builder = _builder(config, data_dir)
+    if not builder.is_prepared():
+      raise
+  return builder
+
+
+def _builder(config: ImageFolderConfig, data_dir) -> ImageFolderDataset:
+  return ImageFolderDataset(
       config=config, data_dir=os.fspath(data_dir), file_format="array_record"
   )
-  builder.download_and_prepare()
-  if builder.info.splits["train"].num_examples == 0:
-    raise DataError(f"{config.source_dir}: none of the images could be decoded")
-  return builder
 
 
 def _data_source(builder: ImageFolderDataset) -> Sequence[dict[str, Any]]:

@@ -62,7 +62,7 @@ class Model:
 
   def loss_terms(self, params, vgg_params, batch) -> tuple[dict[str, jax.Array], jax.Array]:
     """Per-sample loss terms of a batch {'content', 'style'[, 'signal']} and the outputs."""
-    style_feats = self.vgg_features(vgg_params, batch['style'])
+    content_feats, style_feats = self._content_and_style_features(vgg_params, batch)
     if self.signal_kind == 'image':
       signal = {name: style_feats[name] for name in models.STYLE_ENCODER_LAYERS}
     else:
@@ -70,9 +70,18 @@ class Model:
     din = self.net.apply({'params': params}, signal, method=models.ZMNet.encode)
     outputs = self.transform(params, batch['content'], din)
     terms = losses.perceptual_loss_terms(
-        outputs, self.vgg_features(vgg_params, outputs),
-        self.vgg_features(vgg_params, batch['content']), style_feats, self.loss)
+        outputs, self.vgg_features(vgg_params, outputs), content_feats, style_feats,
+        self.loss)
     return terms, outputs
+
+  def _content_and_style_features(self, vgg_params, batch):
+    """VGG activations of the content and style batches (one VGG pass if sizes match)."""
+    content, style = batch['content'], batch['style']
+    if content.shape[1:] != style.shape[1:]:
+      return self.vgg_features(vgg_params, content), self.vgg_features(vgg_params, style)
+    both = self.vgg_features(vgg_params, jnp.concatenate([content, style]))
+    n = content.shape[0]
+    return ({k: v[:n] for k, v in both.items()}, {k: v[n:] for k, v in both.items()})
 
 
 def batch_signal(batch: Mapping[str, jax.Array], signal_kind: str):

@@ -58,7 +58,8 @@ def make_optimizer(optim: ml_collections.ConfigDict, num_steps: int):
   tx = optax.chain(
       optax.clip_by_global_norm(optim.grad_clip_norm) if optim.grad_clip_norm
       else optax.identity(),
-      optax.adamw(schedule, b1=optim.b1, b2=optim.b2, weight_decay=optim.weight_decay))
+      optax.adamw(schedule, b1=optim.b1, b2=optim.b2, eps=optim.eps,
+                  weight_decay=optim.weight_decay))
   return tx, schedule
 
 
@@ -80,7 +81,7 @@ def train_step(model: model_lib.Model, tx, schedule: Callable, state: TrainState
     return terms['total'], terms
 
   (loss, terms), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
-  grad_norm = optax.global_norm(grads)
+  grad_norm = optax.tree.norm(grads)
   updates, opt_state = tx.update(grads, state.opt_state, state.params)
   params = optax.apply_updates(state.params, updates)
   finite = jnp.isfinite(loss) & jnp.isfinite(grad_norm)
@@ -271,12 +272,12 @@ def main(argv=None) -> int:
   from absl import app, flags  # pylint: disable=g-import-not-at-top
   from ml_collections import config_flags  # pylint: disable=g-import-not-at-top
 
+  argv = sys.argv if argv is None else argv
   flags_ = flags.FlagValues()
   config_flags.DEFINE_config_file('config', None, 'Config file (configs/x.py[:arg]).',
-                                  flag_values=flags_, lock_config=True)
+                                  flag_values=flags_, lock_config=True, sys_argv=argv)
   flags.DEFINE_string('workdir', None, 'Where checkpoints, metrics and samples go.',
                       flag_values=flags_)
-  argv = sys.argv if argv is None else argv
   sys.path.insert(0, os.getcwd())
   try:
     flags_(argv)

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Train on a local (multi-)GPU box: builds a CUDA venv once, then runs the trainer on all
+# visible GPUs (one process; the 'data' mesh axis spans them).
+#   launch/run_gpu.sh [CONFIG] [WORKDIR] [--config.field=value ...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+config="${1:-configs/gpu.py}"; workdir="${2:-runs/gpu}"; shift $(( $# > 2 ? 2 : $# ))
+venv="${VENV:-.venv-gpu}"
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q -r requirements.txt -e .
+  "$venv/bin/pip" install -q "jax[cuda12]==$("$venv/bin/python" -c 'import jax; print(jax.__version__)')"
+fi
+exec "$venv/bin/python" -m zmnet_jax.train --config "$config" --workdir "$workdir" "$@"

@@ -1,0 +1,151 @@
+"""Training: one step, sharded steps, resume, metrics/samples/eval outputs, errors."""
+
+import json
+import os
+import subprocess
+import sys
+
+import jax
+import numpy as np
+import pytest
+
+from configs import tiny
+from zmnet_jax import data, model as model_lib, sharding, train
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def small_config(**train_overrides):
+  config = tiny.get_config()
+  config.data.content_size = config.data.style_size = 32
+  config.data.resize_short_side = config.data.style_resize_short_side = 40
+  config.data.store_short_side = 64
+  config.eval.image_size = config.eval.style_size = 32
+  config.eval.num_contents = config.eval.num_styles = 2
+  config.train.update(train_overrides)
+  return config
+
+
+def random_batch(config, seed=0):
+  rng = np.random.default_rng(seed)
+  b, c, s = config.train.batch_size, config.data.content_size, config.data.style_size
+  return {'content': rng.uniform(size=(b, c, c, 3)).astype(np.float32),
+          'style': rng.uniform(size=(b, s, s, 3)).astype(np.float32)}
+
+
+def test_one_step_changes_params_and_gives_a_finite_loss():
+  config = small_config()
+  model, vgg_params = model_lib.build_model(config)
+  mesh = sharding.create_mesh(config.mesh)
+  tx, schedule = train.make_optimizer(config.optim, config.train.num_steps)
+  shapes = data.batch_shapes(config, config.train.batch_size)
+  state, shardings = train.create_sharded_state(model, tx, config, vgg_params, shapes, mesh)
+  before = jax.device_get(state.params)
+  step = train.compile_train_step(model, tx, schedule, mesh, shardings, shapes)
+  batch = data.to_global_batch(random_batch(config), mesh)
+  for _ in range(2):  # the first step has learning rate 0 (warmup)
+    state, metrics = step(state, batch, vgg_params)
+  assert np.isfinite(float(metrics['loss'])) and float(metrics['loss']) > 0
+  assert bool(metrics['finite'])
+  for key in ('content', 'style', 'tv', 'grad_norm', 'learning_rate', 'style/relu1_1'):
+    assert key in metrics
+  changed = jax.tree.map(lambda a, b: bool(np.any(a != b)), jax.device_get(state.params), before)
+  assert all(jax.tree.leaves(changed['param_net'])) and all(
+      jax.tree.leaves(changed['transformer']))
+  assert int(state.step) == 2
+
+
+def test_sharded_steps_match_one_device():
+  """8 fake CPU devices: a 'data' mesh and a 'data' x 'model' mesh agree with 1 device."""
+  env = dict(os.environ, PYTHONPATH=REPO)
+  proc = subprocess.run([sys.executable, os.path.join(REPO, 'tests', 'sharding_check.py')],
+                        capture_output=True, text=True, env=env, timeout=900, check=False)
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  report = json.loads(proc.stdout.strip().splitlines()[-1])
+  assert report['num_devices'] == 8
+  assert report['ref_param_change'] > 1e-5
+  for name, mesh in report['meshes'].items():
+    np.testing.assert_allclose(mesh['loss'], mesh['ref_loss'], rtol=1e-5, err_msg=name)
+    np.testing.assert_allclose(mesh['grad_norm'], mesh['ref_grad_norm'], rtol=1e-4,
+                               err_msg=name)
+    assert mesh['fraction_differing'] < 1e-3, (name, mesh)
+    assert mesh['max_param_diff'] < 0.05 * report['ref_param_change'], (name, mesh)
+    assert mesh['loss_spec'] == [] and mesh['step_spec'] == []
+  assert report['meshes']['8']['kernel_mesh'] == {'data': 8}
+  assert report['meshes']['8']['kernel_spec'] == []
+  assert report['meshes']['4x2']['kernel_mesh'] == {'data': 4, 'model': 2}
+  assert report['meshes']['4x2']['kernel_spec'] == [None, None, None, 'model']
+
+
+def read_params(workdir, config):
+  model, vgg_params = model_lib.build_model(config)
+  tx, _ = train.make_optimizer(config.optim, config.train.num_steps)
+  shapes = data.batch_shapes(config, config.train.batch_size)
+  abstract = jax.eval_shape(lambda: train.init_train_state(
+      model, tx, jax.random.PRNGKey(0), vgg_params, shapes))
+  from zmnet_jax import checkpointing  # pylint: disable=g-import-not-at-top
+  ckpt = checkpointing.Checkpointer(os.path.join(workdir, 'checkpoints'), 0, 3)
+  state, step = ckpt.restore_state(abstract)
+  ckpt.close()
+  return jax.device_get(state.params), step
+
+
+@pytest.mark.slow
+def test_stop_and_resume_matches_an_uninterrupted_run(tmp_path, caplog):
+  config = small_config(num_steps=4, checkpoint_every=2, log_every=2, sample_every=0)
+  config.optim.decay = 'constant'  # the same schedule whatever num_steps says
+  config.optim.warmup_steps = 0
+  straight = str(tmp_path / 'straight')
+  out = train.train_and_evaluate(config, straight)
+  for key in ('checkpoints', 'metrics', 'eval', 'eval_grid'):
+    assert os.path.exists(out[key]), key
+  lines = [json.loads(l) for l in open(out['metrics'])]
+  train_lines = [l for l in lines if 'loss' in l]
+  assert [l['step'] for l in train_lines] == [2, 4]
+  for key in ('loss', 'content', 'style', 'tv', 'learning_rate', 'grad_norm', 'images_per_s',
+              'style/relu1_1'):
+    assert np.isfinite(train_lines[-1][key]), key
+  assert 'eval/mean_style_loss_gram' in lines[-1]
+  report = json.load(open(out['eval']))
+  assert report['num_styles'] == 2 and len(report['pairs']) == 4
+  assert os.path.isfile(os.path.join(straight, 'config.json'))
+
+  resumed = str(tmp_path / 'resumed')
+  half = small_config(num_steps=2, checkpoint_every=2, log_every=2, sample_every=0)
+  half.optim.decay = 'constant'
+  half.optim.warmup_steps = 0
+  train.train_and_evaluate(half, resumed)
+  caplog.set_level('INFO')
+  train.train_and_evaluate(config, resumed)
+  assert 'resumed from step 2' in caplog.text
+  a, step_a = read_params(straight, config)
+  b, step_b = read_params(resumed, config)
+  assert step_a == step_b == 4
+  diffs = jax.tree.leaves(jax.tree.map(lambda x, y: float(np.max(np.abs(x - y))), a, b))
+  assert max(diffs) < 1e-5
+
+
+def test_main_reports_a_missing_data_folder_in_one_line(tmp_path, capsys):
+  missing = tmp_path / 'nope'
+  code = train.main(['train', '--config', os.path.join(REPO, 'configs', 'tiny.py'),
+                     '--workdir', str(tmp_path / 'w'), '--config.data.source=folders',
+                     f'--config.data.content_dir={missing}',
+                     f'--config.data.style_dir={missing}',
+                     f'--config.data.content_val_dir={missing}',
+                     f'--config.data.style_val_dir={missing}'])
+  err = capsys.readouterr().err.strip()
+  assert code == 1
+  assert len(err.splitlines()) == 1
+  assert str(missing) in err and 'not found' in err
+
+
+def test_main_needs_config_and_workdir(capsys):
+  assert train.main(['train']) == 2
+  assert '--config and --workdir are required' in capsys.readouterr().err
+
+
+def test_non_finite_loss_stops_with_a_clear_message(tmp_path):
+  config = small_config(num_steps=3, checkpoint_every=1, log_every=1, sample_every=0)
+  config.loss.tv_weight = float('nan')
+  with pytest.raises(train.TrainingError, match='non-finite loss.*step 1'):
+    train.train_and_evaluate(config, str(tmp_path / 'nan'))
