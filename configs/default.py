@@ -75,12 +75,12 @@ def shrink_for_cpu(config: ml_collections.ConfigDict) -> None:
   config.data.resize_short_side = 72
   config.data.style_resize_short_side = 72
   config.data.store_short_side = 128
-  config.optim.warmup_steps = 10
-  config.train.num_steps = 60
+  config.optim.warmup_steps = 20
+  config.train.num_steps = 300
   config.train.batch_size = 4
-  config.train.log_every = 10
-  config.train.checkpoint_every = 30
-  config.train.sample_every = 30
+  config.train.log_every = 25
+  config.train.checkpoint_every = 100
+  config.train.sample_every = 100
   config.train.eval_every = 0
   config.eval.num_contents = 3
   config.eval.num_styles = 3

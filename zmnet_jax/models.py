@@ -20,6 +20,7 @@ import jax
 import jax.numpy as jnp
 
 DinParams = dict[str, tuple[jax.Array, jax.Array]]  # {layer: (gamma [N,C], beta [N,C])}
+STATS_COLLECTION = 'din_stats'
 
 # VGG activations the image-signal encoder reads (first relu of each block).
 STYLE_ENCODER_LAYERS = ('relu1_1', 'relu2_1', 'relu3_1', 'relu4_1')
@@ -55,19 +56,23 @@ def conditioned_layers(config: TNetConfig) -> list[tuple[str, int]]:
 # ----------------------------------------------------------------------------- layers
 
 
-def instance_normalize(x: jax.Array, eps: float) -> jax.Array:
-  """Normalizes each sample and channel over its spatial positions (float32 statistics)."""
+def instance_statistics(x: jax.Array) -> tuple[jax.Array, jax.Array]:
+  """Per-sample, per-channel spatial mean and variance in float32: ([N, C], [N, C])."""
   x32 = x.astype(jnp.float32)
-  mean = jnp.mean(x32, axis=(1, 2), keepdims=True)
-  var = jnp.var(x32, axis=(1, 2), keepdims=True)
-  return ((x32 - mean) * jax.lax.rsqrt(var + eps)).astype(x.dtype)
+  return jnp.mean(x32, axis=(1, 2)), jnp.var(x32, axis=(1, 2))
 
 
-def dynamic_instance_norm(x, gamma, beta, eps: float = 1e-5):
-  """DIN: `gamma * (x - mean) / sqrt(var + eps) + beta`, gamma/beta per sample: [N, C]."""
-  gamma = gamma[:, None, None, :].astype(x.dtype)
-  beta = beta[:, None, None, :].astype(x.dtype)
-  return gamma * instance_normalize(x, eps) + beta
+def dynamic_instance_norm(x, gamma, beta, eps: float = 1e-5, stats=None):
+  """DIN: `gamma * (x - mean) / sqrt(var + eps) + beta`, gamma/beta per sample: [N, C].
+
+  `stats` = (mean, var) [N, C] replaces the statistics of `x` itself: tiled inference
+  normalizes every tile with the statistics of the whole image.
+  """
+  mean, var = instance_statistics(x) if stats is None else stats
+  scale = gamma.astype(jnp.float32) * jax.lax.rsqrt(var.astype(jnp.float32) + eps)
+  shift = beta.astype(jnp.float32) - mean.astype(jnp.float32) * scale
+  return (x.astype(jnp.float32) * scale[:, None, None, :]
+          + shift[:, None, None, :]).astype(x.dtype)
 
 
 def reflect_pad(x: jax.Array, pad: int) -> jax.Array:
@@ -104,10 +109,13 @@ class TNet(nn.Module):
   """Image transformation network whose normalization layers are DIN.
 
   Input: content images [N, H, W, 3] in [0, 1], H and W multiples of 4, and DIN
-  parameters from PNet. Output: images in [0, 1] of the same size.
+  parameters from PNet. Output: images in [0, 1] of the same size. The statistics every
+  DIN layer used are sown into the `STATS_COLLECTION` collection.
   """
   config: TNetConfig = TNetConfig()
   dtype: Any = jnp.float32
+  # {layer: (mean, var) [N, C]}: normalize with these instead of each input's own.
+  stats: Mapping[str, tuple[jax.Array, jax.Array]] | None = None
 
   def _din(self, x, din: DinParams, name: str):
     gamma, beta = din[name]
@@ -115,7 +123,9 @@ class TNet(nn.Module):
       channels = x.shape[-1]
       gamma = gamma + self.param(f'{name}_scale', nn.initializers.zeros, (channels,))
       beta = beta + self.param(f'{name}_shift', nn.initializers.zeros, (channels,))
-    return dynamic_instance_norm(x, gamma, beta, self.config.eps)
+    stats = instance_statistics(x) if self.stats is None else self.stats[name]
+    self.sow(STATS_COLLECTION, f'{name}_stats', stats, reduce_fn=lambda _, new: new)
+    return dynamic_instance_norm(x, gamma, beta, self.config.eps, stats)
 
   def _conv(self, features, kernel_size, name, stride=1):
     return ReflectConv(features, kernel_size, stride, self.config.fast_padding,

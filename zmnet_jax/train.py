@@ -267,6 +267,14 @@ def log_progress(step, num_steps, scalars, start_time, start_step):
            scalars['images_per_s'], format_duration(eta))
 
 
+def setup_logging() -> None:
+  """Our progress lines at INFO; the libraries' chatter (absl, orbax, tfds) at WARNING."""
+  logging.basicConfig(level=logging.WARNING, format='%(asctime)s %(message)s',
+                      datefmt='%H:%M:%S', force=True)
+  logging.getLogger('zmnet_jax').setLevel(logging.INFO)
+  logging.getLogger('absl').setLevel(logging.ERROR)  # tfds' per-builder config notices
+
+
 def main(argv=None) -> int:
   """`python -m zmnet_jax.train --config configs/x.py --workdir DIR [--config.a.b=v]`."""
   from absl import app, flags  # pylint: disable=g-import-not-at-top
@@ -289,8 +297,7 @@ def main(argv=None) -> int:
           'python -m zmnet_jax.train --config configs/tiny.py --workdir runs/tiny',
           file=sys.stderr)
     return 2
-  logging.basicConfig(level=logging.INFO, format='%(asctime)s %(message)s',
-                      datefmt='%H:%M:%S')
+  setup_logging()
   try:
     outputs = train_and_evaluate(flags_.config, flags_.workdir)
   except (TrainingError, ValueError, OSError) as e:
