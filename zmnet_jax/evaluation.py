@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from zmnet_jax import image_io, input_pipeline, losses
+from zmnet_jax import image_io, inference, input_pipeline, losses
 from zmnet_jax.model import Model
 
 log = logging.getLogger(__name__)
@@ -41,17 +41,6 @@ def load_held_out(folders, config) -> HeldOutSet:
   return HeldOutSet(content_names, contents, style_names, styles)
 
 
-def broadcast_din(din, batch: int):
-  """DIN params of one signal ({layer: ([C], [C])}) repeated for `batch` images."""
-  return jax.tree.map(lambda p: jnp.broadcast_to(p, (batch,) + p.shape), din)
-
-
-def stylize_all(model: Model, params, vgg_params, contents: jax.Array, din):
-  """[S signals' DIN] x [B contents] -> [S, B, H, W, 3]: one vmap over the signals."""
-  batch = contents.shape[0]
-  return jax.vmap(lambda d: model.transform(params, contents, broadcast_din(d, batch)))(din)
-
-
 def pair_scores(model: Model, vgg_params, outputs, contents, styles):
   """Per-pair content loss and Gram / mean-std style losses: each [S, B]."""
   num_styles, batch = outputs.shape[:2]
@@ -72,23 +61,25 @@ def pair_scores(model: Model, vgg_params, outputs, contents, styles):
 
 
 @functools.partial(jax.jit, static_argnums=0)
-def _stylize_and_score(model: Model, params, vgg_params, contents, styles):
-  din = model.encode(params, vgg_params, styles)
-  outputs = stylize_all(model, params, vgg_params, contents, din)
-  return outputs, pair_scores(model, vgg_params, outputs, contents, styles)
+def _pair_scores(model: Model, vgg_params, outputs, contents, styles):
+  return pair_scores(model, vgg_params, outputs, contents, styles)
 
 
 def evaluate_held_out(model: Model, params, vgg_params, held_out: HeldOutSet,
                       batch_styles: int = 4, mesh=None):
-  """Stylizes every content with every style; returns outputs [S, B, ...] and scores."""
-  del mesh  # Signals are sharded over devices by zmnet_jax.inference for large sweeps.
+  """Stylizes every content with every style; returns outputs [S, B, ...] and scores.
+
+  Styles go through in chunks of `batch_styles` signals; with a mesh each chunk's signals
+  are split over its 'data' devices.
+  """
   contents = jnp.asarray(held_out.contents)
   outputs, scores = [], []
   for start in range(0, len(held_out.styles), batch_styles):
     chunk = jnp.asarray(held_out.styles[start:start + batch_styles])
-    out, score = _stylize_and_score(model, params, vgg_params, contents, chunk)
+    din = inference.encode_signals(model, params, vgg_params, chunk)
+    out = inference.transform_signals(model, params, contents, din, mesh=mesh)
+    scores.append(jax.device_get(_pair_scores(model, vgg_params, out, contents, chunk)))
     outputs.append(np.asarray(out))
-    scores.append(jax.device_get(score))
   merged = {k: np.concatenate([s[k] for s in scores]) for k in scores[0]}
   return np.concatenate(outputs), merged
 

@@ -16,16 +16,15 @@ import os
 import signal
 import sys
 import time
-from typing import Any, Callable
+from typing import Callable
 
-import flax
 import jax
 import jax.numpy as jnp
 import ml_collections
-import numpy as np
 import optax
 
 from zmnet_jax import checkpointing, data, evaluation, model as model_lib, sharding
+from zmnet_jax.train_state import TrainState, init_train_state, make_optimizer
 from zmnet_jax.metrics_writer import MetricsWriter, format_duration
 
 log = logging.getLogger('zmnet_jax.train')
@@ -33,42 +32,6 @@ log = logging.getLogger('zmnet_jax.train')
 
 class TrainingError(RuntimeError):
   """A run that cannot go on (non-finite loss, bad config); the message is for the user."""
-
-
-@flax.struct.dataclass
-class TrainState:
-  step: jax.Array
-  params: Any
-  opt_state: Any
-  rng: jax.Array
-
-
-def make_optimizer(optim: ml_collections.ConfigDict, num_steps: int):
-  """(optax transformation, learning-rate schedule) from `config.optim`."""
-  peak = optim.learning_rate
-  warmup = min(optim.warmup_steps, max(num_steps - 1, 0))
-  if optim.decay == 'cosine':
-    schedule = optax.warmup_cosine_decay_schedule(
-        0.0, peak, warmup, max(num_steps, warmup + 1), peak * optim.end_learning_rate_factor)
-  elif optim.decay == 'constant':
-    schedule = optax.join_schedules(
-        [optax.linear_schedule(0.0, peak, warmup), optax.constant_schedule(peak)], [warmup])
-  else:
-    raise TrainingError(f"optim.decay must be 'cosine' or 'constant', got {optim.decay!r}")
-  tx = optax.chain(
-      optax.clip_by_global_norm(optim.grad_clip_norm) if optim.grad_clip_norm
-      else optax.identity(),
-      optax.adamw(schedule, b1=optim.b1, b2=optim.b2, eps=optim.eps,
-                  weight_decay=optim.weight_decay))
-  return tx, schedule
-
-
-def init_train_state(model: model_lib.Model, tx, rng, vgg_params, batch_shapes) -> TrainState:
-  """A fresh state; `batch_shapes` maps batch keys to ShapeDtypeStructs."""
-  batch = {k: jnp.zeros(s.shape, s.dtype) for k, s in batch_shapes.items()}
-  init_rng, rng = jax.random.split(rng)
-  params = model.init(init_rng, vgg_params, batch)
-  return TrainState(jnp.zeros((), jnp.int32), params, tx.init(params), rng)
 
 
 def train_step(model: model_lib.Model, tx, schedule: Callable, state: TrainState,
@@ -277,7 +240,7 @@ def setup_logging() -> None:
 
 def main(argv=None) -> int:
   """`python -m zmnet_jax.train --config configs/x.py --workdir DIR [--config.a.b=v]`."""
-  from absl import app, flags  # pylint: disable=g-import-not-at-top
+  from absl import flags  # pylint: disable=g-import-not-at-top
   from ml_collections import config_flags  # pylint: disable=g-import-not-at-top
 
   argv = sys.argv if argv is None else argv

@@ -1,0 +1,350 @@
+"""Zero-shot inference: encode signals once, apply them to images of any size.
+
+    stylizer = Stylizer.load('runs/tiny')             # a workdir or a checkpoint folder
+    din = stylizer.encode_images([style_a, style_b])  # [S] signals -> DIN parameters
+    out = stylizer.stylize(contents, din)             # [S, B, H, W, 3], one vmapped call
+
+`transform_signals` is the jit-compiled function, vmapped over signals (and sharded over
+the devices of a mesh for large sweeps) that evaluation uses too.
+
+Very large images are stylized in overlapping tiles blended with linear ramps. Instance
+normalization needs statistics of the *whole* image, so every tile is normalized with the
+statistics of one pass over the whole image, downscaled so its long side is at most
+`stats_max_side` (1024 by default; exact when the image is not larger). The statistics
+of a downscaled pass are close to, not identical with, full-resolution ones; the
+difference shows as a slight change of global contrast, never as seams.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import logging
+import os
+from typing import Sequence
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from zmnet_jax import checkpointing, data, models, sharding
+from zmnet_jax import model as model_lib
+from zmnet_jax.train_state import init_train_state, make_optimizer
+
+log = logging.getLogger(__name__)
+STRIDE = 4  # TNet halves the resolution twice.
+
+
+class InferenceError(ValueError):
+  """A model or input that cannot be used; the message is one line for the user."""
+
+
+# ----------------------------------------------------------------------------- core
+
+
+def broadcast_din(din, batch: int):
+  """DIN params of one signal ({layer: ([C], [C])}) repeated for `batch` images."""
+  return jax.tree.map(lambda p: jnp.broadcast_to(p, (batch,) + p.shape), din)
+
+
+def stylize_all(model: model_lib.Model, params, contents: jax.Array, din, stats=None):
+  """[S signals' DIN] x [B contents] -> [S, B, H, W, 3]: one vmap over the signals.
+
+  `stats` ({layer: (mean, var)} with leading [S, B]) replaces the images' own statistics.
+  """
+  batch = contents.shape[0]
+  tnet_params = {'params': params['transformer']}
+
+  def one_signal(d, s):
+    tnet = models.TNet(model.net.tnet, model.net.dtype, stats=s)
+    return tnet.apply(tnet_params, contents, broadcast_din(d, batch))
+
+  return jax.vmap(one_signal)(din, stats)
+
+
+def signal_statistics(model: model_lib.Model, params, contents: jax.Array, din):
+  """Each DIN layer's (mean, var) for every signal x content: leaves [S, B, C]."""
+  batch = contents.shape[0]
+  tnet = models.TNet(model.net.tnet, model.net.dtype)
+
+  def one_signal(d):
+    _, sown = tnet.apply({'params': params['transformer']}, contents,
+                         broadcast_din(d, batch), mutable=[models.STATS_COLLECTION])
+    stats = sown[models.STATS_COLLECTION]
+    return {name: stats[f'{name}_stats'] for name, _ in models.conditioned_layers(
+        model.net.tnet)}
+
+  return jax.vmap(one_signal)(din)
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _transform(model, params, contents, din, stats):
+  return stylize_all(model, params, contents, din, stats)
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _statistics(model, params, contents, din):
+  return signal_statistics(model, params, contents, din)
+
+
+def transform_signals(model: model_lib.Model, params, contents, din, stats=None, mesh=None):
+  """Jitted `stylize_all`; with a mesh the signal axis is split over its 'data' devices."""
+  if mesh is None:
+    return _transform(model, params, contents, din, stats)
+  devices = mesh.shape[sharding.DATA_AXIS]
+  num_signals = jax.tree.leaves(din)[0].shape[0]
+  padded = -(-num_signals // devices) * devices
+  pad = lambda x: jnp.concatenate([x, jnp.repeat(x[-1:], padded - num_signals, axis=0)])
+  din, stats = jax.tree.map(pad, din), jax.tree.map(pad, stats)
+  split = sharding.batch_sharding(mesh)
+  din = jax.device_put(din, split)
+  stats = jax.device_put(stats, split) if stats is not None else None
+  out = _transform(model, params, jax.device_put(contents, sharding.replicated(mesh)), din,
+                   stats)
+  return out[:num_signals]
+
+
+# ----------------------------------------------------------------------------- sizes
+
+
+def pad_to_stride(images: np.ndarray, stride: int = STRIDE) -> tuple[np.ndarray, tuple]:
+  """Reflect-pads [B, H, W, 3] so H and W are multiples of `stride` (at least 8)."""
+  h, w = images.shape[1:3]
+  ph, pw = max(-(-h // stride) * stride, 8) - h, max(-(-w // stride) * stride, 8) - w
+  mode = 'reflect' if min(h, w) > max(ph, pw) else 'edge'
+  padded = np.pad(images, ((0, 0), (0, ph), (0, pw), (0, 0)), mode=mode)
+  return padded, (h, w)
+
+
+def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
+  """Tile offsets (multiples of STRIDE) covering [0, length) with at least `overlap`."""
+  if length <= tile:
+    return [0]
+  step = max((tile - overlap) // STRIDE * STRIDE, STRIDE)
+  starts = list(range(0, length - tile, step)) + [length - tile]
+  return sorted(set(starts))
+
+
+def ramp_weights(length: int, start: int, tile: int, overlap: int, total: int) -> np.ndarray:
+  """1-D blending weights of a tile: linear ramps where it overlaps a neighbour."""
+  w = np.ones(tile, np.float32)
+  ramp = np.linspace(0.0, 1.0, overlap + 2, dtype=np.float32)[1:-1]
+  if start > 0:
+    w[:overlap] = ramp
+  if start + tile < total:
+    w[-overlap:] = ramp[::-1]
+  return w[:length]
+
+
+def downscale(images: np.ndarray, max_side: int) -> np.ndarray:
+  """Area-resizes [B, H, W, 3] so the long side is at most `max_side` (multiple of 4)."""
+  h, w = images.shape[1:3]
+  scale = max_side / max(h, w)
+  if scale >= 1:
+    return images
+  size = (max(8, int(round(h * scale / STRIDE)) * STRIDE),
+          max(8, int(round(w * scale / STRIDE)) * STRIDE))
+  return np.asarray(jax.image.resize(images, (images.shape[0],) + size + (3,), 'linear',
+                                     antialias=True))
+
+
+# ----------------------------------------------------------------------------- colour
+
+
+def rgb_to_yiq(x):
+  m = np.array([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]],
+               np.float32)
+  return x @ m.T
+
+
+def yiq_to_rgb(x):
+  m = np.array([[1.0, 0.956, 0.621], [1.0, -0.272, -0.647], [1.0, -1.106, 1.703]], np.float32)
+  return x @ m.T
+
+
+def preserve_color(content: np.ndarray, stylized: np.ndarray) -> np.ndarray:
+  """Luminance of the stylized image with the chroma (I, Q) of the content (Gatys 2016)."""
+  yiq = rgb_to_yiq(np.asarray(stylized, np.float32))
+  yiq[..., 1:] = rgb_to_yiq(np.broadcast_to(np.asarray(content, np.float32),
+                                            stylized.shape))[..., 1:]
+  return np.clip(yiq_to_rgb(yiq), 0.0, 1.0)
+
+
+# ----------------------------------------------------------------------------- loading
+
+
+def resolve_model_path(path: str) -> tuple[str, str, int | None]:
+  """(config.json, checkpoints folder, step or None) for a workdir or checkpoint path."""
+  path = os.path.abspath(path.rstrip('/'))
+  if not os.path.exists(path):
+    raise InferenceError(f'{path}: model not found (give a training workdir or a '
+                         f'checkpoint folder)')
+  candidates = [(path, os.path.join(path, 'checkpoints'), None),
+                (os.path.dirname(path), path, None)]
+  base = os.path.basename(path)
+  if base.isdigit():
+    candidates.append((os.path.dirname(os.path.dirname(path)), os.path.dirname(path),
+                       int(base)))
+  for workdir, ckpt_dir, step in candidates:
+    config_path = os.path.join(workdir, checkpointing.CONFIG_FILE)
+    if os.path.isfile(config_path) and os.path.isdir(ckpt_dir):
+      return config_path, ckpt_dir, step
+  raise InferenceError(f'{path}: no {checkpointing.CONFIG_FILE} with a checkpoints/ '
+                       f'folder beside it; is this a training workdir?')
+
+
+def abstract_train_state(model, config, vgg_params):
+  tx, _ = make_optimizer(config.optim, config.train.num_steps)
+  shapes = data.batch_shapes(config, 1)
+  return jax.eval_shape(lambda: init_train_state(model, tx, jax.random.PRNGKey(0),
+                                                 vgg_params, shapes))
+
+
+# ----------------------------------------------------------------------------- API
+
+
+@dataclasses.dataclass
+class Stylizer:
+  """A trained ZM-Net with its frozen VGG, ready to encode signals and stylize."""
+  model: model_lib.Model
+  params: dict
+  vgg_params: dict
+  config: ml_collections.ConfigDict
+  step: int = 0
+  mesh: object = None
+
+  @classmethod
+  def load(cls, path: str, dtype: str | None = None, mesh=None) -> 'Stylizer':
+    """From a training workdir, its checkpoints/ folder or one step's folder."""
+    config_path, ckpt_dir, step = resolve_model_path(path)
+    try:
+      config = checkpointing.load_config(config_path)
+    except (OSError, ValueError) as e:
+      raise InferenceError(f'{config_path}: unreadable config ({e})') from e
+    if dtype:
+      config.dtype = dtype
+    model, vgg_params = model_lib.build_model(config)
+    abstract = abstract_train_state(model, config, vgg_params)
+    ckpt = checkpointing.Checkpointer(ckpt_dir, 0, 1_000_000)
+    try:
+      state, step = ckpt.restore_state(abstract, step)
+    except FileNotFoundError as e:
+      raise InferenceError(str(e)) from e
+    except Exception as e:  # orbax reports mismatches with many exception types.
+      reason = str(e).strip().splitlines()[0][:300] if str(e).strip() else type(e).__name__
+      raise InferenceError(f'{ckpt_dir}: checkpoint does not match {config_path} '
+                           f'({reason})') from e
+    finally:
+      ckpt.close()
+    return cls(model, state.params, vgg_params, config, int(step), mesh)
+
+  @property
+  def signal_kind(self) -> str:
+    return self.model.signal_kind
+
+  def encode_images(self, styles: Sequence[np.ndarray], style_size: int | None = None):
+    """Style images (each [H, W, 3] in [0, 1], any size) -> DIN params with leading [S]."""
+    self._require('image')
+    size = style_size or self.config.eval.style_size
+    dins = []
+    for style in styles:
+      style = downscale(np.asarray(style, np.float32)[None], size)
+      dins.append(self._encode(jnp.asarray(style)))
+    return jax.tree.map(lambda *xs: jnp.concatenate(xs), *dins)
+
+  def encode_vectors(self, vectors: np.ndarray):
+    """Signal vectors [S, D] -> DIN params with leading [S]."""
+    self._require('vector')
+    return self._encode(jnp.asarray(vectors, jnp.float32))
+
+  def _encode(self, signal):
+    return encode_signals(self.model, self.params, self.vgg_params, signal)
+
+  def _require(self, kind: str) -> None:
+    if self.signal_kind != kind:
+      raise InferenceError(f'this model was trained on {self.signal_kind} signals, not '
+                           f'{kind} signals')
+
+  def with_strength(self, din, contents: np.ndarray, strength: float,
+                    style_size: int | None = None):
+    """Per (signal, content) DIN params moved from the content's own (0) to the style's (1).
+
+    Returns leaves shaped [S, B, C]: interpolation needs each content's own parameters,
+    which only image-signal models can compute.
+    """
+    if not 0.0 <= strength <= 1.0:
+      raise InferenceError(f'strength must be in [0, 1], got {strength}')
+    self._require('image')
+    own = self.encode_images(list(contents), style_size)  # [B]
+    return jax.tree.map(
+        lambda s, o: strength * s[:, None] + (1.0 - strength) * o[None], din, own)
+
+  def stylize(self, contents: np.ndarray, din, *, tile_size: int = 1024,
+              overlap: int = 64, stats_max_side: int = 1024,
+              preserve_colors: bool = False) -> np.ndarray:
+    """Contents [B, H, W, 3] in [0, 1] x DIN params [S] (or [S, B]) -> [S, B, H, W, 3].
+
+    Any H, W (reflect-padded to a multiple of 4 and cropped back); images larger than
+    `tile_size` go through overlapping tiles with whole-image statistics.
+    """
+    contents = np.asarray(contents, np.float32)
+    if contents.ndim != 4 or contents.shape[-1] != 3:
+      raise InferenceError(f'contents must be [B, H, W, 3], got {contents.shape}')
+    per_content = jax.tree.leaves(din)[0].ndim == 3
+    if per_content:
+      outs = [self.stylize(contents[i:i + 1], jax.tree.map(lambda x, i=i: x[:, i], din),
+                           tile_size=tile_size, overlap=overlap,
+                           stats_max_side=stats_max_side, preserve_colors=preserve_colors)
+              for i in range(contents.shape[0])]
+      return np.concatenate(outs, axis=1)
+    padded, (h, w) = pad_to_stride(contents)
+    if max(padded.shape[1:3]) <= tile_size:
+      out = np.asarray(transform_signals(self.model, self.params, jnp.asarray(padded), din,
+                                         None, self.mesh))
+    else:
+      out = self._stylize_tiled(padded, din, tile_size, overlap, stats_max_side)
+    out = out[:, :, :h, :w]
+    if preserve_colors:
+      out = preserve_color(contents[None], out)
+    return out
+
+  def _stylize_tiled(self, padded, din, tile_size, overlap, stats_max_side):
+    tile = max(tile_size // STRIDE * STRIDE, 4 * overlap)
+    small = downscale(padded, stats_max_side)
+    stats = _statistics(self.model, self.params, jnp.asarray(small), din)
+    num_signals = jax.tree.leaves(din)[0].shape[0]
+    b, h, w = padded.shape[:3]
+    total = np.zeros((num_signals, b, h, w, 3), np.float32)
+    weight = np.zeros((h, w, 1), np.float32)
+    th, tw = min(tile, h), min(tile, w)
+    for y in tile_starts(h, th, overlap):
+      for x in tile_starts(w, tw, overlap):
+        piece = jnp.asarray(padded[:, y:y + th, x:x + tw])
+        out = np.asarray(transform_signals(self.model, self.params, piece, din, stats,
+                                           self.mesh))
+        wy = ramp_weights(th, y, th, overlap, h)[:, None]
+        wx = ramp_weights(tw, x, tw, overlap, w)[None, :]
+        cell = (wy * wx)[..., None]
+        total[:, :, y:y + th, x:x + tw] += out * cell
+        weight[y:y + th, x:x + tw] += cell
+    return total / weight
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def encode_signals(model, params, vgg_params, signal):
+  """Jitted signal -> DIN parameters (style images [S, H, W, 3] or vectors [S, D])."""
+  return model.encode(params, vgg_params, signal)
+
+
+def mix(din, weights: Sequence[float]):
+  """One signal's DIN params from a weighted mixture of the [S] signals in `din`."""
+  num = jax.tree.leaves(din)[0].shape[0]
+  if len(weights) != num:
+    raise InferenceError(f'--mix needs one weight per style ({num}), got {len(weights)}')
+  parts = [jax.tree.map(lambda x, i=i: x[i], din) for i in range(num)]
+  try:
+    mixed = models.mix_din_params(parts, list(weights))
+  except ValueError as e:
+    raise InferenceError(str(e)) from e
+  return jax.tree.map(lambda x: x[None], mixed)

@@ -1,0 +1,588 @@
+"""Text / attribute guiding signals: word embeddings, signal expressions, 2-D reduction.
+
+A signal is a float32 vector fed to the parameter network in place of a style image. It
+comes from a `TextEmbedder` (WordLlama, offline, or a user vector file), optionally
+mixed by an expression such as ``'0.3*noon + 0.7 night'`` and optionally reduced by a
+`Reducer` fitted on the training vocabulary (the paper compresses word vectors to 2-D).
+`SignalVocabulary` ties the three together and serializes to JSON, so a trained model
+rebuilds exactly the signals it was trained on.
+
+Every problem raises `TextError` with a one-line message.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import logging
+import math
+import os
+import re
+import zipfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+WORDLLAMA_DIMS = (64, 128, 256)  # Matryoshka truncations of the 256-d weights in the wheel.
+VECTOR_FILE_SUFFIXES = ('.json', '.txt', '.npz', '.npy')
+_INSTALL_HINT = "pip install 'zmnet_jax[text]' (or pip install wordllama==0.4.0.post1)"
+_WEIGHT = r'[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?:nan|inf(?:inity)?)'
+_TERM = re.compile(rf'^(?:({_WEIGHT})(?=[\s*]|$)\s*(\*)?)?\s*(.*)$', re.IGNORECASE)
+
+
+class TextError(ValueError):
+  """Unusable text, expression, vector file or reducer, with a one-line reason."""
+
+  def __init__(self, message: str):
+    super().__init__(' '.join(str(message).splitlines()))
+
+
+class TextEmbedder(Protocol):
+  """Maps words or phrases to vectors; `name` is the spec `make_embedder` rebuilds it from."""
+
+  name: str
+  dim: int
+
+  def embed(self, words: Sequence[str]) -> np.ndarray:
+    """float32 [len(words), dim]."""
+
+
+def clean_text(text: str) -> str:
+  """Collapses whitespace; raises TextError for empty or non-string text."""
+  if not isinstance(text, str):
+    raise TextError(f'text must be a string, got {type(text).__name__}')
+  cleaned = ' '.join(text.split())
+  if not cleaned:
+    raise TextError(f'empty text {text!r}')
+  return cleaned
+
+
+def _clean_words(words: Sequence[str]) -> list[str]:
+  if isinstance(words, str):
+    raise TypeError('embed() takes a sequence of strings, not a single string')
+  return [clean_text(w) for w in words]
+
+
+# --- WordLlama ---------------------------------------------------------------
+
+
+def _import_wordllama():
+  """Imports wordllama, undoing the logging.basicConfig it runs at import."""
+  root = logging.getLogger()
+  handlers, level = list(root.handlers), root.level
+  try:
+    import wordllama  # pylint: disable=import-outside-toplevel
+  except ImportError as e:
+    raise TextError(f'the wordllama embedder needs wordllama: {_INSTALL_HINT}') from e
+  finally:
+    root.handlers[:] = handlers
+    root.setLevel(level)
+  return wordllama
+
+
+class WordLlamaEmbedder:
+  """WordLlama l2_supercat token embeddings, mean-pooled over a phrase, L2-normalized.
+
+  Fully offline: the 256-d weights ship inside the wordllama wheel. `dim` < 256 uses
+  the model's Matryoshka truncation (first `dim` components, then normalized). Text is
+  case-sensitive ('Morning' != 'morning'); every non-empty text has an embedding.
+  """
+
+  def __init__(self, dim: int = 256):
+    if dim not in WORDLLAMA_DIMS:
+      raise TextError(f'wordllama dim must be one of {WORDLLAMA_DIMS}, got {dim!r}')
+    self.dim = dim
+    self.name = 'wordllama' if dim == 256 else f'wordllama:{dim}'
+    self._model = None
+
+  def model(self):
+    """The loaded WordLlamaInference (loaded once per instance)."""
+    if self._model is None:
+      wordllama = _import_wordllama()
+      package_dir = Path(wordllama.__file__).parent
+      trunc = None if self.dim == 256 else self.dim
+      try:
+        # cache_dir=package folder works around the wheel's tokenizer path bug.
+        self._model = wordllama.WordLlama.load(
+            dim=256, trunc_dim=trunc, cache_dir=package_dir, disable_download=True)
+      except (OSError, ValueError) as e:
+        raise TextError(f'cannot load the wordllama model from {package_dir}: {e}') from e
+    return self._model
+
+  def embed(self, words: Sequence[str]) -> np.ndarray:
+    words = _clean_words(words)
+    if not words:
+      return np.zeros((0, self.dim), np.float32)
+    vectors = self.model().embed(words, norm=False).astype(np.float32)
+    return _unit_rows(vectors, words, self.name)
+
+
+def _unit_rows(vectors: np.ndarray, words: Sequence[str], name: str) -> np.ndarray:
+  norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+  zero = np.flatnonzero(norms[:, 0] == 0)
+  if zero.size:
+    raise TextError(f'{name}: no embedding for {words[zero[0]]!r}')
+  return (vectors / norms).astype(np.float32)
+
+
+# --- vector files ------------------------------------------------------------
+
+
+class VectorFileEmbedder:
+  """Word -> vector table read from a user file (vectors are used as stored).
+
+  Formats, by suffix (no file is ever unpickled):
+    .json  {"word": [v1, v2, ...], ...}
+    .txt   GloVe / word2vec text: 'word v1 ... vD' per line, optional 'N D' header line;
+           the last D fields are the vector, so a word may contain spaces.
+    .npz   either arrays 'words' (1-D str) and 'vectors' ([N, D]), or one 1-D array
+           per word (np.savez(path, **{word: vector})).
+    .npy   a [N, D] array plus '<stem>.vocab' next to it: N words, one per line.
+
+  Lookup tries the exact text, then its lower case. A phrase missing from the table
+  is the mean of its words' vectors; an unknown word raises TextError with close
+  vocabulary words as suggestions.
+  """
+
+  def __init__(self, path: str | os.PathLike):
+    self.name = str(path)
+    words, vectors = read_vector_file(path)
+    self.words = words
+    self.vectors = vectors
+    self.dim = int(vectors.shape[1])
+    self._index = {w: i for i, w in enumerate(words)}
+
+  def embed(self, words: Sequence[str]) -> np.ndarray:
+    rows = [self._phrase(w) for w in _clean_words(words)]
+    return np.stack(rows).astype(np.float32) if rows else np.zeros((0, self.dim), np.float32)
+
+  def _phrase(self, text: str) -> np.ndarray:
+    row = self._lookup(text)
+    if row is not None:
+      return self.vectors[row]
+    rows = [self._lookup(word) for word in text.split(' ')]
+    missing = [w for w, r in zip(text.split(' '), rows) if r is None]
+    if missing:
+      raise TextError(self._unknown_message(missing[0]))
+    return np.mean(self.vectors[rows], axis=0)
+
+  def _lookup(self, text: str) -> int | None:
+    row = self._index.get(text)
+    return self._index.get(text.lower()) if row is None else row
+
+  def _unknown_message(self, word: str) -> str:
+    close = difflib.get_close_matches(word, self.words, n=3, cutoff=0.6)
+    close += difflib.get_close_matches(word.lower(), self.words, n=3, cutoff=0.6)
+    hint = f"; did you mean {', '.join(repr(w) for w in dict.fromkeys(close))}?" if close else ''
+    return f'unknown word {word!r} (not in {self.name}, {len(self.words)} words){hint}'
+
+
+def read_vector_file(path: str | os.PathLike) -> tuple[list[str], np.ndarray]:
+  """(words, float32 [N, D]) from a .json/.txt/.npz/.npy vector file (see VectorFileEmbedder)."""
+  path = Path(path)
+  readers = {'.json': _read_json, '.txt': _read_txt, '.npz': _read_npz, '.npy': _read_npy}
+  reader = readers.get(path.suffix.lower())
+  if reader is None:
+    raise TextError(f'{path}: unsupported vector file type (use one of {VECTOR_FILE_SUFFIXES})')
+  try:
+    words, vectors = reader(path)
+  except TextError:
+    raise
+  except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+    raise TextError(f'{path}: cannot read vector file ({e})') from e
+  return _checked_table(path, words, vectors)
+
+
+def _checked_table(path: Path, words: list[str], vectors: np.ndarray):
+  if not words:
+    raise TextError(f'{path}: no vectors in file')
+  if vectors.ndim != 2 or vectors.shape[0] != len(words) or vectors.shape[1] == 0:
+    raise TextError(f'{path}: expected one vector per word, got array {vectors.shape} '
+                    f'for {len(words)} words')
+  if not np.all(np.isfinite(vectors)):
+    bad = words[int(np.flatnonzero(~np.all(np.isfinite(vectors), axis=1))[0])]
+    raise TextError(f'{path}: non-finite value in the vector of {bad!r}')
+  seen = set()
+  for word in words:
+    if not word.strip() or word != ' '.join(word.split()):
+      raise TextError(f'{path}: bad word {word!r} (empty or irregular whitespace)')
+    if word in seen:
+      raise TextError(f'{path}: duplicate word {word!r}')
+    seen.add(word)
+  return words, vectors.astype(np.float32)
+
+
+def _stack(path: Path, items: Sequence[tuple[str, object]], where) -> np.ndarray:
+  """Stacks per-word 1-D vectors, naming the first whose length differs."""
+  rows = []
+  for i, (word, value) in enumerate(items):
+    row = np.asarray(value, dtype=np.float64)
+    if row.ndim != 1 or (rows and row.shape != rows[0].shape):
+      want = f'{rows[0].shape[0]} values' if rows else 'a 1-D list of numbers'
+      raise TextError(f'{path}: {where(i, word)} has shape {row.shape}, expected {want}')
+    rows.append(row)
+  return np.stack(rows) if rows else np.zeros((0, 0))
+
+
+def _read_json(path: Path):
+  with open(path, encoding='utf-8') as f:
+    try:
+      data = json.load(f)
+    except json.JSONDecodeError as e:
+      raise TextError(f'{path}: invalid JSON (line {e.lineno}: {e.msg})') from e
+  if not isinstance(data, dict):
+    raise TextError(f'{path}: expected a JSON object {{"word": [numbers...]}}')
+  try:
+    vectors = _stack(path, list(data.items()), lambda i, w: f'the vector of {w!r}')
+  except (TypeError, ValueError) as e:
+    raise TextError(f'{path}: vectors must be lists of numbers ({e})') from e
+  return list(data), vectors
+
+
+def _read_txt(path: Path):
+  words, rows, dim = [], [], None
+  with open(path, encoding='utf-8') as f:
+    for lineno, line in enumerate(f, 1):
+      fields = line.split()
+      if not fields:
+        continue
+      if lineno == 1 and len(fields) == 2 and all(x.isdigit() for x in fields):
+        dim = int(fields[1])  # word2vec header 'N D'
+        continue
+      dim = len(fields) - 1 if dim is None else dim
+      word, row = _txt_line(path, lineno, fields, dim)
+      words.append(word)
+      rows.append(row)
+  return words, np.asarray(rows, np.float64).reshape(len(rows), dim or 0)
+
+
+def _txt_line(path: Path, lineno: int, fields: list[str], dim: int):
+  """(word, [dim floats]); extra leading fields join the word unless they are numbers."""
+  if dim < 1:
+    raise TextError(f'{path}:{lineno}: expected a word followed by numbers')
+  if len(fields) < dim + 1 or any(_is_number(x) for x in fields[1:-dim]):
+    raise TextError(f'{path}:{lineno}: expected a word and {dim} numbers, '
+                    f'got {len(fields)} fields')
+  try:
+    row = [float(x) for x in fields[-dim:]]
+  except ValueError as e:
+    raise TextError(f'{path}:{lineno}: {e}') from e
+  return ' '.join(fields[:-dim]), row
+
+
+def _is_number(field: str) -> bool:
+  try:
+    float(field)
+  except ValueError:
+    return False
+  return True
+
+
+def _read_npz(path: Path):
+  with np.load(path, allow_pickle=False) as data:
+    arrays = {name: data[name] for name in data.files}
+  words, vectors = arrays.get('words'), arrays.get('vectors')
+  if (set(arrays) == {'words', 'vectors'} and words.ndim == 1 and words.dtype.kind == 'U'
+      and vectors.ndim == 2):
+    return [str(w) for w in words], vectors.astype(np.float64)
+  return list(arrays), _stack(path, list(arrays.items()), lambda i, w: f'array {w!r}')
+
+
+def _read_npy(path: Path):
+  vocab = path.with_suffix('.vocab')
+  vectors = np.load(path, allow_pickle=False)
+  if not vocab.is_file():
+    raise TextError(f'{path}: a .npy vector file needs its word list in {vocab}')
+  with open(vocab, encoding='utf-8') as f:
+    words = [line.rstrip('\r\n') for line in f]
+  while words and not words[-1].strip():
+    words.pop()
+  if vectors.dtype.kind not in 'fiu':
+    raise TextError(f'{path}: expected a numeric array, got dtype {vectors.dtype}')
+  if vectors.ndim != 2 or vectors.shape[0] != len(words):
+    raise TextError(f'{path}: array {vectors.shape} does not match the {len(words)} '
+                    f'words in {vocab.name}')
+  return words, vectors.astype(np.float64)
+
+
+def make_embedder(spec: str = 'wordllama') -> TextEmbedder:
+  """'wordllama' (256-d), 'wordllama:64' / ':128' / ':256', or a vector file path."""
+  spec = str(spec)
+  if spec == 'wordllama' or spec.startswith('wordllama:'):
+    dim = spec[len('wordllama:'):] if ':' in spec else '256'
+    if not dim.isdigit():
+      raise TextError(f'bad embedder spec {spec!r}: expected wordllama:<dim>, dim in '
+                      f'{WORDLLAMA_DIMS}')
+    return WordLlamaEmbedder(int(dim))
+  if Path(spec).suffix.lower() in VECTOR_FILE_SUFFIXES:
+    if not Path(spec).is_file():
+      raise TextError(f'{spec}: vector file not found')
+    return VectorFileEmbedder(spec)
+  raise TextError(f"unknown embedder {spec!r}: expected 'wordllama', 'wordllama:<dim>' "
+                  f"or a vector file ({', '.join(VECTOR_FILE_SUFFIXES)})")
+
+
+# --- expressions -------------------------------------------------------------
+
+
+def parse_signal_expression(text: str) -> list[tuple[float, str]]:
+  """'0.3*noon + 0.7 night' -> [(0.3, 'noon'), (0.7, 'night')].
+
+  Terms are separated by '+'; each is an optional weight (default 1, optionally
+  followed by '*') and a word or multi-word phrase. Weights must be finite and sum to
+  a positive number (single weights may be negative, to extrapolate). A leading
+  number, 'nan' or 'inf' is always read as a weight.
+  """
+  text = clean_text(text)
+  terms = [_parse_term(text, part) for part in text.split('+')]
+  total = math.fsum(w for w, _ in terms)
+  if not 0 < total < math.inf:
+    raise TextError(f'weights in {text!r} must sum to a positive finite number, got {total:g}')
+  return terms
+
+
+def _parse_term(text: str, part: str) -> tuple[float, str]:
+  part = part.strip()
+  if not part:
+    raise TextError(f"malformed expression {text!r}: empty term around '+'")
+  weight, _, phrase = _TERM.match(part).groups()
+  if not phrase or '*' in phrase:
+    what = f'weight {weight} has no word' if weight and not phrase else f'bad term {part!r}'
+    raise TextError(f'malformed expression {text!r}: {what}')
+  value = 1.0 if weight is None else float(weight)
+  if not math.isfinite(value):
+    raise TextError(f'malformed expression {text!r}: weight {weight!r} is not finite')
+  return value, phrase
+
+
+def expression_weights(terms: Sequence[tuple[float, str]]) -> np.ndarray:
+  """The terms' weights normalized to sum to 1 (float64 [T])."""
+  weights = np.array([w for w, _ in terms], np.float64)
+  return weights / math.fsum(weights)
+
+
+def embed_expression(embedder: TextEmbedder, text: str) -> np.ndarray:
+  """float32 [dim]: sum of the terms' embeddings with weights normalized to sum to 1.
+
+  So '0.5 a + 0.5 b' (or 'a + b', or '2 a + 2 b') is the mean of the two embeddings
+  and 'a' is embed(['a'])[0]; the result is not renormalized.
+  """
+  terms = parse_signal_expression(text)
+  vectors = embedder.embed([phrase for _, phrase in terms]).astype(np.float64)
+  return (expression_weights(terms) @ vectors).astype(np.float32)
+
+
+# --- reduction ---------------------------------------------------------------
+
+
+class Reducer:
+  """An affine map x -> (x - mean) @ components.T, or the identity (both None).
+
+  Build with `Reducer.fit` or `Reducer.identity()`; `to_dict`/`from_dict` round-trip
+  through JSON exactly (parameters are float64, outputs float32).
+  """
+
+  def __init__(self, mean: np.ndarray | None = None, components: np.ndarray | None = None,
+               method: str = 'identity'):
+    if (mean is None) != (components is None):
+      raise TextError('reducer needs both mean and components, or neither')
+    self.method = method
+    self.mean = None if mean is None else np.asarray(mean, np.float64)
+    self.components = None if components is None else np.asarray(components, np.float64)
+    if self.components is not None and (
+        self.components.ndim != 2 or self.mean.shape != self.components.shape[1:]):
+      raise TextError(f'reducer components {self.components.shape} do not match '
+                      f'mean {self.mean.shape}')
+    if self.components is not None and not (
+        np.all(np.isfinite(self.mean)) and np.all(np.isfinite(self.components))):
+      raise TextError('reducer mean and components must be finite')
+
+  @classmethod
+  def identity(cls) -> Reducer:
+    return cls()
+
+  @property
+  def is_identity(self) -> bool:
+    return self.components is None
+
+  @property
+  def out_dim(self) -> int | None:
+    """Output size; None for the identity (output size = input size)."""
+    return None if self.is_identity else int(self.components.shape[0])
+
+  @classmethod
+  def fit(cls, vectors: np.ndarray, out_dim: int, method: str = 'pca',
+          background: np.ndarray | None = None) -> Reducer:
+    """PCA (numpy SVD) of the training vectors, plus optional background vectors.
+
+    The mean and principal axes come from all rows given. When those rows span fewer
+    than `out_dim` directions (e.g. 2 training words -> 1 axis), the remaining axes
+    are, in order, the part of the rows' mean direction orthogonal to the axes so far
+    (how 'on-topic' a new word is), then standard basis vectors: deterministic and
+    stable. Two distinct training words thus land at +-d/2 on the first axis. Each
+    axis's sign makes its largest-magnitude entry positive.
+    """
+    if method != 'pca':
+      raise TextError(f"reducer method must be 'pca', got {method!r}")
+    x = np.asarray(vectors, np.float64)
+    if background is not None:
+      x = np.concatenate([x, np.asarray(background, np.float64)])
+    if x.ndim != 2 or not x.shape[0] or not np.all(np.isfinite(x)):
+      raise TextError(f'reducer needs finite [N, D] vectors, got shape {x.shape}')
+    if not 1 <= out_dim <= x.shape[1]:
+      raise TextError(f'reducer out_dim must be in 1..{x.shape[1]}, got {out_dim}')
+    mean = x.mean(axis=0)
+    axes = _principal_axes(x - mean, out_dim)
+    axes = _complete_basis(axes, [mean] + list(np.eye(x.shape[1])), out_dim)
+    return cls(mean, np.stack([_fix_sign(a) for a in axes]), method)
+
+  def transform(self, vectors: np.ndarray) -> np.ndarray:
+    """float32 [..., out_dim] (the input as float32 for the identity)."""
+    x = np.asarray(vectors, np.float64)
+    if self.is_identity:
+      return x.astype(np.float32)
+    if x.shape[-1:] != self.mean.shape:
+      raise TextError(f'reducer expects {self.mean.shape[0]}-d vectors, got shape {x.shape}')
+    return ((x - self.mean) @ self.components.T).astype(np.float32)
+
+  def to_dict(self) -> dict:
+    if self.is_identity:
+      return {'method': 'identity'}
+    return {'method': self.method, 'mean': self.mean.tolist(),
+            'components': self.components.tolist()}
+
+  @classmethod
+  def from_dict(cls, data: Mapping) -> Reducer:
+    data = data if isinstance(data, Mapping) else {}
+    if data.get('method') == 'identity':
+      return cls()
+    if data.get('method') != 'pca' or 'mean' not in data or 'components' not in data:
+      raise TextError(f"bad reducer dict: expected method 'identity', or 'pca' with mean and "
+                      f'components; got keys {sorted(data)}')
+    try:
+      return cls(np.array(data['mean'], np.float64), np.array(data['components'], np.float64),
+                 'pca')
+    except (TypeError, ValueError) as e:
+      raise TextError(f'bad reducer dict: {e}') from e
+
+
+def _principal_axes(centered: np.ndarray, out_dim: int) -> list[np.ndarray]:
+  _, s, vt = np.linalg.svd(centered, full_matrices=False)
+  # Relative tolerance at float32 resolution: the embeddings are float32.
+  rank = int(np.sum(s > max(1e-6 * (s[0] if s.size else 0.0), 1e-12)))
+  return list(vt[:min(rank, out_dim)])
+
+
+def _complete_basis(axes: list[np.ndarray], candidates: Sequence[np.ndarray],
+                    out_dim: int) -> list[np.ndarray]:
+  """Gram-Schmidt: adds candidates (in order) until there are out_dim orthonormal axes."""
+  axes = list(axes)
+  for c in candidates:
+    if len(axes) >= out_dim:
+      break
+    r = np.asarray(c, np.float64)
+    for _ in range(2):  # Twice for numerical orthogonality.
+      for a in axes:
+        r = r - (r @ a) * a
+    if np.linalg.norm(r) > 1e-6 * max(1.0, np.linalg.norm(c)):
+      axes.append(r / np.linalg.norm(r))
+  return axes
+
+
+def _fix_sign(axis: np.ndarray) -> np.ndarray:
+  return axis if axis[np.argmax(np.abs(axis))] >= 0 else -axis
+
+
+# --- vocabulary --------------------------------------------------------------
+
+
+class SignalVocabulary:
+  """Text -> signal vector: embedder, then expression mixing, then the reducer.
+
+  `words` are the training words / phrases and `vectors` their raw embeddings
+  (recorded so `from_dict` can check the embedder still reproduces them). Because the
+  reducer is affine and weights sum to 1, reducing a mix equals mixing reductions.
+  """
+
+  def __init__(self, embedder: TextEmbedder, words: Sequence[str],
+               reducer: Reducer | None = None, vectors: np.ndarray | None = None):
+    self.embedder = embedder
+    self.words = [clean_text(w) for w in words]
+    if len(set(self.words)) != len(self.words):
+      raise TextError(f'duplicate training words in {self.words}')
+    self.reducer = reducer or Reducer.identity()
+    if self.reducer.mean is not None and self.reducer.mean.shape != (embedder.dim,):
+      raise TextError(f'reducer expects {self.reducer.mean.shape[0]}-d vectors but embedder '
+                      f'{embedder.name!r} gives {embedder.dim}-d ones')
+    self.vectors = embedder.embed(self.words) if vectors is None else _table(
+        vectors, len(self.words), embedder.dim)
+
+  @classmethod
+  def build(cls, embedder: TextEmbedder | str, words: Sequence[str], out_dim: int | None = None,
+            background_words: Sequence[str] = ()) -> SignalVocabulary:
+    """Embeds the training words and, when out_dim is set, fits a PCA reducer on them
+    (plus the background words' embeddings, which only shape the axes)."""
+    embedder = make_embedder(embedder) if isinstance(embedder, str) else embedder
+    vocab = cls(embedder, words)
+    if out_dim is not None:
+      background = embedder.embed(list(background_words)) if background_words else None
+      vocab.reducer = Reducer.fit(vocab.vectors, out_dim, background=background)
+    return vocab
+
+  @property
+  def dim(self) -> int:
+    return self.reducer.out_dim or self.embedder.dim
+
+  def signal(self, text: str) -> np.ndarray:
+    """float32 [dim] for a word, phrase or expression ('0.5 morning + 0.5 night')."""
+    return self.reducer.transform(embed_expression(self.embedder, text))
+
+  def signals(self, texts: Sequence[str]) -> np.ndarray:
+    """float32 [len(texts), dim]."""
+    rows = [self.signal(t) for t in texts]
+    return np.stack(rows) if rows else np.zeros((0, self.dim), np.float32)
+
+  def training_signals(self) -> np.ndarray:
+    """float32 [len(words), dim]: the training words' signals, from the recorded vectors."""
+    return self.reducer.transform(self.vectors)
+
+  def to_dict(self) -> dict:
+    return {'embedder': self.embedder.name, 'words': list(self.words),
+            'vectors': self.vectors.tolist(), 'reducer': self.reducer.to_dict()}
+
+  @classmethod
+  def from_dict(cls, data: Mapping, embedder: TextEmbedder | None = None,
+                atol: float | None = 1e-5) -> SignalVocabulary:
+    """Rebuilds a vocabulary; `embedder` defaults to make_embedder(data['embedder']).
+
+    With `atol` set, raises TextError when the embedder's vectors for the training
+    words differ from the recorded ones by more than atol (a changed vector file or
+    model); atol=None skips the check.
+    """
+    missing = {'embedder', 'words', 'vectors', 'reducer'} - set(data)
+    if missing:
+      raise TextError(f'bad signal vocabulary dict: missing {sorted(missing)}')
+    embedder = embedder or make_embedder(data['embedder'])
+    vocab = cls(embedder, data['words'], Reducer.from_dict(data['reducer']), data['vectors'])
+    if atol is not None and vocab.words:
+      _check_vectors(vocab, embedder.embed(vocab.words), atol)
+    return vocab
+
+
+def _table(vectors, rows: int, dim: int) -> np.ndarray:
+  vectors = np.asarray(vectors, np.float32)
+  vectors = vectors.reshape(0, dim) if not rows and not vectors.size else vectors
+  if vectors.shape != (rows, dim):
+    raise TextError(f'training vectors have shape {vectors.shape}; the words and embedder '
+                    f'need {(rows, dim)}')
+  return vectors
+
+
+def _check_vectors(vocab: SignalVocabulary, current: np.ndarray, atol: float) -> None:
+  diff = np.max(np.abs(current - vocab.vectors), axis=1)
+  worst = int(np.argmax(diff))
+  if diff[worst] > atol:
+    raise TextError(f'embedder {vocab.embedder.name!r} no longer reproduces the training '
+                    f'vector of {vocab.words[worst]!r} (max diff {diff[worst]:.3g})')
