@@ -337,7 +337,7 @@ def parse_signal_expression(text: str) -> list[tuple[float, str]]:
   """
   text = clean_text(text)
   terms = [_parse_term(text, part) for part in text.split('+')]
-  total = math.fsum(w for w, _ in terms)
+  total = sum(w for w, _ in terms)
   if not 0 < total < math.inf:
     raise TextError(f'weights in {text!r} must sum to a positive finite number, got {total:g}')
   return terms
@@ -360,7 +360,7 @@ def _parse_term(text: str, part: str) -> tuple[float, str]:
 def expression_weights(terms: Sequence[tuple[float, str]]) -> np.ndarray:
   """The terms' weights normalized to sum to 1 (float64 [T])."""
   weights = np.array([w for w, _ in terms], np.float64)
-  return weights / math.fsum(weights)
+  return weights / weights.sum()
 
 
 def embed_expression(embedder: TextEmbedder, text: str) -> np.ndarray:
