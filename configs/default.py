@@ -21,7 +21,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   config.model.tnet = ml_collections.ConfigDict(dict(
       channels=(32, 64, 128), num_residual_blocks=5, base_affine=False, fast_padding=True))
   config.model.pnet = ml_collections.ConfigDict(dict(
-      variant='serial', signal='image', width=256, vector_blocks=2))
+      variant='serial', signal='image', width=256, vector_blocks=2, signal_dim=0))
 
   config.vgg = ml_collections.ConfigDict(dict(arch='vgg19', weights='', pooling='max'))
 

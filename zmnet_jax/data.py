@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from zmnet_jax import embedded_data, input_pipeline, sharding, cache
+from zmnet_jax import cache, embedded_data, input_pipeline, sharding, signals
 
 
 @dataclasses.dataclass(frozen=True)
@@ -21,24 +21,36 @@ class DatasetFolders:
   style_val: str
 
 
-def resolve_datasets(data_config: ml_collections.ConfigDict) -> DatasetFolders:
-  """Folders to train and evaluate on: the embedded images or the configured ones."""
+def resolve_datasets(config: ml_collections.ConfigDict) -> DatasetFolders:
+  """Folders to train and evaluate on: the embedded images or the configured ones.
+
+  Word/attribute models (`model.pnet.signal == 'vector'`) take their style photos from
+  `config.signals.words` instead, so their style fields are ''.
+  """
+  data_config = config.data
+  needs_styles = config.model.pnet.signal == 'image'
   if data_config.source == 'embedded':
     root = os.path.join(cache.cache_dir(), 'embedded_data')
     dirs = embedded_data.materialize_embedded_data(root)
-    return DatasetFolders(dirs['content_train'], dirs['style_train'], dirs['content_val'],
-                          dirs['style_val'])
+    return DatasetFolders(dirs['content_train'], dirs['style_train'] if needs_styles else '',
+                          dirs['content_val'], dirs['style_val'] if needs_styles else '')
   if data_config.source != 'folders':
     raise ValueError(f"data.source must be 'embedded' or 'folders', got "
                      f'{data_config.source!r}')
-  folders = DatasetFolders(data_config.content_dir, data_config.style_dir,
-                           data_config.content_val_dir, data_config.style_val_dir)
-  for field in dataclasses.fields(folders):
-    path = getattr(folders, field.name)
+  folders = DatasetFolders(
+      data_config.content_dir, data_config.style_dir if needs_styles else '',
+      data_config.content_val_dir, data_config.style_val_dir if needs_styles else '')
+  required = dataclasses.asdict(folders)
+  if not needs_styles:
+    required = {k: v for k, v in required.items() if not k.startswith('style')}
+    required.update({f'signals.words.{w}': p for w, p in config.signals.words.items()})
+    required.update({f'signals.references.{w}': p
+                     for w, p in config.signals.references.items()})
+  for name, path in required.items():
     if not path:
-      raise ValueError(f'data.{field.name} is not set (data.source is "folders")')
+      raise ValueError(f'{name} is not set (data.source is "folders")')
     if not os.path.isdir(path):
-      raise input_pipeline.DataError(f'{path}: data folder not found (data.{field.name})')
+      raise input_pipeline.DataError(f'{path}: data folder not found ({name})')
   return folders
 
 
@@ -47,20 +59,29 @@ def data_dir(data_config: ml_collections.ConfigDict) -> str:
 
 
 def make_train_input(folders: DatasetFolders, config: ml_collections.ConfigDict,
-                     global_batch: int, seed: int):
-  """This host's share of the content x style training stream."""
+                     global_batch: int, seed: int, vocab=None):
+  """This host's share of the training stream: content x style (x word signal)."""
   data_config = ml_collections.ConfigDict(config.data.to_dict())
   data_config.content_dir = folders.content_train
   data_config.style_dir = folders.style_train
   data_config.data_dir = data_dir(config.data)
+  if config.model.pnet.signal == 'vector':
+    return signals.make_word_style_input(data_config, config.signals, vocab,
+                                            global_batch, seed)
   return input_pipeline.make_train_input(data_config, global_batch, seed)
 
 
 def batch_shapes(config: ml_collections.ConfigDict, global_batch: int):
   """ShapeDtypeStructs of one global training batch."""
   c, s = config.data.content_size, config.data.style_size
-  return {'content': jax.ShapeDtypeStruct((global_batch, c, c, 3), jnp.float32),
-          'style': jax.ShapeDtypeStruct((global_batch, s, s, 3), jnp.float32)}
+  shapes = {'content': jax.ShapeDtypeStruct((global_batch, c, c, 3), jnp.float32),
+            'style': jax.ShapeDtypeStruct((global_batch, s, s, 3), jnp.float32)}
+  if config.model.pnet.signal == 'vector':
+    if not config.model.pnet.signal_dim:
+      raise ValueError('model.pnet.signal_dim is not set for a vector-signal model')
+    shapes['signal'] = jax.ShapeDtypeStruct((global_batch, config.model.pnet.signal_dim),
+                                            jnp.float32)
+  return shapes
 
 
 def to_global_batch(local_batch, mesh) -> dict[str, jax.Array]:

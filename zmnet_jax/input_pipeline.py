@@ -300,6 +300,7 @@ def default_data_config() -> ml_collections.ConfigDict:
   return ml_collections.ConfigDict({
       "content_dir": "",
       "style_dir": "",
+      "style_dirs": {},  # label -> folder: one style stream each ('style:<label>').
       "data_dir": "",
       "content_size": 256,
       "style_size": 256,
@@ -543,15 +544,17 @@ def _stream_specs(data_config) -> dict[str, _StreamSpec]:
               _get(data_config, "resize_short_side", content_size)
           ),
       ),
-      "style": _StreamSpec(
-          stream_id=1,
-          folder=str(_required(data_config, "style_dir")),
-          crop_size=style_size,
-          resize_short_side=int(
-              _get(data_config, "style_resize_short_side", style_size)
-          ),
-      ),
   }
+  style_resize = int(_get(data_config, "style_resize_short_side", style_size))
+  style_dirs = dict(_get(data_config, "style_dirs", {}))
+  if not style_dirs:
+    style_dirs = {"style": str(_required(data_config, "style_dir"))}
+  else:  # One stream per labelled folder, e.g. {'style:noon': ..., 'style:night': ...}.
+    style_dirs = {f"style:{label}": str(folder) for label, folder in style_dirs.items()}
+  for i, (name, folder) in enumerate(style_dirs.items()):
+    specs[name] = _StreamSpec(
+        stream_id=1 + i, folder=folder, crop_size=style_size,
+        resize_short_side=style_resize)
   for name, spec in specs.items():
     if spec.resize_short_side < spec.crop_size:
       raise DataError(

@@ -290,6 +290,7 @@ class PNetConfig:
   signal: str = 'image'
   width: int = 256
   vector_blocks: int = 2
+  signal_dim: int = 0  # vector signals' length; training sets it from the vocabulary.
 
   @classmethod
   def from_config(cls, cfg: Mapping[str, Any] | None) -> 'PNetConfig':

@@ -23,7 +23,8 @@ import jax.numpy as jnp
 import ml_collections
 import optax
 
-from zmnet_jax import checkpointing, data, evaluation, model as model_lib, sharding
+from zmnet_jax import attributes, checkpointing, data, evaluation, input_pipeline, signals
+from zmnet_jax import model as model_lib, sharding
 from zmnet_jax.train_state import TrainState, init_train_state, make_optimizer
 from zmnet_jax.metrics_writer import MetricsWriter, format_duration
 
@@ -123,8 +124,13 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   global_batch = config.train.batch_size
   sharding.check_batch_divisible(global_batch, mesh)
 
-  datasets = data.resolve_datasets(config.data)
-  train_input = data.make_train_input(datasets, config, global_batch, config.seed)
+  datasets = data.resolve_datasets(config)
+  vocab = None
+  if config.model.pnet.signal == 'vector':
+    vocab = signals.build_vocabulary(config.signals)
+    config.model.pnet.signal_dim = vocab.dim
+    signals.save_vocabulary(vocab, workdir)
+  train_input = data.make_train_input(datasets, config, global_batch, config.seed, vocab)
   model, vgg_params = model_lib.build_model(config)
   vgg_params = jax.device_put(vgg_params, sharding.replicated(mesh))
   tx, schedule = make_optimizer(config.optim, num_steps)
@@ -142,67 +148,97 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   if start_step:
     log.info('resumed from step %d', start_step)
 
-  eval_set = evaluation.load_held_out(datasets, config)
+  evaluator = Evaluator(model, vgg_params, config, datasets, vocab, workdir, mesh)
   writer = MetricsWriter(workdir, enabled=jax.process_index() == 0)
   outputs = {'workdir': workdir, 'checkpoints': ckpt.directory,
              'metrics': writer.jsonl_path, 'samples': os.path.join(workdir, 'samples')}
-
-  with StopRequest() as stop:
-    state = run_train_loop(config, state, step_fn, train_input, vgg_params, mesh, ckpt,
-                           writer, stop, model, eval_set, workdir)
-    if stop.requested:
-      writer.close()
-      ckpt.close()
-      return outputs
-
-  report = evaluation.evaluate_and_report(model, state.params, vgg_params, eval_set,
-                                          os.path.join(workdir, 'eval'), config.eval,
-                                          step=int(state.step), mesh=mesh)
-  writer.write_scalars(int(state.step), {f'eval/{k}': v for k, v in report.items()
-                                         if isinstance(v, float)})
-  writer.close()
-  ckpt.close()
-  outputs.update(eval=os.path.join(workdir, 'eval.json'),
-                 eval_grid=os.path.join(workdir, 'eval.png'))
+  try:
+    with StopRequest() as stop:
+      state = run_train_loop(config, state, step_fn, train_input, vgg_params, mesh, ckpt,
+                             writer, stop, evaluator)
+    if not stop.requested:
+      writer.write_scalars(int(state.step), evaluator.evaluate(state.params, int(state.step)))
+      outputs.update(eval=os.path.join(workdir, 'eval.json'),
+                     eval_grid=os.path.join(workdir, 'eval.png'))
+  finally:
+    writer.close()
+    ckpt.close()
+    train_input.close()
   return outputs
 
 
+class Evaluator:
+  """Sample grids and held-out evaluation: styles x contents, or words x contents."""
+
+  def __init__(self, model, vgg_params, config, datasets, vocab, workdir, mesh):
+    self.model, self.vgg_params, self.config = model, vgg_params, config
+    self.vocab, self.workdir, self.mesh = vocab, workdir, mesh
+    if vocab is None:
+      self.held_out = evaluation.load_held_out(datasets, config)
+    else:
+      self.contents = input_pipeline.load_eval_images(
+          datasets.content_val, config.eval.image_size, limit=config.eval.num_contents)[1]
+
+  def sample(self, params, step: int) -> None:
+    path = os.path.join(self.workdir, 'samples', f'step_{step:07d}')
+    if self.vocab is None:
+      evaluation.save_sample_grid(self.model, params, self.vgg_params, self.held_out,
+                                  path + '.png')
+    else:
+      self._evaluate_words(params, step, path, log_table=False)
+
+  def evaluate(self, params, step: int) -> dict[str, float]:
+    """Writes eval.json and eval.png; returns scalars for the metrics log."""
+    prefix = os.path.join(self.workdir, 'eval')
+    if self.vocab is not None:
+      report = self._evaluate_words(params, step, prefix)
+      table = report['style_loss_vs_references']
+      return {f'eval/{word}/{ref}': v for word, row in table.items()
+              for ref, v in row.items() if isinstance(v, float)}
+    report = evaluation.evaluate_and_report(self.model, params, self.vgg_params,
+                                            self.held_out, prefix, self.config.eval,
+                                            step=step, mesh=self.mesh)
+    return {f'eval/{k}': v for k, v in report.items() if isinstance(v, float)}
+
+  def _evaluate_words(self, params, step, prefix, log_table=True):
+    os.makedirs(os.path.dirname(prefix), exist_ok=True)
+    return attributes.evaluate_and_report(
+        self.model, params, self.vgg_params, self.vocab, self.contents, self.config.signals,
+        self.config.eval.image_size, prefix, step, log_table)
+
+
 def run_train_loop(config, state, step_fn, train_input, vgg_params, mesh, ckpt, writer,
-                   stop, model, eval_set, workdir):
+                   stop, evaluator: Evaluator):
   """Steps until `num_steps`; logs, checkpoints, samples and evaluates along the way."""
   num_steps = config.train.num_steps
   step = int(state.step)
   tc = config.train
   start_time, start_step = time.time(), step
   pending = None  # (step, metrics) of the previous step: read one step late, no stall.
-  images_seen_time = time.time()
+  interval_start, interval_images = time.time(), 0
   while step < num_steps:
     batch = data.to_global_batch(next(train_input), mesh)
     state, metrics = step_fn(state, batch, vgg_params)
     step += 1
+    interval_images += tc.batch_size
     if pending is not None:
       check_finite(*pending, ckpt)
     pending = (step, metrics)
     if step % tc.log_every == 0 or step == num_steps:
       scalars = host_metrics(metrics)
       check_finite(step, metrics, ckpt)
-      elapsed = time.time() - images_seen_time
-      scalars['images_per_s'] = tc.log_every * tc.batch_size / max(elapsed, 1e-9)
-      images_seen_time = time.time()
+      scalars['images_per_s'] = interval_images / max(time.time() - interval_start, 1e-9)
       writer.write_scalars(step, scalars)
       log_progress(step, num_steps, scalars, start_time, start_step)
     if ckpt.should_save(step) or step == num_steps or stop.requested:
       check_finite(step, metrics, ckpt)
       ckpt.save(step, state, train_input)
     if tc.sample_every and (step % tc.sample_every == 0 or step == num_steps):
-      evaluation.save_sample_grid(model, state.params, vgg_params, eval_set,
-                                  os.path.join(workdir, 'samples', f'step_{step:07d}.png'))
+      evaluator.sample(state.params, step)
     if tc.eval_every and step % tc.eval_every == 0 and step != num_steps:
-      report = evaluation.evaluate_and_report(
-          model, state.params, vgg_params, eval_set, os.path.join(workdir, 'eval'),
-          config.eval, step=step, mesh=mesh)
-      writer.write_scalars(step, {f'eval/{k}': v for k, v in report.items()
-                                  if isinstance(v, float)})
+      writer.write_scalars(step, evaluator.evaluate(state.params, step))
+    if step % tc.log_every == 0:
+      interval_start, interval_images = time.time(), 0
     if stop.requested:
       log.warning('stopped at step %d on request; rerun the same command to resume', step)
       break
