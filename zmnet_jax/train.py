@@ -107,8 +107,10 @@ def threading_is_main() -> bool:
   return threading.current_thread() is threading.main_thread()
 
 
-def host_metrics(metrics) -> dict[str, float]:
-  return {k: float(v) for k, v in jax.device_get(metrics).items()}
+def interval_means(metrics_list) -> dict[str, float]:
+  """Means of each metric over the steps since the last log line."""
+  host = jax.device_get(metrics_list)
+  return {k: float(sum(float(m[k]) for m in host) / len(host)) for k in host[0]}
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, str]:
@@ -215,18 +217,20 @@ def run_train_loop(config, state, step_fn, train_input, vgg_params, mesh, ckpt, 
   tc = config.train
   start_time, start_step = time.time(), step
   pending = None  # (step, metrics) of the previous step: read one step late, no stall.
-  interval_start, interval_images = time.time(), 0
+  interval_start, interval_images, interval_metrics = time.time(), 0, []
   while step < num_steps:
     batch = data.to_global_batch(next(train_input), mesh)
     state, metrics = step_fn(state, batch, vgg_params)
     step += 1
     interval_images += tc.batch_size
+    interval_metrics.append(metrics)
     if pending is not None:
       check_finite(*pending, ckpt)
     pending = (step, metrics)
     if step % tc.log_every == 0 or step == num_steps:
-      scalars = host_metrics(metrics)
       check_finite(step, metrics, ckpt)
+      scalars = interval_means(interval_metrics)
+      scalars['learning_rate'] = float(metrics['learning_rate'])
       scalars['images_per_s'] = interval_images / max(time.time() - interval_start, 1e-9)
       writer.write_scalars(step, scalars)
       log_progress(step, num_steps, scalars, start_time, start_step)
@@ -238,7 +242,7 @@ def run_train_loop(config, state, step_fn, train_input, vgg_params, mesh, ckpt, 
     if tc.eval_every and step % tc.eval_every == 0 and step != num_steps:
       writer.write_scalars(step, evaluator.evaluate(state.params, step))
     if step % tc.log_every == 0:
-      interval_start, interval_images = time.time(), 0
+      interval_start, interval_images, interval_metrics = time.time(), 0, []
     if stop.requested:
       log.warning('stopped at step %d on request; rerun the same command to resume', step)
       break
