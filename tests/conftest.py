@@ -26,3 +26,40 @@ def trained_workdir(tmp_path_factory):
   workdir = str(tmp_path_factory.mktemp('trained'))
   train.train_and_evaluate(config, workdir)
   return workdir
+
+
+@pytest.fixture(scope='session')
+def word_folders(tmp_path_factory):
+  """Two 'attribute' photo folders and a content folder made from the embedded images."""
+  from zmnet_jax import embedded_data  # pylint: disable=g-import-not-at-top
+  root = tmp_path_factory.mktemp('embedded')
+  return embedded_data.materialize_embedded_data(str(root))
+
+
+@pytest.fixture(scope='session')
+def trained_word_workdir(tmp_path_factory, word_folders):
+  """A workdir holding a tiny word-signal model ('noon' vs 'night') trained 10 steps."""
+  from configs import attributes  # pylint: disable=g-import-not-at-top
+  from zmnet_jax import train  # pylint: disable=g-import-not-at-top
+  config = word_config(attributes.get_config('tiny'), word_folders)
+  workdir = str(tmp_path_factory.mktemp('trained_words'))
+  train.train_and_evaluate(config, workdir)
+  return workdir
+
+
+def word_config(config, folders):
+  """The attributes config pointed at embedded folders, shrunk for tests."""
+  config.data.content_dir = folders['content_train']
+  config.data.content_val_dir = folders['content_val']
+  config.signals.words = {'noon': folders['content_train'], 'night': folders['style_train']}
+  config.signals.references = {'noon': folders['content_train'],
+                               'night': folders['style_train'],
+                               'dusk': folders['style_val']}
+  config.signals.eval_words = ('noon', 'evening', '0.5 morning + 0.5 night', 'night')
+  config.data.content_size = config.data.style_size = 32
+  config.data.resize_short_side = config.data.style_resize_short_side = 40
+  config.data.store_short_side = 64
+  config.eval.image_size = config.eval.style_size = 32
+  config.eval.num_contents = 2
+  config.train.update(num_steps=10, checkpoint_every=10, log_every=5, sample_every=0)
+  return config

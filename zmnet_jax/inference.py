@@ -28,7 +28,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from zmnet_jax import checkpointing, data, models, sharding
+from zmnet_jax import checkpointing, data, image_io, models, sharding, vgg_weights
 from zmnet_jax import model as model_lib
 from zmnet_jax.train_state import init_train_state, make_optimizer
 
@@ -149,18 +149,35 @@ def downscale(images: np.ndarray, max_side: int) -> np.ndarray:
                                      antialias=True))
 
 
+def resize_short_side(images: np.ndarray, size: int) -> np.ndarray:
+  """Resizes [B, H, W, 3] in [0, 1] (antialiased cubic) so the short side is `size`.
+
+  Up or down, like training's `data.style_resize_short_side` (no crop: the style
+  encoder pools globally, so any aspect ratio works).
+  """
+  h, w = images.shape[1:3]
+  new_h, new_w = image_io.scaled_shape(h, w, size)
+  if (new_h, new_w) == (h, w):
+    return images
+  out = jax.image.resize(images, (images.shape[0], new_h, new_w, 3), 'cubic', antialias=True)
+  return np.clip(np.asarray(out), 0.0, 1.0)
+
+
 # ----------------------------------------------------------------------------- colour
 
 
+def _yiq_matrix() -> np.ndarray:
+  return np.array([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]],
+                  np.float64)
+
+
 def rgb_to_yiq(x):
-  m = np.array([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]],
-               np.float32)
-  return x @ m.T
+  return x @ _yiq_matrix().T.astype(np.float32)
 
 
 def yiq_to_rgb(x):
-  m = np.array([[1.0, 0.956, 0.621], [1.0, -0.272, -0.647], [1.0, -1.106, 1.703]], np.float32)
-  return x @ m.T
+  """The exact inverse of `rgb_to_yiq` (the rounded textbook matrix is off by ~2e-3)."""
+  return x @ np.linalg.inv(_yiq_matrix()).T.astype(np.float32)
 
 
 def preserve_color(content: np.ndarray, stylized: np.ndarray) -> np.ndarray:
@@ -194,6 +211,26 @@ def resolve_model_path(path: str) -> tuple[str, str, int | None]:
                        f'folder beside it; is this a training workdir?')
 
 
+def _build(config, config_path: str):
+  """(Model, VGG params, abstract train state) of a config; bad values -> InferenceError."""
+  try:
+    model, vgg_params = model_lib.build_model(config)
+    return model, vgg_params, abstract_train_state(model, config, vgg_params)
+  except vgg_weights.WeightsError:
+    raise
+  except (ValueError, TypeError, KeyError, AttributeError) as e:
+    reason = ' '.join(str(e).split())[:300] or type(e).__name__
+    raise InferenceError(f'{config_path}: unusable model config ({reason})') from e
+
+
+def _orbax_reason(error: Exception) -> str:
+  """The first sentence or line of an orbax error, without its advice on strict restores."""
+  text = str(error).strip()
+  if not text:
+    return type(error).__name__
+  return text.splitlines()[0].split(' Truncating/padding')[0][:300]
+
+
 def abstract_train_state(model, config, vgg_params):
   tx, _ = make_optimizer(config.optim, config.train.num_steps)
   shapes = data.batch_shapes(config, 1)
@@ -224,17 +261,15 @@ class Stylizer:
       raise InferenceError(f'{config_path}: unreadable config ({e})') from e
     if dtype:
       config.dtype = dtype
-    model, vgg_params = model_lib.build_model(config)
-    abstract = abstract_train_state(model, config, vgg_params)
+    model, vgg_params, abstract = _build(config, config_path)
     ckpt = checkpointing.Checkpointer(ckpt_dir, 0, 1_000_000)
     try:
       state, step = ckpt.restore_state(abstract, step)
     except FileNotFoundError as e:
       raise InferenceError(str(e)) from e
     except Exception as e:  # orbax reports mismatches with many exception types.
-      reason = str(e).strip().splitlines()[0][:300] if str(e).strip() else type(e).__name__
       raise InferenceError(f'{ckpt_dir}: checkpoint does not match {config_path} '
-                           f'({reason})') from e
+                           f'({_orbax_reason(e)})') from e
     finally:
       ckpt.close()
     return cls(model, state.params, vgg_params, config, int(step), mesh)
@@ -244,19 +279,30 @@ class Stylizer:
     return self.model.signal_kind
 
   def encode_images(self, styles: Sequence[np.ndarray], style_size: int | None = None):
-    """Style images (each [H, W, 3] in [0, 1], any size) -> DIN params with leading [S]."""
+    """Style images (each [H, W, 3] in [0, 1], any size) -> DIN params with leading [S].
+
+    Each image is first resized so its short side is `style_size` (default: the model's
+    `eval.style_size`, the scale it was trained at); styles of one shape share a compile.
+    """
     self._require('image')
     size = style_size or self.config.eval.style_size
     dins = []
     for style in styles:
-      style = downscale(np.asarray(style, np.float32)[None], size)
+      style = resize_short_side(np.asarray(style, np.float32)[None], size)
       dins.append(self._encode(jnp.asarray(style)))
     return jax.tree.map(lambda *xs: jnp.concatenate(xs), *dins)
 
   def encode_vectors(self, vectors: np.ndarray):
     """Signal vectors [S, D] -> DIN params with leading [S]."""
     self._require('vector')
-    return self._encode(jnp.asarray(vectors, jnp.float32))
+    vectors = np.asarray(vectors, np.float32)
+    dim = self.config.model.pnet.get('signal_dim') or None
+    if vectors.ndim != 2 or (dim and vectors.shape[1] != dim):
+      raise InferenceError(f'signal vectors must be shaped [S, {dim or "D"}], got '
+                           f'{list(vectors.shape)}')
+    if not np.all(np.isfinite(vectors)):
+      raise InferenceError('signal vectors contain NaN or infinite values')
+    return self._encode(jnp.asarray(vectors))
 
   def _encode(self, signal):
     return encode_signals(self.model, self.params, self.vgg_params, signal)
@@ -275,7 +321,10 @@ class Stylizer:
     """
     if not 0.0 <= strength <= 1.0:
       raise InferenceError(f'strength must be in [0, 1], got {strength}')
-    self._require('image')
+    if self.signal_kind != 'image':
+      raise InferenceError(f'a strength below 1 needs an image-signal model (the content '
+                           f'is its own style at 0); this one takes {self.signal_kind} '
+                           f'signals')
     own = self.encode_images(list(contents), style_size)  # [B]
     return jax.tree.map(
         lambda s, o: strength * s[:, None] + (1.0 - strength) * o[None], din, own)
@@ -286,7 +335,9 @@ class Stylizer:
     """Contents [B, H, W, 3] in [0, 1] x DIN params [S] (or [S, B]) -> [S, B, H, W, 3].
 
     Any H, W (reflect-padded to a multiple of 4 and cropped back); images larger than
-    `tile_size` go through overlapping tiles with whole-image statistics.
+    `tile_size` go through overlapping tiles (at least 4 x `overlap` pixels square) that
+    share the statistics of one pass over the whole image, downscaled to at most
+    `stats_max_side`.
     """
     contents = np.asarray(contents, np.float32)
     if contents.ndim != 4 or contents.shape[-1] != 3:

@@ -57,6 +57,14 @@ class Model:
     return self.net.apply({'params': params}, self.signal_input(vgg_params, signal),
                           method=models.ZMNet.encode)
 
+  def embed(self, params, vgg_params, signal) -> jax.Array:
+    return self.net.apply({'params': params}, self.signal_input(vgg_params, signal),
+                          method=models.ZMNet.embed)
+
+  def din_from_embedding(self, params, embedding: jax.Array) -> models.DinParams:
+    return self.net.apply({'params': params}, embedding,
+                          method=models.ZMNet.din_from_embedding)
+
   def transform(self, params, images: jax.Array, din: models.DinParams) -> jax.Array:
     return self.net.apply({'params': params}, images, din, method=models.ZMNet.transform)
 

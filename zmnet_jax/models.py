@@ -326,6 +326,13 @@ class ZMNet(nn.Module):
   def encode(self, signal) -> DinParams:
     return self.param_net(self.signal_encoder(signal))
 
+  def embed(self, signal) -> jax.Array:
+    """The signal embedding [N, width] that PNet's parameter heads read."""
+    return self.signal_encoder(signal)
+
+  def din_from_embedding(self, embedding: jax.Array) -> DinParams:
+    return self.param_net(embedding)
+
   def transform(self, images: jax.Array, din: DinParams) -> jax.Array:
     return self.transformer(images, din)
 

@@ -1,0 +1,166 @@
+"""Inference speed: latency per image at several sizes, throughput over batches of signals.
+
+  python benchmarks/inference_benchmark.py --config configs/default.py --out results.json
+  python benchmarks/inference_benchmark.py --model runs/default --sizes 256,512,1024
+
+Times `inference.transform_signals` (TNet, vmapped over the signals' DIN parameters) and
+`inference.encode_signals` (VGG + PNet) on whatever devices JAX finds. Every case runs
+once untimed-for-speed (its time minus a steady call is `compile_s`), then `--repeats`
+times; the median is reported. Prints a table, writes JSON with --out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import statistics
+import sys
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from zmnet_jax import data, inference, model as model_lib, sharding, vgg_weights
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def int_list(text: str) -> list[int]:
+  return [int(x) for x in text.split(',') if x]
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+  p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  source = p.add_mutually_exclusive_group(required=True)
+  source.add_argument('--model', help='training workdir or checkpoint folder')
+  source.add_argument('--config', help='config file[:arg]: a freshly initialized model')
+  p.add_argument('--sizes', type=int_list, default=[256, 512, 1024],
+                 help='content sizes for the latency of one image with one signal')
+  p.add_argument('--signals', type=int_list, default=[1, 8, 32],
+                 help='numbers of signals for the throughput cases')
+  p.add_argument('--throughput-size', type=int, default=256, help='content size there')
+  p.add_argument('--contents', type=int, default=1, help='contents per throughput call')
+  p.add_argument('--style-size', type=int, help='style size (default: config.eval)')
+  p.add_argument('--repeats', type=int, default=10, help='timed calls per case')
+  p.add_argument('--dtype', help='compute dtype override (float32, bfloat16)')
+  p.add_argument('--out', help='write the results as JSON here')
+  return p.parse_args(argv)
+
+
+def load_config_file(spec: str):
+  path, _, arg = spec.partition(':')
+  if REPO not in sys.path:
+    sys.path.insert(0, REPO)
+  module_spec = importlib.util.spec_from_file_location('benchmark_config', path)
+  module = importlib.util.module_from_spec(module_spec)
+  module_spec.loader.exec_module(module)
+  return module.get_config(arg or None)
+
+
+def fresh_stylizer(spec: str, dtype: str | None):
+  """A Stylizer of a freshly initialized model of the config (weights are random)."""
+  config = load_config_file(spec)
+  if dtype:
+    config.dtype = dtype
+  model, vgg_params = model_lib.build_model(config)
+  batch = {k: jnp.zeros(s.shape, s.dtype) for k, s in data.batch_shapes(config, 1).items()}
+  params = jax.jit(model.init)(jax.random.PRNGKey(0), vgg_params, batch)
+  return inference.Stylizer(model, params, vgg_params, config)
+
+
+def time_calls(fn, repeats: int) -> dict:
+  """compile_s (first call minus a steady one) and the median steady call in ms."""
+  start = time.perf_counter()
+  jax.block_until_ready(fn())
+  first = time.perf_counter() - start
+  times = []
+  for _ in range(repeats):
+    start = time.perf_counter()
+    jax.block_until_ready(fn())
+    times.append(time.perf_counter() - start)
+  median = statistics.median(times)
+  return {'compile_s': max(first - median, 0.0), 'ms_per_call': 1000 * median,
+          'ms_min': 1000 * min(times)}
+
+
+def case(stylizer, kind: str, size: int, signals: int, contents: int, repeats: int,
+         style_size: int) -> dict:
+  """One timed case; 'transform' applies ready DIN parameters, 'encode' makes them."""
+  rng = np.random.default_rng(0)
+  styles = jnp.asarray(rng.uniform(size=(signals, style_size, style_size, 3)), jnp.float32)
+  model, params, vgg_params = stylizer.model, stylizer.params, stylizer.vgg_params
+  devices = jax.device_count()
+  mesh = sharding.create_mesh([('data', -1)]) if devices > 1 and signals % devices == 0 else None
+  if kind == 'encode':
+    result = time_calls(lambda: inference.encode_signals(model, params, vgg_params, styles),
+                        repeats)
+    images, size = signals, style_size
+  else:
+    din = inference.encode_signals(model, params, vgg_params, styles)
+    images_in = jnp.asarray(rng.uniform(size=(contents, size, size, 3)), jnp.float32)
+    result = time_calls(lambda: inference.transform_signals(model, params, images_in, din,
+                                                            mesh=mesh), repeats)
+    images = signals * contents
+  ms = result['ms_per_call']
+  return {'kind': kind, 'size': size, 'signals': signals,
+          'contents': contents if kind == 'transform' else 0,
+          'devices': devices if mesh is not None else 1, **result,
+          'ms_per_image': ms / images, 'images_per_s': 1000 * images / ms}
+
+
+def cases(args, style_size: int) -> list[tuple[str, int, int, int]]:
+  """(kind, size, signals, contents): latency cases, then throughput, then encoding."""
+  wanted = [('transform', size, 1, 1) for size in args.sizes]
+  wanted += [('transform', args.throughput_size, s, args.contents) for s in args.signals]
+  wanted += [('encode', style_size, s, 0) for s in args.signals]
+  return list(dict.fromkeys(wanted))  # once each, in order
+
+
+def print_table(rows) -> None:
+  head = ('kind', 'size', 'signals', 'contents', 'devices', 'compile_s', 'ms_per_call',
+          'ms_per_image', 'images_per_s')
+  print(' '.join(f'{h:>12}' for h in head))
+  for r in rows:
+    print(' '.join(f'{r[h]:>12.4g}' if isinstance(r[h], float) else f'{r[h]:>12}'
+                   for h in head))
+
+
+def main(argv=None) -> int:
+  args = parse_args(argv)
+  try:
+    if args.model:
+      stylizer = inference.Stylizer.load(args.model, dtype=args.dtype)
+    else:
+      stylizer = fresh_stylizer(args.config, args.dtype)
+  except (inference.InferenceError, vgg_weights.WeightsError, OSError) as e:
+    print(f'error: {e}', file=sys.stderr)
+    return 1
+  if stylizer.signal_kind != 'image':
+    print('error: the benchmark encodes style images; this model takes '
+          f'{stylizer.signal_kind} signals', file=sys.stderr)
+    return 1
+  style_size = args.style_size or stylizer.config.eval.style_size
+  rows = []
+  for kind, size, signals, contents in cases(args, style_size):
+    rows.append(case(stylizer, kind, size, signals, contents, args.repeats, style_size))
+    print(f'{kind} {size}px x{signals}: {rows[-1]["ms_per_image"]:.2f} ms/image',
+          file=sys.stderr)
+  device = jax.devices()[0]
+  results = {'device': {'platform': device.platform, 'kind': device.device_kind,
+                        'count': jax.device_count()},
+             'model': {'source': os.path.abspath(args.model) if args.model else args.config,
+                       'trained': bool(args.model), 'dtype': stylizer.config.dtype,
+                       'tnet': stylizer.config.model.tnet.to_dict()},
+             'repeats': args.repeats, 'rows': rows}
+  print_table(rows)
+  if args.out:
+    with open(args.out, 'w') as f:
+      json.dump(results, f, indent=2)
+  return 0
+
+
+if __name__ == '__main__':
+  sys.exit(main())
