@@ -2,8 +2,10 @@
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import jax
 import numpy as np
@@ -149,3 +151,32 @@ def test_non_finite_loss_stops_with_a_clear_message(tmp_path):
   config.loss.tv_weight = float('nan')
   with pytest.raises(train.TrainingError, match='non-finite loss.*step 1'):
     train.train_and_evaluate(config, str(tmp_path / 'nan'))
+
+
+@pytest.mark.slow
+def test_sigterm_saves_a_checkpoint_and_stops(tmp_path):
+  workdir = tmp_path / 'preempted'
+  args = [sys.executable, '-m', 'zmnet_jax.train', '--config',
+          os.path.join(REPO, 'configs', 'tiny.py'), '--workdir', str(workdir),
+          '--config.train.num_steps=100000', '--config.train.log_every=1',
+          '--config.train.checkpoint_every=100000', '--config.train.sample_every=0',
+          '--config.data.content_size=32', '--config.data.style_size=32',
+          '--config.eval.image_size=32', '--config.eval.style_size=32']
+  env = dict(os.environ, PYTHONPATH=REPO,
+             JAX_COMPILATION_CACHE_DIR=jax.config.jax_compilation_cache_dir or '')
+  proc = subprocess.Popen(args, cwd=REPO, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
+  metrics = workdir / 'metrics.jsonl'
+  deadline = time.time() + 600
+  while time.time() < deadline and proc.poll() is None:
+    if metrics.exists() and len(metrics.read_text().splitlines()) >= 2:
+      break
+    time.sleep(0.5)
+  proc.send_signal(signal.SIGTERM)
+  _, err = proc.communicate(timeout=300)
+  assert proc.returncode == 0, err[-2000:]
+  assert 'SIGTERM received' in err and 'rerun the same command to resume' in err
+  logged = [json.loads(l)['step'] for l in metrics.read_text().splitlines()]
+  saved = sorted(int(p) for p in os.listdir(workdir / 'checkpoints') if p.isdigit())
+  assert saved and saved[-1] >= max(logged) >= 2
+  assert not (workdir / 'eval.json').exists()  # a preempted run does not evaluate
