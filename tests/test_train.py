@@ -57,6 +57,21 @@ def test_one_step_changes_params_and_gives_a_finite_loss():
   assert int(state.step) == 2
 
 
+def test_bfloat16_compute_keeps_float32_params():
+  config = small_config()
+  config.dtype = 'bfloat16'
+  config.data.content_size = config.data.style_size = 16
+  model, vgg_params = model_lib.build_model(config)
+  mesh = sharding.create_mesh(config.mesh)
+  tx, schedule = train.make_optimizer(config.optim, config.train.num_steps)
+  shapes = data.batch_shapes(config, config.train.batch_size)
+  state, shardings = train.create_sharded_state(model, tx, config, vgg_params, shapes, mesh)
+  step = train.compile_train_step(model, tx, schedule, mesh, shardings, shapes)
+  state, metrics = step(state, data.to_global_batch(random_batch(config), mesh), vgg_params)
+  assert np.isfinite(float(metrics['loss']))
+  assert {x.dtype for x in jax.tree.leaves(state.params)} == {np.dtype('float32')}
+
+
 def test_sharded_steps_match_one_device():
   """8 fake CPU devices: a 'data' mesh and a 'data' x 'model' mesh agree with 1 device."""
   env = dict(os.environ, PYTHONPATH=REPO)
@@ -111,6 +126,8 @@ def test_stop_and_resume_matches_an_uninterrupted_run(tmp_path, caplog):
   report = json.load(open(out['eval']))
   assert report['num_styles'] == 2 and len(report['pairs']) == 4
   assert os.path.isfile(os.path.join(straight, 'config.json'))
+  events = os.listdir(os.path.join(straight, 'tensorboard'))
+  assert any(name.startswith('events.out.tfevents') for name in events)
 
   resumed = str(tmp_path / 'resumed')
   half = small_config(num_steps=2, checkpoint_every=2, log_every=2, sample_every=0)
