@@ -18,7 +18,9 @@ import jax  # pylint: disable=g-import-not-at-top,wrong-import-position
 import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..'))
-from zmnet_jax import evaluation, inference, input_pipeline, sharding  # pylint: disable=g-import-not-at-top,wrong-import-position
+# pylint: disable=g-import-not-at-top,wrong-import-position
+from zmnet_jax import evaluation, inference, input_pipeline, metrics, sharding
+# pylint: enable=g-import-not-at-top,wrong-import-position
 
 SIZE = 32
 NUM_STYLES = 5
@@ -50,7 +52,7 @@ def main():
   content_names, contents = input_pipeline.load_eval_images(content_dir, SIZE)
   style_names, styles = input_pipeline.load_eval_images(style_dir, SIZE, limit=NUM_STYLES)
   held_out = evaluation.HeldOutSet(content_names, contents, style_names, styles)
-  lpips_params = evaluation.metrics.load_lpips()
+  lpips_params = metrics.load_lpips()
   mesh = sharding.create_mesh([('data', -1)])
   report = {'num_devices': jax.device_count(), 'num_styles': len(style_names),
             'num_contents': len(content_names),

@@ -126,8 +126,7 @@ def networks(model: Model, params, vgg_params, mesh=None, lpips_params=None,
 
 
 def chunk_size(batch_styles: int, num_styles: int, num_devices: int = 1) -> int:
-  """Signals per chunk: at most `batch_styles` (and the styles there are), rounded up to a
-  multiple of the devices."""
+  """Signals per chunk: `batch_styles` or fewer if fewer styles, a multiple of the devices."""
   size = max(1, min(int(batch_styles), int(num_styles)))
   return -(-size // num_devices) * num_devices
 
@@ -157,10 +156,13 @@ def stylize_chunk(nets: Networks, contents: jax.Array, styles):
   """(DIN params [S], outputs [S, B, H, W, 3]) of style images [S] applied to contents [B].
 
   With a mesh, the signals (style images, DIN parameters, outputs) are split over 'data'.
+  The DIN parameters reach `transform_signals` through the host (a few KB): it pads the
+  signal axis with eager ops, which on sharded arrays would be cross-device gathers.
   """
   styles = place_signals(nets, styles)
   din = inference.encode_signals(nets.model, nets.params, nets.vgg_params, styles)
-  return din, inference.transform_signals(nets.model, nets.params, contents, din,
+  host_din = din if nets.mesh is None else to_host(din)
+  return din, inference.transform_signals(nets.model, nets.params, contents, host_din,
                                           mesh=nets.mesh)
 
 
@@ -243,7 +245,7 @@ def evaluate_chunks(nets: Networks, contents: np.ndarray,
                 to_host(score_chunk(nets, outputs, placed, styles_on_device)).items()}
     take = len(names) if keep_styles is None else max(0, min(len(names), keep_styles - kept))
     kept += take
-    out = to_host(outputs[:take, :keep_contents]) if take else None
+    out = to_host(outputs)[:take, :keep_contents] if take else None
     yield ChunkResult(list(names), styles, scores, out)
   if throughput is not None and len(throughput.seconds) == 1:
     throughput.add(_time_stylize(nets, placed, first)[2], throughput.pairs[0])
@@ -274,8 +276,7 @@ def select_evenly(paths: Sequence[str], limit: int | None) -> list[str]:
 
 
 def load_square(path: str, size: int) -> np.ndarray:
-  """An image file as float32 [size, size, 3] in [0, 1] (short side resized, center crop),
-  as `input_pipeline.load_eval_images` does."""
+  """An image file as float32 [size, size, 3] in [0, 1], as `load_eval_images` makes it."""
   image = image_io.load_image(path)
   square = image_io.center_crop(image_io.resize_short_side(image, size), size)
   return square.astype(np.float32) / 255.0
