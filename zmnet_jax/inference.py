@@ -10,9 +10,14 @@ the devices of a mesh for large sweeps) that evaluation uses too.
 Very large images are stylized in overlapping tiles blended with linear ramps. Instance
 normalization needs statistics of the *whole* image, so every tile is normalized with the
 statistics of one pass over the whole image, downscaled so its long side is at most
-`stats_max_side` (1024 by default; exact when the image is not larger). The statistics
-of a downscaled pass are close to, not identical with, full-resolution ones; the
-difference shows as a slight change of global contrast, never as seams.
+`stats_max_side` (1024 by default; exact when the image is not larger). With exact
+statistics tiles match an untiled pass closely (no seams). Statistics of a downscaled
+pass are not those of the full resolution: the difference is global, never a seam, but
+not negligible (the test model on a 3000x2000 photo: mean abs difference 0.02, 99th
+percentile 0.12 from an untiled pass). Raise `stats_max_side` where memory allows.
+
+Style images are encoded with their short side resized to `style_size` (default: the
+model's `eval.style_size`), the scale the model was trained and evaluated at.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import collections
 import dataclasses
+import errno
 import math
 import os
 import sys
@@ -88,6 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
   p.add_argument('--tile-size', type=int, default=1024, metavar='N',
                  help='images larger than N pixels go through overlapping tiles of N '
                       '(at least 256) with whole-image statistics (default 1024)')
+  p.add_argument('--stats-max-side', type=int, default=1024, metavar='N',
+                 help='tiled images take their normalization statistics from one pass '
+                      'downscaled to at most N pixels long (default 1024; larger is closer '
+                      'to an untiled pass and needs more memory)')
   p.add_argument('--max-pixels', type=float, default=DEFAULT_MAX_PIXELS, metavar='N',
                  help=f'refuse inputs and resized contents with more pixels '
                       f'(default {DEFAULT_MAX_PIXELS:.0e})')
@@ -96,13 +101,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+  """Parsed and checked arguments; raises UsageError."""
   args = build_parser().parse_args(argv)
-  for name in ('size', 'style_size', 'batch', 'tile_size'):
+  minimums = dict(size=16, style_size=16, batch=1, tile_size=16, stats_max_side=16)
+  for name, least in minimums.items():
     value = getattr(args, name)
-    if value is not None and value < (16 if name.endswith('size') else 1):
-      option = '--' + name.replace('_', '-')
-      raise UsageError(f'{option}: must be at least {16 if name.endswith("size") else 1}, '
-                       f'got {value}')
+    if value is not None and value < least:
+      raise UsageError(f'--{name.replace("_", "-")}: must be at least {least}, got {value}')
   if not (math.isfinite(args.strength) and 0.0 <= args.strength <= 1.0):
     raise UsageError(f'--strength: must be in [0, 1], got {args.strength}')
   if not (math.isfinite(args.max_pixels) and args.max_pixels >= 1):
@@ -197,14 +202,24 @@ def signal_source(args, out: str) -> SignalSource:
 
 def style_source(specs: Sequence[str], out: str, style_size: int | None,
                  max_pixels: int) -> SignalSource:
+  """Style image files; each is decoded now to check it and again, alone, to encode it."""
   paths = [p for spec in specs for p in image_paths(spec, out)]
   names = unique_stems(paths)
-  images = [to_float(image_io.load_image(p, max_pixels)) for p in paths]
+  for path in paths:
+    image_io.load_image(path, max_pixels)
   return SignalSource(names, 'image', specs[0],
-                      lambda stylizer: stylizer.encode_images(images, style_size))
+                      lambda stylizer: encode_styles(stylizer, paths, style_size, max_pixels))
+
+
+def encode_styles(stylizer, paths: Sequence[str], style_size: int | None, max_pixels: int):
+  """DIN params [S] of style files, holding one full-size image in memory at a time."""
+  dins = [stylizer.encode_images([to_float(image_io.load_image(p, max_pixels))], style_size)
+          for p in paths]
+  return jax.tree.map(lambda *xs: jnp.concatenate(xs), *dins)
 
 
 def vector_source(path: str) -> SignalSource:
+  """Signal vectors from a .npy file, named `{stem}` (one) or `{stem}_{i}` (several)."""
   vectors = load_vectors(path)
   stem = Path(path).stem
   names = [stem] if len(vectors) == 1 else [f'{stem}_{i}' for i in range(len(vectors))]
@@ -230,6 +245,7 @@ def load_vectors(path: str) -> np.ndarray:
 
 
 def encode(stylizer, source: SignalSource, model_path: str, mix) -> Signals:
+  """The source's DIN params (one mixed signal with `mix`); the model must take its kind."""
   if stylizer.signal_kind != source.kind:
     wants = {'image': 'style images (--style)', 'vector': 'signal vectors (--signal)'}
     raise inference.InferenceError(
@@ -245,6 +261,7 @@ def encode(stylizer, source: SignalSource, model_path: str, mix) -> Signals:
 
 
 def take(din, index: Sequence[int]):
+  """The signals `index` of DIN params [S]."""
   return jax.tree.map(lambda x: x[jnp.asarray(index)], din)
 
 
@@ -262,7 +279,11 @@ class Job:
 def plan(content_paths, signal_names, out: str, overwrite: bool):
   """(jobs with something to write, number of existing outputs skipped)."""
   stems = unique_stems(content_paths)
-  single = Path(out).suffix.lower() in FILE_SUFFIXES and not os.path.isdir(out)
+  suffix = Path(out).suffix.lower()
+  if suffix in image_io.IMAGE_EXTENSIONS and suffix not in FILE_SUFFIXES:
+    raise image_io.ImageError(f'{out}: unsupported output format {suffix!r} (use '
+                              f'{", ".join(FILE_SUFFIXES)}, or a folder)')
+  single = suffix in FILE_SUFFIXES and not os.path.isdir(out)
   total = len(stems) * len(signal_names)
   if single and total != 1:
     raise inference.InferenceError(f'{out}: names one file, but there are {total} outputs '
@@ -288,13 +309,18 @@ def check_contents(jobs: Sequence[Job], size: int | None, max_pixels: int) -> No
     job.shape = load_content(job.path, size, max_pixels).shape[:2]
 
 
-def prepare_output(out: str, jobs: Sequence[Job]) -> None:
-  """Creates the folders that outputs go to; raises OSError if they are not writable."""
+def check_output(jobs: Sequence[Job]) -> None:
+  """Raises OSError where an output folder could not be created or written (creates none)."""
   for folder in sorted({os.path.dirname(os.path.abspath(p))
                         for job in jobs for p in job.outputs.values()}):
-    os.makedirs(folder, exist_ok=True)
-    if not os.access(folder, os.W_OK):
-      raise OSError(13, 'output folder is not writable', folder)
+    existing = folder
+    while not os.path.exists(existing):
+      existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+      raise NotADirectoryError(errno.ENOTDIR, 'a file is in the way of the output folder',
+                               existing)
+    if not os.access(existing, os.W_OK):
+      raise PermissionError(errno.EACCES, 'output folder is not writable', existing)
 
 
 # ----------------------------------------------------------------------------- running
@@ -323,6 +349,7 @@ def stylize_batch(stylizer, signals: Signals, chunk, index, width, args) -> np.n
   if args.strength < 1.0:
     din = stylizer.with_strength(din, contents, args.strength, args.style_size)
   return stylizer.stylize(contents, din, tile_size=args.tile_size,
+                          stats_max_side=args.stats_max_side,
                           preserve_colors=args.preserve_color)
 
 
@@ -342,27 +369,38 @@ def run(stylizer, signals: Signals, jobs: Sequence[Job], args) -> int:
   return written
 
 
-def stylize_files(args) -> str:
-  """Everything `main` does; returns the summary line."""
-  start = time.time()
+def check_inputs(args):
+  """(signal source, jobs, skipped count): every input read and checked, nothing written."""
+  inference.resolve_model_path(args.model)
   source = signal_source(args, args.out)
   if args.mix is not None and len(args.mix) != len(source.names):
     raise UsageError(f'--mix: {len(args.mix)} weights for {len(source.names)} signals')
   names = ['mix'] if args.mix is not None else source.names
-  contents = image_paths(args.content, args.out)
-  jobs, skipped = plan(contents, names, args.out, args.overwrite)
+  jobs, skipped = plan(image_paths(args.content, args.out), names, args.out, args.overwrite)
+  check_contents(jobs, args.size, args.max_pixels)
+  check_output(jobs)
+  return source, jobs, skipped
+
+
+def load_signals(args, source: SignalSource):
+  """(Stylizer, encoded signals) for the run."""
+  stylizer = inference.Stylizer.load(args.model, dtype=args.dtype)
+  if args.strength < 1.0 and stylizer.signal_kind != 'image':
+    raise UsageError(f'--strength: below 1 needs an image-signal model; {args.model} '
+                     f'takes {stylizer.signal_kind} signals')
+  return stylizer, encode(stylizer, source, args.model, args.mix)
+
+
+def stylize_files(args) -> str:
+  """Everything `main` does; returns the summary line."""
+  start = time.time()
+  source, jobs, skipped = check_inputs(args)
   if skipped:
     print(f'note: skipping {skipped} existing output(s); --overwrite replaces them',
           file=sys.stderr)
   written, work_s = 0, 0.0
   if jobs:
-    check_contents(jobs, args.size, args.max_pixels)
-    prepare_output(args.out, jobs)
-    stylizer = inference.Stylizer.load(args.model, dtype=args.dtype)
-    if args.strength < 1.0 and stylizer.signal_kind != 'image':
-      raise UsageError(f'--strength: below 1 needs an image-signal model; {args.model} '
-                       f'takes {stylizer.signal_kind} signals')
-    signals = encode(stylizer, source, args.model, args.mix)
+    stylizer, signals = load_signals(args, source)
     work_start = time.time()
     written = run(stylizer, signals, jobs, args)
     work_s = time.time() - work_start
@@ -375,8 +413,6 @@ def error_line(error: BaseException) -> str:
   """`error: <path>: <problem>` on one line."""
   if isinstance(error, OSError) and error.filename:
     message = f'{error.filename}: {error.strerror or error}'
-  elif isinstance(error, UsageError):
-    message = str(error)
   else:
     message = str(error) or type(error).__name__
   return 'error: ' + ' '.join(message.split())
@@ -385,13 +421,12 @@ def error_line(error: BaseException) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
   """`python -m zmnet_jax.stylize --model M --content C (--style S | --signal V) --out O`."""
   try:
-    args = parse_args(argv)
-    summary = stylize_files(args)
-  except SystemExit as e:  # --help
+    summary = stylize_files(parse_args(argv))
+  except SystemExit as e:  # only --help exits: _Parser raises UsageError for bad arguments
     return e.code if isinstance(e.code, int) else 0
   except ERRORS as e:
     print(error_line(e), file=sys.stderr)
-    return 1
+    return 2 if isinstance(e, UsageError) else 1
   print(summary)
   return 0
 
