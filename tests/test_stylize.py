@@ -137,6 +137,34 @@ def test_signal_vectors_drive_a_vector_model(capsys, trained_word_workdir, input
   assert stems(tmp_path / 'out') == [f'{stem}__words_0', f'{stem}__words_1']
 
 
+def test_text_expressions_drive_a_word_model(capsys, trained_word_workdir, inputs, tmp_path):
+  content = image_io.list_images(inputs / 'contents')[0]
+  code, _, err = run(capsys, '--model', trained_word_workdir, '--content', content,
+                     '--text', 'morning', '0.5 morning + 0.5 night', '--out', tmp_path / 'out')
+  assert code == 0, err
+  stem = stems(inputs / 'contents')[0]
+  assert stems(tmp_path / 'out') == [f'{stem}__0.5_morning_+_0.5_night', f'{stem}__morning']
+  morning = image_io.load_image(tmp_path / 'out' / f'{stem}__morning.png')
+  mixed = image_io.load_image(tmp_path / 'out' / f'{stem}__0.5_morning_+_0.5_night.png')
+  assert np.abs(morning.astype(int) - mixed).max() > 0
+
+
+@pytest.mark.parametrize('texts,message', [(['0.5 morning +'], 'morning'), ([' '], 'empty')])
+def test_bad_text_is_one_line(capsys, trained_word_workdir, inputs, tmp_path, texts, message):
+  content = image_io.list_images(inputs / 'contents')[0]
+  code, _, err = run(capsys, '--model', trained_word_workdir, '--content', content,
+                     '--text', *texts, '--out', tmp_path / 'out')
+  assert code == 1 and len(err.strip().splitlines()) == 1 and message in err.lower()
+  assert 'Traceback' not in err and not (tmp_path / 'out').exists()
+
+
+def test_text_needs_a_word_model(capsys, trained_workdir, inputs, tmp_path):
+  content = image_io.list_images(inputs / 'contents')[0]
+  code, _, err = run(capsys, '--model', trained_workdir, '--content', content,
+                     '--text', 'night', '--out', tmp_path / 'out')
+  assert code == 1 and 'signal_vocabulary.json' in err and len(err.strip().splitlines()) == 1
+
+
 @pytest.fixture(scope='module')
 def bad_inputs(trained_workdir, tmp_path_factory):
   """Broken files, a read-only-by-construction output path and a mismatched model."""

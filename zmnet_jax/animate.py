@@ -56,7 +56,7 @@ def signal_inputs(stylizer: inference.Stylizer, specs: Sequence[str], model_dir:
   """The raw signals: style images [S, H, W, 3] or word vectors [S, D]."""
   if stylizer.signal_kind == 'image':
     images = [image_io.load_image(s).astype(np.float32) / 255.0 for s in specs]
-    return [inference.downscale(i[None], style_size) for i in images]
+    return [inference.resize_short_side(i[None], style_size) for i in images]
   vocab = signals_lib.load_vocabulary(model_dir)
   if vocab is None:
     raise AnimationError(f'{model_dir}: no {signals_lib.VOCABULARY_FILE}; was this model '

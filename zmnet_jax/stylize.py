@@ -33,10 +33,10 @@ import jax.numpy as jnp
 import numpy as np
 from tqdm import tqdm
 
-from zmnet_jax import image_io, inference, input_pipeline, vgg_weights
+from zmnet_jax import image_io, inference, input_pipeline, signals, text, vgg_weights
 
 ERRORS = (image_io.ImageError, inference.InferenceError, input_pipeline.DataError,
-          vgg_weights.WeightsError, OSError)
+          text.TextError, vgg_weights.WeightsError, OSError)
 FILE_SUFFIXES = ('.png', '.jpg', '.jpeg')
 DEFAULT_MAX_PIXELS = 50_000_000
 
@@ -67,6 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help='style images or folders (image-signal models)')
   signal.add_argument('--signal', metavar='VECTOR_FILE',
                       help='.npy file of signal vectors, [D] or [S, D] (vector-signal models)')
+  signal.add_argument('--text', nargs='+', metavar='TEXT',
+                      help='words or expressions such as "0.5 morning + 0.5 night" '
+                           '(word-signal models)')
   p.add_argument('--out', required=True, metavar='FILE_OR_DIR',
                  help='output folder, or a .png/.jpg file for one content and one signal')
   p.add_argument('--size', type=int, metavar='N',
@@ -197,7 +200,29 @@ def signal_source(args, out: str) -> SignalSource:
   """The signals named on the command line (add new sources, e.g. --text, here)."""
   if args.signal:
     return vector_source(args.signal)
+  if args.text:
+    return text_source(args.text, args.model)
   return style_source(args.style, out, args.style_size, args.max_pixels)
+
+
+def text_source(texts: Sequence[str], model_path: str) -> SignalSource:
+  """Words / expressions, embedded with the vocabulary saved beside the model."""
+  model_dir = os.path.dirname(inference.resolve_model_path(model_path)[0])
+  vocab = signals.load_vocabulary(model_dir)
+  if vocab is None:
+    raise inference.InferenceError(
+        f'{model_path}: no {signals.VOCABULARY_FILE}; --text needs a model trained on '
+        f'word signals (configs/attributes.py)')
+  vectors = vocab.signals(list(texts))  # checks every text now, before the model loads
+  names = [text_slug(t) for t in texts]
+  return SignalSource(names, 'vector', model_path,
+                      lambda stylizer: stylizer.encode_vectors(vectors))
+
+
+def text_slug(text_value: str) -> str:
+  """'0.5 morning + 0.5 night' -> '0.5_morning_+_0.5_night' (safe in file names)."""
+  slug = '_'.join(text_value.split())
+  return ''.join(c if c.isalnum() or c in '._+-' else '-' for c in slug)[:80]
 
 
 def style_source(specs: Sequence[str], out: str, style_size: int | None,
