@@ -139,3 +139,16 @@ def test_unknown_word_in_a_vector_file_vocabulary_is_one_line(tmp_path):
   with pytest.raises(text.TextError) as e:
     vocab.signal('nigth')
   assert len(str(e.value).splitlines()) == 1 and 'night' in str(e.value)
+
+
+def test_animation_sweeps_style_images_of_an_image_model(trained_workdir, word_folders,
+                                                         tmp_path, capsys):
+  styles = [os.path.join(word_folders['style_val'], n)
+            for n in sorted(os.listdir(word_folders['style_val']))[:2]]
+  content = os.path.join(word_folders['content_val'], os.listdir(word_folders['content_val'])[0])
+  out = str(tmp_path / 'styles.gif')
+  code = animate.main(['--model', trained_workdir, '--content', content, '--signals',
+                       ','.join(styles), '--frames', '3', '--size', '32', '--style-size', '32',
+                       '--out', out, '--interpolate', 'embedding'])
+  assert code == 0, capsys.readouterr().err
+  assert Image.open(out).n_frames == 3
