@@ -100,14 +100,16 @@ def transform_signals(model: model_lib.Model, params, contents, din, stats=None,
   devices = mesh.shape[sharding.DATA_AXIS]
   num_signals = jax.tree.leaves(din)[0].shape[0]
   padded = -(-num_signals // devices) * devices
-  pad = lambda x: jnp.concatenate([x, jnp.repeat(x[-1:], padded - num_signals, axis=0)])
-  din, stats = jax.tree.map(pad, din), jax.tree.map(pad, stats)
+  if padded != num_signals:  # Pad on the host: no small cross-device programs.
+    pad = lambda x: np.concatenate(
+        [np.asarray(x), np.repeat(np.asarray(x)[-1:], padded - num_signals, axis=0)])
+    din, stats = jax.tree.map(pad, din), jax.tree.map(pad, stats)
   split = sharding.batch_sharding(mesh)
   din = jax.device_put(din, split)
   stats = jax.device_put(stats, split) if stats is not None else None
   out = _transform(model, params, jax.device_put(contents, sharding.replicated(mesh)), din,
                    stats)
-  return out[:num_signals]
+  return out if padded == num_signals else out[:num_signals]
 
 
 # ----------------------------------------------------------------------------- sizes

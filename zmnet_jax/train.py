@@ -15,6 +15,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 import time
 from typing import Callable
 
@@ -25,8 +26,8 @@ import optax
 
 from zmnet_jax import attributes, checkpointing, data, evaluation, input_pipeline, signals
 from zmnet_jax import model as model_lib, sharding
-from zmnet_jax.train_state import TrainState, init_train_state, make_optimizer
 from zmnet_jax.metrics_writer import MetricsWriter, format_duration
+from zmnet_jax.train_state import TrainState, init_train_state, make_optimizer
 
 log = logging.getLogger('zmnet_jax.train')
 
@@ -88,7 +89,7 @@ class StopRequest:
     self._previous = None
 
   def __enter__(self):
-    if threading_is_main():
+    if threading.current_thread() is threading.main_thread():
       self._previous = signal.signal(signal.SIGTERM, self._handle)
     return self
 
@@ -100,11 +101,6 @@ class StopRequest:
   def __exit__(self, *exc):
     if self._previous is not None:
       signal.signal(signal.SIGTERM, self._previous)
-
-
-def threading_is_main() -> bool:
-  import threading  # pylint: disable=g-import-not-at-top
-  return threading.current_thread() is threading.main_thread()
 
 
 def interval_means(metrics_list) -> dict[str, float]:
