@@ -17,17 +17,17 @@ from zmnet_jax import input_pipeline
 from zmnet_jax.image_io import ImageError
 from zmnet_jax.input_pipeline import DataError
 
-SHARED_DATA = pathlib.Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+SHARED_DATA = pathlib.Path(__file__).resolve().parents[1] / '..' / 'shared' / 'data'
 
 
-def _write_noise_images(folder, count, seed=0, subfolders=("",)):
+def _write_noise_images(folder, count, seed=0, subfolders=('',)):
   """Random-noise images of varied sizes, spread over ``subfolders``."""
   rng = np.random.default_rng(seed)
   paths = []
   for i in range(count):
     height, width = rng.integers(40, 90, size=2)
     pixels = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
-    path = folder / subfolders[i % len(subfolders)] / f"img{i:02d}.png"
+    path = folder / subfolders[i % len(subfolders)] / f'img{i:02d}.png'
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(pixels).save(path)
     paths.append(path)
@@ -38,8 +38,8 @@ def _write_solid_images(folder, count):
   """Uniform images whose red channel encodes their index (20 * i + 10)."""
   folder.mkdir(parents=True, exist_ok=True)
   for i in range(count):
-    Image.new("RGB", (48, 40), (20 * i + 10, 90, 160)).save(
-        folder / f"solid{i:02d}.png"
+    Image.new('RGB', (48, 40), (20 * i + 10, 90, 160)).save(
+        folder / f'solid{i:02d}.png'
     )
 
 
@@ -47,11 +47,11 @@ def _image_ids(batch):
   return {int(round((red * 255 - 10) / 20)) for red in batch[:, :, :, 0].mean((1, 2))}
 
 
-@pytest.fixture(name="folders")
+@pytest.fixture(name='folders')
 def _folders(tmp_path):
-  content, style = tmp_path / "content", tmp_path / "style"
-  _write_noise_images(content, 10, seed=1, subfolders=("", "people"))
-  _write_noise_images(style, 7, seed=2, subfolders=("cubism", "dtd/bumpy"))
+  content, style = tmp_path / 'content', tmp_path / 'style'
+  _write_noise_images(content, 10, seed=1, subfolders=('', 'people'))
+  _write_noise_images(style, 7, seed=2, subfolders=('cubism', 'dtd/bumpy'))
   return content, style
 
 
@@ -59,7 +59,7 @@ def _data_config(tmp_path, content, style, **overrides):
   config = input_pipeline.default_data_config()
   config.content_dir = str(content)
   config.style_dir = str(style)
-  config.data_dir = str(tmp_path / "tfds")
+  config.data_dir = str(tmp_path / 'tfds')
   config.content_size = 32
   config.style_size = 24
   config.resize_short_side = 40
@@ -84,93 +84,93 @@ def _take(train_input, count):
 def _assert_same_batches(first, second):
   assert len(first) == len(second)
   for a, b in zip(first, second):
-    np.testing.assert_array_equal(a["content"], b["content"])
-    np.testing.assert_array_equal(a["style"], b["style"])
+    np.testing.assert_array_equal(a['content'], b['content'])
+    np.testing.assert_array_equal(a['style'], b['style'])
 
 
 # --- TFDS builder ------------------------------------------------------------
 
 
 def test_builder_prepares_once_and_reuses(tmp_path, monkeypatch):
-  folder = tmp_path / "images"
-  _write_noise_images(folder, 5, subfolders=("", "a", "a/b"))
-  builder = input_pipeline.prepare_image_folder(folder, tmp_path / "tfds", 48)
-  assert builder.info.splits["train"].num_examples == 5
+  folder = tmp_path / 'images'
+  _write_noise_images(folder, 5, subfolders=('', 'a', 'a/b'))
+  builder = input_pipeline.prepare_image_folder(folder, tmp_path / 'tfds', 48)
+  assert builder.info.splits['train'].num_examples == 5
   data_files = sorted(pathlib.Path(builder.data_dir).iterdir())
   mtimes = [p.stat().st_mtime_ns for p in data_files]
 
   def fail(*args):
-    raise AssertionError("the folder was prepared again")
+    raise AssertionError('the folder was prepared again')
 
-  monkeypatch.setattr(input_pipeline, "encode_for_storage", fail)
-  again = input_pipeline.prepare_image_folder(folder, tmp_path / "tfds", 48)
+  monkeypatch.setattr(input_pipeline, 'encode_for_storage', fail)
+  again = input_pipeline.prepare_image_folder(folder, tmp_path / 'tfds', 48)
   assert again.data_dir == builder.data_dir
   assert [p.stat().st_mtime_ns for p in data_files] == mtimes
 
 
 def test_builder_features_labels_and_store_size(tmp_path):
-  folder = tmp_path / "images"
-  _write_noise_images(folder, 5, subfolders=("", "a", "a/b"))
-  Image.new("RGB", (120, 100), (1, 2, 3)).save(folder / "a" / "big.png")
-  source = input_pipeline.open_image_folder(folder, tmp_path / "tfds", 96)
-  examples = {ex["filename"].decode(): ex for ex in source}
+  folder = tmp_path / 'images'
+  _write_noise_images(folder, 5, subfolders=('', 'a', 'a/b'))
+  Image.new('RGB', (120, 100), (1, 2, 3)).save(folder / 'a' / 'big.png')
+  source = input_pipeline.open_image_folder(folder, tmp_path / 'tfds', 96)
+  examples = {ex['filename'].decode(): ex for ex in source}
   assert sorted(examples) == sorted(
-      ["img00.png", "img03.png", "a/img01.png", "a/img04.png",
-       "a/b/img02.png", "a/big.png"]
+      ['img00.png', 'img03.png', 'a/img01.png', 'a/img04.png',
+       'a/b/img02.png', 'a/big.png']
   )
-  labels = {name: ex["label"].decode() for name, ex in examples.items()}
-  assert labels["img00.png"] == ""
-  assert labels["a/img01.png"] == "a"
-  assert labels["a/b/img02.png"] == "a/b"
-  big = image_io.decode_image_bytes(examples["a/big.png"]["image"])
+  labels = {name: ex['label'].decode() for name, ex in examples.items()}
+  assert labels['img00.png'] == ''
+  assert labels['a/img01.png'] == 'a'
+  assert labels['a/b/img02.png'] == 'a/b'
+  big = image_io.decode_image_bytes(examples['a/big.png']['image'])
   assert big.shape == (96, 115, 3)  # Short side limited to 96.
-  original = image_io.load_image(folder / "img00.png")
+  original = image_io.load_image(folder / 'img00.png')
   assert max(original.shape[:2]) < 96  # Smaller images keep their size.
-  stored = image_io.decode_image_bytes(examples["img00.png"]["image"])
+  stored = image_io.decode_image_bytes(examples['img00.png']['image'])
   assert stored.shape == original.shape
 
 
 def test_small_rgb_jpeg_is_stored_unchanged(tmp_path):
-  folder = tmp_path / "images"
+  folder = tmp_path / 'images'
   folder.mkdir()
-  Image.new("RGB", (40, 30), (9, 99, 199)).save(folder / "x.jpg")
-  source = input_pipeline.open_image_folder(folder, tmp_path / "tfds", 48)
-  assert source[0]["image"] == (folder / "x.jpg").read_bytes()
+  Image.new('RGB', (40, 30), (9, 99, 199)).save(folder / 'x.jpg')
+  source = input_pipeline.open_image_folder(folder, tmp_path / 'tfds', 48)
+  assert source[0]['image'] == (folder / 'x.jpg').read_bytes()
 
 
 def test_builder_skips_undecodable_images_and_logs_them(tmp_path, caplog):
-  folder = tmp_path / "images"
+  folder = tmp_path / 'images'
   _write_noise_images(folder, 3)
-  good = (folder / "img00.png").read_bytes()
-  (folder / "cut.png").write_bytes(good[: len(good) // 2])
-  (folder / "text.jpg").write_text("hello")
-  with caplog.at_level(logging.INFO, logger="zmnet_jax.input_pipeline"):
-    builder = input_pipeline.prepare_image_folder(folder, tmp_path / "tfds", 48)
-  assert builder.info.splits["train"].num_examples == 3
-  message = "\n".join(r.getMessage() for r in caplog.records)
-  assert "skipped 2 of 5 images that could not be decoded" in message
-  assert "cut.png (truncated or corrupt image" in message
-  assert "text.jpg (not a recognized image file)" in message
+  good = (folder / 'img00.png').read_bytes()
+  (folder / 'cut.png').write_bytes(good[: len(good) // 2])
+  (folder / 'text.jpg').write_text('hello')
+  with caplog.at_level(logging.INFO, logger='zmnet_jax.input_pipeline'):
+    builder = input_pipeline.prepare_image_folder(folder, tmp_path / 'tfds', 48)
+  assert builder.info.splits['train'].num_examples == 3
+  message = '\n'.join(r.getMessage() for r in caplog.records)
+  assert 'skipped 2 of 5 images that could not be decoded' in message
+  assert 'cut.png (truncated or corrupt image' in message
+  assert 'text.jpg (not a recognized image file)' in message
 
 
 def test_changed_folder_is_prepared_again(tmp_path):
-  folder = tmp_path / "images"
+  folder = tmp_path / 'images'
   _write_noise_images(folder, 3)
-  first = input_pipeline.prepare_image_folder(folder, tmp_path / "tfds", 48)
-  Image.new("RGB", (50, 50), (5, 5, 5)).save(folder / "new.png")
-  second = input_pipeline.prepare_image_folder(folder, tmp_path / "tfds", 48)
+  first = input_pipeline.prepare_image_folder(folder, tmp_path / 'tfds', 48)
+  Image.new('RGB', (50, 50), (5, 5, 5)).save(folder / 'new.png')
+  second = input_pipeline.prepare_image_folder(folder, tmp_path / 'tfds', 48)
   assert second.data_dir != first.data_dir
-  assert second.info.splits["train"].num_examples == 4
-  other_size = input_pipeline.prepare_image_folder(folder, tmp_path / "tfds", 64)
+  assert second.info.splits['train'].num_examples == 4
+  other_size = input_pipeline.prepare_image_folder(folder, tmp_path / 'tfds', 64)
   assert other_size.data_dir != second.data_dir
 
 
 def test_folder_without_decodable_images_is_an_error(tmp_path):
-  folder = tmp_path / "broken"
+  folder = tmp_path / 'broken'
   folder.mkdir()
-  (folder / "a.jpg").write_text("nope")
-  with pytest.raises(DataError, match=r"broken: none of the 1 images could be decoded"):
-    input_pipeline.prepare_image_folder(folder, tmp_path / "tfds", 48)
+  (folder / 'a.jpg').write_text('nope')
+  with pytest.raises(DataError, match=r'broken: none of the 1 images could be decoded'):
+    input_pipeline.prepare_image_folder(folder, tmp_path / 'tfds', 48)
 
 
 # --- training input ----------------------------------------------------------
@@ -179,10 +179,10 @@ def test_folder_without_decodable_images_is_an_error(tmp_path):
 def test_train_batches_shapes_and_range(tmp_path, folders):
   with _train_input(tmp_path, folders) as train_input:
     batch = next(train_input)
-    assert train_input.num_images == {"content": 10, "style": 7}
-  assert set(batch) == {"content", "style"}
-  assert batch["content"].shape == (4, 32, 32, 3)
-  assert batch["style"].shape == (4, 24, 24, 3)
+    assert train_input.num_images == {'content': 10, 'style': 7}
+  assert set(batch) == {'content', 'style'}
+  assert batch['content'].shape == (4, 32, 32, 3)
+  assert batch['style'].shape == (4, 24, 24, 3)
   for images in batch.values():
     assert images.dtype == np.float32
     assert 0.0 <= images.min() and images.max() <= 1.0
@@ -197,10 +197,10 @@ def test_same_seed_same_batches_other_seed_differs(tmp_path, folders):
   with _train_input(tmp_path, folders, seed=8) as train_input:
     other = _take(train_input, 4)
   _assert_same_batches(first, second)
-  for name in ("content", "style"):
+  for name in ('content', 'style'):
     assert not np.array_equal(first[0][name], other[0][name])
   # Content and style streams are decorrelated, batches within a stream too.
-  assert not np.array_equal(first[0]["content"], first[1]["content"])
+  assert not np.array_equal(first[0]['content'], first[1]['content'])
 
 
 def test_state_restore_continues_exactly(tmp_path, folders):
@@ -215,7 +215,7 @@ def test_state_restore_continues_exactly(tmp_path, folders):
 
 
 def test_processes_read_disjoint_shards(tmp_path):
-  folder = tmp_path / "solid"
+  folder = tmp_path / 'solid'
   _write_solid_images(folder, 8)
   config = _data_config(tmp_path, folder, folder)
   seen = []
@@ -225,8 +225,8 @@ def test_processes_read_disjoint_shards(tmp_path):
         process_count=2,
     ) as train_input:
       batch = next(train_input)  # One epoch of this process' 4 images.
-    assert batch["content"].shape[0] == 4
-    seen.append(_image_ids(batch["content"]))
+    assert batch['content'].shape[0] == 4
+    seen.append(_image_ids(batch['content']))
   assert len(seen[0]) == len(seen[1]) == 4
   assert seen[0].isdisjoint(seen[1])
   assert seen[0] | seen[1] == set(range(8))
@@ -234,9 +234,9 @@ def test_processes_read_disjoint_shards(tmp_path):
 
 def test_missing_folder_fails_before_any_preparation(tmp_path, folders):
   content, _ = folders
-  config = _data_config(tmp_path, content, tmp_path / "no_styles")
+  config = _data_config(tmp_path, content, tmp_path / 'no_styles')
   start = time.monotonic()
-  with pytest.raises(ImageError, match="no_styles: folder not found"):
+  with pytest.raises(ImageError, match='no_styles: folder not found'):
     input_pipeline.make_train_input(config, 4, 0, 0, 1)
   assert time.monotonic() - start < 2
   assert not os.path.exists(config.data_dir)
@@ -244,20 +244,20 @@ def test_missing_folder_fails_before_any_preparation(tmp_path, folders):
 
 def test_empty_folder_is_an_error(tmp_path, folders):
   _, style = folders
-  empty = tmp_path / "empty"
+  empty = tmp_path / 'empty'
   empty.mkdir()
   config = _data_config(tmp_path, empty, style)
-  with pytest.raises(ImageError, match="empty: no image files"):
+  with pytest.raises(ImageError, match='empty: no image files'):
     input_pipeline.make_train_input(config, 4, 0, 0, 1)
 
 
 @pytest.mark.parametrize(
-    "overrides, batch, message",
+    'overrides, batch, message',
     [
-        ({}, 3, "global batch size 3 must be a positive multiple"),
-        ({"resize_short_side": 16}, 4, "smaller than the crop size"),
-        ({"store_short_side": 32}, 4, "stored images would be upscaled"),
-        ({"data_dir": ""}, 4, "'data_dir' is not set"),
+        ({}, 3, 'global batch size 3 must be a positive multiple'),
+        ({'resize_short_side': 16}, 4, 'smaller than the crop size'),
+        ({'store_short_side': 32}, 4, 'stored images would be upscaled'),
+        ({'data_dir': ''}, 4, "'data_dir' is not set"),
     ],
 )
 def test_inconsistent_settings_are_errors(
@@ -286,26 +286,26 @@ def test_worker_processes_give_the_same_batches(tmp_path, folders):
 
 
 def test_load_eval_images(tmp_path, caplog):
-  folder = tmp_path / "eval"
-  _write_noise_images(folder, 4, subfolders=("", "sub"))
-  (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff")
+  folder = tmp_path / 'eval'
+  _write_noise_images(folder, 4, subfolders=('', 'sub'))
+  (folder / 'broken.jpg').write_bytes(b'\xff\xd8\xff')
   with caplog.at_level(logging.WARNING):
     names, images = input_pipeline.load_eval_images(folder, 32)
-  assert names == ["img00.png", "img02.png", "sub/img01.png", "sub/img03.png"]
+  assert names == ['img00.png', 'img02.png', 'sub/img01.png', 'sub/img03.png']
   assert images.shape == (4, 32, 32, 3) and images.dtype == np.float32
   assert 0.0 <= images.min() and images.max() <= 1.0
-  assert "broken.jpg" in caplog.text
+  assert 'broken.jpg' in caplog.text
   names_again, images_again = input_pipeline.load_eval_images(folder, 32, 2)
   assert names_again == names[:2]
   np.testing.assert_array_equal(images_again, images[:2])
 
 
 def test_load_eval_images_center_crops(tmp_path):
-  folder = tmp_path / "eval"
+  folder = tmp_path / 'eval'
   folder.mkdir()
   pixels = np.zeros((20, 60, 3), np.uint8)
   pixels[:, 20:40] = 255  # Only the central third is white.
-  Image.fromarray(pixels).save(folder / "wide.png")
+  Image.fromarray(pixels).save(folder / 'wide.png')
   _, images = input_pipeline.load_eval_images(folder, 20)
   assert images.shape == (1, 20, 20, 3)
   assert images[0, :, 2:-2].min() > 0.95
@@ -314,17 +314,17 @@ def test_load_eval_images_center_crops(tmp_path):
 # --- embedded data -----------------------------------------------------------
 
 
-@pytest.fixture(name="embedded_root", scope="module")
+@pytest.fixture(name='embedded_root', scope='module')
 def _embedded_root(tmp_path_factory):
-  root = tmp_path_factory.mktemp("embedded")
+  root = tmp_path_factory.mktemp('embedded')
   embedded_data.materialize_embedded_data(root)
   return root
 
 
 def test_embedded_data_folders(embedded_root):
   folders = embedded_data.materialize_embedded_data(embedded_root)
-  assert set(folders) == {"content_train", "style_train", "content_val",
-                          "style_val"}
+  assert set(folders) == {'content_train', 'style_train', 'content_val',
+                          'style_val'}
   names = {}
   for key, folder in folders.items():
     paths = image_io.list_images(folder)
@@ -332,28 +332,28 @@ def test_embedded_data_folders(embedded_root):
     names[key] = {os.path.basename(p) for p in paths}
     image = image_io.load_image(paths[0])
     assert image.ndim == 3 and min(image.shape[:2]) >= 256
-  assert len(names["content_train"]) >= 5 and len(names["style_train"]) >= 5
-  assert names["content_train"].isdisjoint(names["content_val"])
-  assert names["style_train"].isdisjoint(names["style_val"])
+  assert len(names['content_train']) >= 5 and len(names['style_train']) >= 5
+  assert names['content_train'].isdisjoint(names['content_val'])
+  assert names['style_train'].isdisjoint(names['style_val'])
 
 
 def test_embedded_data_is_not_rewritten(embedded_root):
-  files = sorted(embedded_root.rglob("*"))
+  files = sorted(embedded_root.rglob('*'))
   mtimes = [p.stat().st_mtime_ns for p in files]
   embedded_data.materialize_embedded_data(embedded_root)
-  assert sorted(embedded_root.rglob("*")) == files
+  assert sorted(embedded_root.rglob('*')) == files
   assert [p.stat().st_mtime_ns for p in files] == mtimes
 
 
 def test_embedded_data_completes_a_partial_folder(embedded_root, tmp_path):
-  root = tmp_path / "copy"
+  root = tmp_path / 'copy'
   shutil.copytree(embedded_root, root)
-  removed = root / "style_val" / "gravel.png"
+  removed = root / 'style_val' / 'gravel.png'
   removed.unlink()
   embedded_data.materialize_embedded_data(root)
   np.testing.assert_array_equal(
       image_io.load_image(removed),
-      image_io.load_image(embedded_root / "style_val" / "gravel.png"),
+      image_io.load_image(embedded_root / 'style_val' / 'gravel.png'),
   )
 
 
@@ -362,14 +362,14 @@ def test_embedded_data_completes_a_partial_folder(embedded_root, tmp_path):
 
 @pytest.mark.shared_data
 @pytest.mark.skipif(
-    not (SHARED_DATA / "content" / "val").is_dir(),
-    reason="needs the shared image data at ../shared/data (outside the repo)",
+    not (SHARED_DATA / 'content' / 'val').is_dir(),
+    reason='needs the shared image data at ../shared/data (outside the repo)',
 )
 def test_shared_content_val_prepares_and_batches(tmp_path):
-  folder = SHARED_DATA / "content" / "val"
+  folder = SHARED_DATA / 'content' / 'val'
   config = _data_config(tmp_path, folder, folder, store_short_side=64)
   with input_pipeline.make_train_input(config, 8, 0, 0, 1) as train_input:
     batch = next(train_input)
-    assert train_input.num_images["content"] == 100
-  assert batch["content"].shape == (8, 32, 32, 3)
-  assert batch["style"].shape == (8, 24, 24, 3)
+    assert train_input.num_images['content'] == 100
+  assert batch['content'].shape == (8, 32, 32, 3)
+  assert batch['style'].shape == (8, 24, 24, 3)

@@ -20,7 +20,7 @@ import numpy as np
 from zmnet_jax.image_io import load_image, resize_short_side, save_image
 
 MAX_SHORT_SIDE = 512
-_MANIFEST = "MANIFEST.json"
+_MANIFEST = 'MANIFEST.json'
 _MANIFEST_VERSION = 1
 
 
@@ -63,43 +63,43 @@ def _jacksboro_relief() -> np.ndarray:
   import matplotlib  # pylint: disable=g-import-not-at-top
   from matplotlib import cbook, colors  # pylint: disable=g-import-not-at-top
 
-  elevation = cbook.get_sample_data("jacksboro_fault_dem.npz")["elevation"]
+  elevation = cbook.get_sample_data('jacksboro_fault_dem.npz')['elevation']
   shaded = colors.LightSource(azdeg=315, altdeg=45).shade(
       elevation.astype(np.float64),
-      cmap=matplotlib.colormaps["gist_earth"],
+      cmap=matplotlib.colormaps['gist_earth'],
       vert_exag=0.05,
-      blend_mode="overlay",
+      blend_mode='overlay',
   )
   return shaded[..., :3]
 
 
 # folder -> {file stem: loader}; read-only.
 IMAGES = types.MappingProxyType({
-    "content_train": types.MappingProxyType({
-        "astronaut": _skimage("astronaut"),
-        "coffee": _skimage("coffee"),
-        "rocket": _skimage("rocket"),
-        "camera": _skimage("camera"),
-        "motorcycle": _motorcycle,
-        "grace_hopper": _matplotlib_photo("grace_hopper.jpg"),
-        "flower": _sklearn("flower.jpg"),
+    'content_train': types.MappingProxyType({
+        'astronaut': _skimage('astronaut'),
+        'coffee': _skimage('coffee'),
+        'rocket': _skimage('rocket'),
+        'camera': _skimage('camera'),
+        'motorcycle': _motorcycle,
+        'grace_hopper': _matplotlib_photo('grace_hopper.jpg'),
+        'flower': _sklearn('flower.jpg'),
     }),
-    "content_val": types.MappingProxyType({
-        "chelsea": _skimage("chelsea"),
-        "china": _sklearn("china.jpg"),
+    'content_val': types.MappingProxyType({
+        'chelsea': _skimage('chelsea'),
+        'china': _sklearn('china.jpg'),
     }),
-    "style_train": types.MappingProxyType({
-        "brick": _skimage("brick"),
-        "grass": _skimage("grass"),
-        "hubble_deep_field": _skimage("hubble_deep_field"),
-        "colorwheel": _skimage("colorwheel"),
-        "retina": _skimage("retina"),
-        "skimage_logo": _skimage("logo"),
-        "jacksboro_relief": _jacksboro_relief,
+    'style_train': types.MappingProxyType({
+        'brick': _skimage('brick'),
+        'grass': _skimage('grass'),
+        'hubble_deep_field': _skimage('hubble_deep_field'),
+        'colorwheel': _skimage('colorwheel'),
+        'retina': _skimage('retina'),
+        'skimage_logo': _skimage('logo'),
+        'jacksboro_relief': _jacksboro_relief,
     }),
-    "style_val": types.MappingProxyType({
-        "immunohistochemistry": _skimage("immunohistochemistry"),
-        "gravel": _skimage("gravel"),
+    'style_val': types.MappingProxyType({
+        'immunohistochemistry': _skimage('immunohistochemistry'),
+        'gravel': _skimage('gravel'),
     }),
 })
 
@@ -117,16 +117,16 @@ def materialize_embedded_data(root: str | os.PathLike) -> dict[str, str]:
     return folders
   for folder, loaders in IMAGES.items():
     for stem, load in loaders.items():
-      path = root / folder / f"{stem}.png"
+      path = root / folder / f'{stem}.png'
       if not path.exists():
         _write_atomically(path, _to_rgb(load()))
-  (root / _MANIFEST).write_text(json.dumps(_manifest(), indent=1) + "\n")
+  (root / _MANIFEST).write_text(json.dumps(_manifest(), indent=1) + '\n')
   return folders
 
 
 def _manifest() -> dict:
   files = {folder: sorted(loaders) for folder, loaders in IMAGES.items()}
-  return {"version": _MANIFEST_VERSION, "files": files}
+  return {'version': _MANIFEST_VERSION, 'files': files}
 
 
 def _is_complete(root: Path) -> bool:
@@ -135,7 +135,7 @@ def _is_complete(root: Path) -> bool:
   except (OSError, ValueError):
     return False
   return manifest == _manifest() and all(
-      (root / folder / f"{stem}.png").is_file()
+      (root / folder / f'{stem}.png').is_file()
       for folder, loaders in IMAGES.items()
       for stem in loaders
   )
@@ -158,6 +158,6 @@ def _to_rgb(image: np.ndarray) -> np.ndarray:
 
 
 def _write_atomically(path: Path, image: np.ndarray) -> None:
-  partial = path.with_name(f".{path.stem}.partial.png")
+  partial = path.with_name(f'.{path.stem}.partial.png')
   save_image(partial, image)
   os.replace(partial, path)

@@ -62,7 +62,7 @@ class DataError(ValueError):
 class ImageFolderConfig(tfds.core.BuilderConfig):
   """An image folder to prepare; build it with :func:`image_folder_config`."""
 
-  source_dir: str = ""
+  source_dir: str = ''
   store_short_side: int = 512
   num_files: int = 0
 
@@ -79,8 +79,8 @@ def image_folder_config(
   root = os.path.abspath(source_dir)
   fingerprint = folder_fingerprint(root, files, store_short_side)
   return ImageFolderConfig(
-      name=f"{_slug(root)}_s{store_short_side}_{fingerprint[:16]}",
-      description=f"Images of {root}, short side <= {store_short_side}.",
+      name=f'{_slug(root)}_s{store_short_side}_{fingerprint[:16]}',
+      description=f'Images of {root}, short side <= {store_short_side}.',
       source_dir=root,
       store_short_side=store_short_side,
       num_files=len(files),
@@ -92,12 +92,12 @@ def folder_fingerprint(
 ) -> str:
   """Hash of the file list (relative paths, sizes, mtimes) and settings."""
   digest = hashlib.sha256(
-      f"v{_STORAGE_FORMAT_VERSION};s{store_short_side}\n".encode()
+      f'v{_STORAGE_FORMAT_VERSION};s{store_short_side}\n'.encode()
   )
   for path in files:
     stat = os.stat(path)
     relative = Path(os.path.relpath(path, root)).as_posix()
-    digest.update(f"{relative}\t{stat.st_size}\t{stat.st_mtime_ns}\n".encode())
+    digest.update(f'{relative}\t{stat.st_size}\t{stat.st_mtime_ns}\n'.encode())
   return digest.hexdigest()
 
 
@@ -123,25 +123,25 @@ class ImageFolderDataset(
   ``filename`` (path relative to the root).
   """
 
-  VERSION = tfds.core.Version("1.0.0")
-  RELEASE_NOTES = {"1.0.0": "Initial release."}
+  VERSION = tfds.core.Version('1.0.0')
+  RELEASE_NOTES = {'1.0.0': 'Initial release.'}
 
   def _info(self) -> tfds.core.DatasetInfo:
     return _LocalDatasetInfo(
         builder=self,
         description=self.builder_config.description,
         features=tfds.features.FeaturesDict({
-            "image": tfds.features.Image(
-                shape=(None, None, 3), encoding_format="jpeg"
+            'image': tfds.features.Image(
+                shape=(None, None, 3), encoding_format='jpeg'
             ),
-            "label": tfds.features.Text(),
-            "filename": tfds.features.Text(),
+            'label': tfds.features.Text(),
+            'filename': tfds.features.Text(),
         }),
     )
 
   def _split_generators(self, dl_manager):
     del dl_manager  # Nothing to download.
-    return {"train": self._generate_examples()}
+    return {'train': self._generate_examples()}
 
   def _generate_examples(self):
     config = self.builder_config
@@ -149,23 +149,23 @@ class ImageFolderDataset(
     skipped = []
     start = time.monotonic()
     _LOG.info(
-        "Preparing %d images of %s (short side <= %d).",
+        'Preparing %d images of %s (short side <= %d).',
         len(files), config.source_dir, config.store_short_side,
     )
     for path, result in _encode_all(files, config.store_short_side):
       relative = Path(os.path.relpath(path, config.source_dir))
       if isinstance(result, ImageError):
-        skipped.append(f"{relative.as_posix()} ({_reason(result, path)})")
+        skipped.append(f'{relative.as_posix()} ({_reason(result, path)})')
         continue
       label = relative.parent.as_posix()
       yield relative.as_posix(), {
-          "image": result,
-          "label": "" if label == "." else label,
-          "filename": relative.as_posix(),
+          'image': result,
+          'label': '' if label == '.' else label,
+          'filename': relative.as_posix(),
       }
     _log_preparation(config.source_dir, files, skipped, start)
     if len(skipped) == len(files):
-      raise DataError(f"{config.source_dir}: no decodable images")
+      raise DataError(f'{config.source_dir}: no decodable images')
 
 
 def encode_for_storage(path: str, store_short_side: int) -> bytes:
@@ -216,8 +216,8 @@ def _prepare(config: ImageFolderConfig, data_dir) -> ImageFolderDataset:
     builder.download_and_prepare()
   except DataError as e:  # From _generate_examples, reworded by TFDS.
     raise DataError(
-        f"{config.source_dir}: none of the {config.num_files} images could "
-        "be decoded"
+        f'{config.source_dir}: none of the {config.num_files} images could '
+        'be decoded'
     ) from e
   except OSError:
     # Processes sharing data_dir race; the loser's final rename fails.
@@ -229,13 +229,13 @@ def _prepare(config: ImageFolderConfig, data_dir) -> ImageFolderDataset:
 
 def _builder(config: ImageFolderConfig, data_dir) -> ImageFolderDataset:
   return ImageFolderDataset(
-      config=config, data_dir=os.fspath(data_dir), file_format="array_record"
+      config=config, data_dir=os.fspath(data_dir), file_format='array_record'
   )
 
 
 def _data_source(builder: ImageFolderDataset) -> Sequence[dict[str, Any]]:
   return builder.as_data_source(
-      split="train", decoders={"image": tfds.decode.SkipDecoding()}
+      split='train', decoders={'image': tfds.decode.SkipDecoding()}
   )
 
 
@@ -259,8 +259,8 @@ def _encode_all(
 def _is_plain_rgb_jpeg(data: bytes) -> bool:
   with Image.open(io.BytesIO(data)) as image:
     return (
-        image.format == "JPEG"
-        and image.mode == "RGB"
+        image.format == 'JPEG'
+        and image.mode == 'RGB'
         and image.getexif().get(0x0112, 1) == 1  # EXIF orientation: normal.
     )
 
@@ -268,26 +268,26 @@ def _is_plain_rgb_jpeg(data: bytes) -> bool:
 def _log_preparation(source_dir, files, skipped, start) -> None:
   kept = len(files) - len(skipped)
   _LOG.info(
-      "Prepared %d images of %s in %.1f s.",
+      'Prepared %d images of %s in %.1f s.',
       kept, source_dir, time.monotonic() - start,
   )
   if skipped:
-    listed = ", ".join(skipped[:_MAX_LISTED_SKIPS])
+    listed = ', '.join(skipped[:_MAX_LISTED_SKIPS])
     more = len(skipped) - _MAX_LISTED_SKIPS
     _LOG.warning(
-        "%s: skipped %d of %d images that could not be decoded: %s%s",
+        '%s: skipped %d of %d images that could not be decoded: %s%s',
         source_dir, len(skipped), len(files), listed,
-        f", ... and {more} more" if more > 0 else "",
+        f', ... and {more} more' if more > 0 else '',
     )
 
 
 def _reason(error: ImageError, path: str) -> str:
-  return str(error).removeprefix(f"{path}: ")
+  return str(error).removeprefix(f'{path}: ')
 
 
 def _slug(root: str) -> str:
-  tail = "_".join(Path(root).parts[-2:])
-  return re.sub(r"[^a-z0-9]+", "_", tail.lower()).strip("_")[:48] or "images"
+  tail = '_'.join(Path(root).parts[-2:])
+  return re.sub(r'[^a-z0-9]+', '_', tail.lower()).strip('_')[:48] or 'images'
 
 
 # ----------------------------------------------------------------------------
@@ -298,18 +298,18 @@ def default_data_config() -> ml_collections.ConfigDict:
   """Data settings with their defaults (folders must be filled in)."""
   placeholder = ml_collections.config_dict.placeholder
   return ml_collections.ConfigDict({
-      "content_dir": "",
-      "style_dir": "",
-      "style_dirs": {},  # label -> folder: one style stream each ('style:<label>').
-      "data_dir": "",
-      "content_size": 256,
-      "style_size": 256,
-      "resize_short_side": placeholder(int),  # None: content_size.
-      "style_resize_short_side": placeholder(int),  # None: style_size.
-      "store_short_side": 512,
-      "num_workers": 0,  # Grain worker processes; 0: in-process threads.
-      "num_threads": placeholder(int),  # Decoding threads; None: CPU count.
-      "shuffle_buffer": 0,  # Unused: Grain shuffles globally by index.
+      'content_dir': '',
+      'style_dir': '',
+      'style_dirs': {},  # label -> folder: one style stream each ('style:<label>').
+      'data_dir': '',
+      'content_size': 256,
+      'style_size': 256,
+      'resize_short_side': placeholder(int),  # None: content_size.
+      'style_resize_short_side': placeholder(int),  # None: style_size.
+      'store_short_side': 512,
+      'num_workers': 0,  # Grain worker processes; 0: in-process threads.
+      'num_threads': placeholder(int),  # Decoding threads; None: CPU count.
+      'shuffle_buffer': 0,  # Unused: Grain shuffles globally by index.
   })
 
 
@@ -345,7 +345,7 @@ class TrainInput:
 
   def __next__(self) -> dict[str, np.ndarray]:
     if not self._iterators:
-      raise ValueError("TrainInput is closed")
+      raise ValueError('TrainInput is closed')
     return {
         name: _plain_array(next(it)) for name, it in self._iterators.items()
     }
@@ -353,15 +353,15 @@ class TrainInput:
   def get_state(self) -> dict[str, Any]:
     """JSON-serializable position of both streams."""
     state = {name: it.get_state() for name, it in self._iterators.items()}
-    return {**state, "datasets": dict(self._datasets)}
+    return {**state, 'datasets': dict(self._datasets)}
 
   def set_state(self, state: Mapping[str, Any]) -> None:
     """Continues exactly after the batch at which ``state`` was taken."""
-    if state.get("datasets", self._datasets) != self._datasets:
+    if state.get('datasets', self._datasets) != self._datasets:
       _LOG.warning(
-          "Restoring input state saved for datasets %s into %s: the image "
-          "folders changed, so the batch sequence will differ.",
-          state.get("datasets"), self._datasets,
+          'Restoring input state saved for datasets %s into %s: the image '
+          'folders changed, so the batch sequence will differ.',
+          state.get('datasets'), self._datasets,
       )
     for name, it in self._iterators.items():
       it.set_state(state[name])
@@ -412,7 +412,7 @@ def make_train_input(
     process_count = jax.process_count()
   local_batch_size = _local_batch_size(global_batch_size, process_count)
   specs = _stream_specs(data_config)
-  data_dir = _required(data_config, "data_dir")
+  data_dir = _required(data_config, 'data_dir')
   store_short_side = _store_short_side(data_config, specs)
   # List every folder before preparing any, so a bad one fails at once.
   configs = {
@@ -429,8 +429,8 @@ def make_train_input(
         batch_size=local_batch_size,
         seeds=_stream_seeds(seed, spec.stream_id, process_index),
         shard=(process_index, process_count),
-        num_workers=int(_get(data_config, "num_workers", 0)),
-        num_threads=int(_get(data_config, "num_threads", _default_threads())),
+        num_workers=int(_get(data_config, 'num_workers', 0)),
+        num_threads=int(_get(data_config, 'num_threads', _default_threads())),
     )
   datasets = {name: config.name for name, config in configs.items()}
   return TrainInput(iterators, datasets, local_batch_size, num_images)
@@ -474,9 +474,9 @@ def _augment(
     crop_size: int,
     short_side: int,
 ) -> np.ndarray:
-  name = element["filename"]
+  name = element['filename']
   name = name.decode() if isinstance(name, bytes) else str(name)
-  image = decode_image_bytes(element["image"], name)
+  image = decode_image_bytes(element['image'], name)
   return random_crop_flip(image, rng, crop_size, short_side)
 
 
@@ -493,8 +493,8 @@ def _batched_stream(
   process_index, process_count = shard
   if len(source) < process_count:
     raise DataError(
-        f"{spec.folder}: {len(source)} usable images, fewer than the "
-        f"{process_count} processes that each need a shard"
+        f'{spec.folder}: {len(source)} usable images, fewer than the '
+        f'{process_count} processes that each need a shard'
     )
   shuffle_seed, augment_seed = seeds
   dataset = grain.MapDataset.source(source)[process_index::process_count]
@@ -533,24 +533,24 @@ def _ensure_absl_flags_parsed() -> None:
 
 
 def _stream_specs(data_config) -> dict[str, _StreamSpec]:
-  content_size = int(_required(data_config, "content_size"))
-  style_size = int(_required(data_config, "style_size"))
+  content_size = int(_required(data_config, 'content_size'))
+  style_size = int(_required(data_config, 'style_size'))
   specs = {
-      "content": _StreamSpec(
+      'content': _StreamSpec(
           stream_id=0,
-          folder=str(_required(data_config, "content_dir")),
+          folder=str(_required(data_config, 'content_dir')),
           crop_size=content_size,
           resize_short_side=int(
-              _get(data_config, "resize_short_side", content_size)
+              _get(data_config, 'resize_short_side', content_size)
           ),
       ),
   }
-  style_resize = int(_get(data_config, "style_resize_short_side", style_size))
-  style_dirs = dict(_get(data_config, "style_dirs", {}))
+  style_resize = int(_get(data_config, 'style_resize_short_side', style_size))
+  style_dirs = dict(_get(data_config, 'style_dirs', {}))
   if not style_dirs:
-    style_dirs = {"style": str(_required(data_config, "style_dir"))}
+    style_dirs = {'style': str(_required(data_config, 'style_dir'))}
   else:  # One stream per labelled folder, e.g. {'style:noon': ..., 'style:night': ...}.
-    style_dirs = {f"style:{label}": str(folder) for label, folder in style_dirs.items()}
+    style_dirs = {f'style:{label}': str(folder) for label, folder in style_dirs.items()}
   for i, (name, folder) in enumerate(style_dirs.items()):
     specs[name] = _StreamSpec(
         stream_id=1 + i, folder=folder, crop_size=style_size,
@@ -558,19 +558,19 @@ def _stream_specs(data_config) -> dict[str, _StreamSpec]:
   for name, spec in specs.items():
     if spec.resize_short_side < spec.crop_size:
       raise DataError(
-          f"{name}: resize short side {spec.resize_short_side} is smaller "
-          f"than the crop size {spec.crop_size}"
+          f'{name}: resize short side {spec.resize_short_side} is smaller '
+          f'than the crop size {spec.crop_size}'
       )
   return specs
 
 
 def _store_short_side(data_config, specs: Mapping[str, _StreamSpec]) -> int:
-  store_short_side = int(_get(data_config, "store_short_side", 512))
+  store_short_side = int(_get(data_config, 'store_short_side', 512))
   largest = max(spec.resize_short_side for spec in specs.values())
   if store_short_side < largest:
     raise DataError(
-        f"store_short_side {store_short_side} is smaller than the resize "
-        f"short side {largest}: stored images would be upscaled"
+        f'store_short_side {store_short_side} is smaller than the resize '
+        f'short side {largest}: stored images would be upscaled'
     )
   return store_short_side
 
@@ -585,8 +585,8 @@ def _stream_seeds(seed: int, stream_id: int, process_index: int):
 def _local_batch_size(global_batch_size: int, process_count: int) -> int:
   if global_batch_size <= 0 or global_batch_size % process_count:
     raise DataError(
-        f"global batch size {global_batch_size} must be a positive multiple "
-        f"of the process count {process_count}"
+        f'global batch size {global_batch_size} must be a positive multiple '
+        f'of the process count {process_count}'
     )
   return global_batch_size // process_count
 
@@ -602,7 +602,7 @@ def _get(config, name: str, default):
 
 def _required(config, name: str):
   value = config.get(name, None)
-  if value is None or value == "":
+  if value is None or value == '':
     raise DataError(f"data config: '{name}' is not set")
   return value
 
@@ -633,10 +633,10 @@ def load_eval_images(
     try:
       image = load_image(path)
     except ImageError as e:
-      _LOG.warning("Skipping evaluation image: %s", e)
+      _LOG.warning('Skipping evaluation image: %s', e)
       continue
     images.append(center_crop(resize_short_side(image, size), size))
     names.append(Path(os.path.relpath(path, folder)).as_posix())
   if not images:
-    raise DataError(f"{folder}: none of the {len(paths)} images could be decoded")
+    raise DataError(f'{folder}: none of the {len(paths)} images could be decoded')
   return names, np.stack(images).astype(np.float32) / 255.0
