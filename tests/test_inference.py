@@ -218,3 +218,11 @@ def test_bad_strength_and_mix_are_inference_errors(stylizer, contents, styles):
     inference.mix(din, [1.0])
   with pytest.raises(inference.InferenceError, match='positive'):
     inference.mix(din, [0.0, 0.0])
+
+
+def test_inference_api_is_exported_at_package_level():
+  import zmnet_jax  # pylint: disable=g-import-not-at-top
+  assert zmnet_jax.Stylizer is inference.Stylizer
+  assert zmnet_jax.mix is inference.mix
+  with pytest.raises(AttributeError):
+    zmnet_jax.no_such_thing  # pylint: disable=pointless-statement
