@@ -105,6 +105,21 @@ def test_one_content_and_style_go_to_the_named_file(capsys, trained_workdir, sty
   assert soft.shape == written.shape and np.abs(soft - written).mean() > 1
 
 
+def test_exact_stats_tiles_write_the_untiled_image(capsys, trained_workdir, inputs, tmp_path):
+  content = image_io.list_images(inputs / 'contents')[0]
+  style = image_io.list_images(inputs / 'styles')[0]
+  common = ['--model', trained_workdir, '--content', content, '--style', style, '--size', 160]
+  tiled = ['--tile-size', 144, '--stats-max-side', 64]
+  outputs = {}
+  for name, extra in [('whole', []), ('approx', tiled), ('exact', tiled + ['--exact-stats'])]:
+    code, _, err = run(capsys, *common, *extra, '--out', tmp_path / f'{name}.png')
+    assert code == 0, err
+    outputs[name] = image_io.load_image(tmp_path / f'{name}.png').astype(int)
+  assert outputs['whole'].shape == (160, 213, 3)
+  assert np.abs(outputs['exact'] - outputs['whole']).max() <= 1
+  assert np.abs(outputs['approx'] - outputs['whole']).mean() > 1
+
+
 def test_unusual_image_modes_are_converted(capsys, trained_workdir, inputs, tmp_path):
   rgb = image_io.load_image(image_io.list_images(inputs / 'contents')[0])  # 48 x 64
   folder = tmp_path / 'modes'
@@ -242,7 +257,8 @@ def test_help_lists_the_options(capsys):
   assert code == 0
   for option in ('--model', '--content', '--style', '--signal', '--out', '--size',
                  '--style-size', '--strength', '--mix', '--preserve-color', '--dtype',
-                 '--batch', '--tile-size', '--max-pixels', '--overwrite'):
+                 '--batch', '--tile-size', '--stats-max-side', '--exact-stats',
+                 '--max-pixels', '--overwrite'):
     assert option in stdout
 
 

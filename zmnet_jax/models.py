@@ -21,6 +21,7 @@ import jax.numpy as jnp
 
 DinParams = dict[str, tuple[jax.Array, jax.Array]]  # {layer: (gamma [N,C], beta [N,C])}
 STATS_COLLECTION = 'din_stats'
+PRENORM_COLLECTION = 'din_inputs'  # each DIN layer's input, sown only when asked for.
 
 # VGG activations the image-signal encoder reads (first relu of each block).
 STYLE_ENCODER_LAYERS = ('relu1_1', 'relu2_1', 'relu3_1', 'relu4_1')
@@ -51,6 +52,15 @@ def conditioned_layers(config: TNetConfig) -> list[tuple[str, int]]:
     layers += [(f'res{i + 1}_a', c3), (f'res{i + 1}_b', c3)]
   layers += [('up1', c2), ('up2', c1)]
   return layers
+
+
+def receptive_radius(config: TNetConfig) -> int:
+  """Input pixels on each side that one TNet output pixel depends on (an upper bound).
+
+  conv1 9x9 (4), conv2 and conv3 3x3 stride 2 (1 + 2), two 3x3 convs per residual block
+  at 1/4 resolution (8 each), up1 and up2 nearest x2 + 3x3 (4 + 2), conv_out 9x9 (4).
+  """
+  return 4 + 1 + 2 + 8 * config.num_residual_blocks + 4 + 2 + 4
 
 
 # ----------------------------------------------------------------------------- layers
@@ -110,11 +120,13 @@ class TNet(nn.Module):
 
   Input: content images [N, H, W, 3] in [0, 1], H and W multiples of 4, and DIN
   parameters from PNet. Output: images in [0, 1] of the same size. The statistics every
-  DIN layer used are sown into the `STATS_COLLECTION` collection.
+  DIN layer used are sown into the `STATS_COLLECTION` collection, and each DIN layer's
+  input into `PRENORM_COLLECTION` (kept only when that collection is mutable).
   """
   config: TNetConfig = TNetConfig()
   dtype: Any = jnp.float32
-  # {layer: (mean, var) [N, C]}: normalize with these instead of each input's own.
+  # {layer: (mean, var) [N, C]}: normalize with these instead of each input's own
+  # (layers missing from the mapping use their input's own statistics).
   stats: Mapping[str, tuple[jax.Array, jax.Array]] | None = None
 
   def _din(self, x, din: DinParams, name: str):
@@ -123,7 +135,8 @@ class TNet(nn.Module):
       channels = x.shape[-1]
       gamma = gamma + self.param(f'{name}_scale', nn.initializers.zeros, (channels,))
       beta = beta + self.param(f'{name}_shift', nn.initializers.zeros, (channels,))
-    stats = instance_statistics(x) if self.stats is None else self.stats[name]
+    self.sow(PRENORM_COLLECTION, f'{name}_input', x, reduce_fn=lambda _, new: new)
+    stats = self.stats[name] if self.stats and name in self.stats else instance_statistics(x)
     self.sow(STATS_COLLECTION, f'{name}_stats', stats, reduce_fn=lambda _, new: new)
     return dynamic_instance_norm(x, gamma, beta, self.config.eps, stats)
 
