@@ -2,9 +2,12 @@
 
   python benchmarks/inference_benchmark.py --config configs/default.py --out results.json
   python benchmarks/inference_benchmark.py --model runs/default --sizes 256,512,1024
+  python benchmarks/inference_benchmark.py --config configs/default.py --large 3000x2000
 
 Times `inference.transform_signals` (TNet, vmapped over the signals' DIN parameters) and
-`inference.encode_signals` (VGG + PNet) on whatever devices JAX finds. Every case runs
+`inference.encode_signals` (VGG + PNet) on whatever devices JAX finds; with --large, also
+`Stylizer.stylize` on one large image through tiles, with downscaled and with exact
+statistics. Every case runs
 once untimed-for-speed (its time minus a steady call is `compile_s`), then `--repeats`
 times; the median is reported. Prints a table, writes JSON with --out.
 """
@@ -32,6 +35,14 @@ def int_list(text: str) -> list[int]:
   return [int(x) for x in text.split(',') if x]
 
 
+def height_width(text: str) -> tuple[int, int]:
+  try:
+    height, width = (int(x) for x in text.lower().split('x'))
+  except ValueError:
+    raise argparse.ArgumentTypeError(f'expected HEIGHTxWIDTH, got {text!r}') from None
+  return height, width
+
+
 def parse_args(argv=None) -> argparse.Namespace:
   p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   source = p.add_mutually_exclusive_group(required=True)
@@ -44,6 +55,9 @@ def parse_args(argv=None) -> argparse.Namespace:
   p.add_argument('--throughput-size', type=int, default=256, help='content size there')
   p.add_argument('--contents', type=int, default=1, help='contents per throughput call')
   p.add_argument('--style-size', type=int, help='style size (default: config.eval)')
+  p.add_argument('--large', type=height_width, metavar='HxW',
+                 help='also time one image of this size through tiles (e.g. 3000x2000)')
+  p.add_argument('--tile-size', type=int, default=1024, help='tile size for --large')
   p.add_argument('--repeats', type=int, default=10, help='timed calls per case')
   p.add_argument('--dtype', help='compute dtype override (float32, bfloat16)')
   p.add_argument('--out', help='write the results as JSON here')
@@ -111,6 +125,19 @@ def case(stylizer, kind: str, size: int, signals: int, contents: int, repeats: i
           'ms_per_image': ms / images, 'images_per_s': 1000 * images / ms}
 
 
+def tiled_case(stylizer, height: int, width: int, exact: bool, tile_size: int, repeats: int,
+               style_size: int) -> dict:
+  """One large image and one signal through `Stylizer.stylize`'s tiles (host included)."""
+  rng = np.random.default_rng(0)
+  din = stylizer.encode_images([rng.uniform(size=(style_size, style_size, 3))])
+  content = rng.uniform(size=(1, height, width, 3)).astype(np.float32)
+  result = time_calls(lambda: stylizer.stylize(content, din, tile_size=tile_size,
+                                               exact_stats=exact), repeats)
+  return {'kind': 'tiled_exact' if exact else 'tiled', 'size': f'{height}x{width}',
+          'signals': 1, 'contents': 1, 'devices': 1, **result,
+          'ms_per_image': result['ms_per_call'], 'images_per_s': 1000 / result['ms_per_call']}
+
+
 def cases(args, style_size: int) -> list[tuple[str, int, int, int]]:
   """(kind, size, signals, contents): encoding first (the transform cases encode their
   signals untimed, which would compile `encode` ahead of its own case), then latency,
@@ -149,6 +176,11 @@ def main(argv=None) -> int:
   for kind, size, signals, contents in cases(args, style_size):
     rows.append(case(stylizer, kind, size, signals, contents, args.repeats, style_size))
     print(f'{kind} {size}px x{signals}: {rows[-1]["ms_per_image"]:.2f} ms/image',
+          file=sys.stderr)
+  for exact in (False, True) if args.large else ():
+    rows.append(tiled_case(stylizer, *args.large, exact, args.tile_size,
+                           min(args.repeats, 3), style_size))
+    print(f'{rows[-1]["kind"]} {rows[-1]["size"]}: {rows[-1]["ms_per_image"]:.0f} ms',
           file=sys.stderr)
   device = jax.devices()[0]
   results = {'device': {'platform': device.platform, 'kind': device.device_kind,

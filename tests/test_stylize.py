@@ -216,7 +216,7 @@ ERROR_CASES = [
     ('one file, many outputs', ['--out', '{o}/one.png'], ['{o}/one.png', '20 outputs']),
     ('missing model', ['--model', '{b}/no_model'], ['{b}/no_model', 'model not found']),
     ('checkpoint/config mismatch', ['--model', '{b}/mismatch'],
-     ['{b}/mismatch', 'does not match', 'config.json']),
+     ['{b}/mismatch', 'does not match', 'config.json', 'in the config, and']),
     ('vectors for an image model', ['--signal', '{b}/vector.npy'],
      ['{b}/vector.npy', 'style images', 'not signal vectors']),
     ('styles for a vector model', ['--model', '{w}'], ['{s}', 'signal vectors', 'not style']),
@@ -262,7 +262,7 @@ def test_help_lists_the_options(capsys):
     assert option in stdout
 
 
-def test_python_dash_m_entry_point(trained_workdir, inputs, tmp_path):
+def test_python_dash_m_entry_point(trained_workdir, inputs, bad_inputs, tmp_path):
   content = image_io.list_images(inputs / 'contents')[0]
   command = [sys.executable, '-m', 'zmnet_jax.stylize', '--model', trained_workdir,
              '--content', content, '--style', inputs / 'styles', '--out', tmp_path]
@@ -277,3 +277,12 @@ def test_python_dash_m_entry_point(trained_workdir, inputs, tmp_path):
                           cwd=REPO, capture_output=True, text=True, timeout=300, check=False)
   assert result.returncode == 1
   assert result.stderr == f'error: {tmp_path}/none.png: file not found\n'
+  # A mismatched checkpoint is refused before orbax starts reading: nothing more is printed.
+  result = subprocess.run([sys.executable, '-m', 'zmnet_jax.stylize', '--model',
+                           str(bad_inputs / 'mismatch'), '--content', str(content), '--style',
+                           str(inputs / 'styles'), '--out', str(tmp_path / 'mismatch')],
+                          cwd=REPO, capture_output=True, text=True, timeout=300, check=False)
+  assert result.returncode == 1
+  assert result.stderr.startswith(f'error: {bad_inputs}/mismatch/checkpoints: checkpoint '
+                                  f'does not match {bad_inputs}/mismatch/config.json (')
+  assert result.stderr.count('\n') == 1 and 'more arrays differ)' in result.stderr

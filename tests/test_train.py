@@ -143,6 +143,15 @@ def test_stop_and_resume_matches_an_uninterrupted_run(tmp_path, caplog):
   diffs = jax.tree.leaves(jax.tree.map(lambda x, y: float(np.max(np.abs(x - y))), a, b))
   assert max(diffs) < 1e-5
 
+  # A config the checkpoints do not fit is refused before it replaces the saved one.
+  saved_config = open(os.path.join(resumed, 'config.json')).read()
+  wider = small_config(num_steps=6)
+  wider.model.tnet.channels = (16, 32, 72)
+  with pytest.raises(train.TrainingError, match=r'checkpoints do not fit this config \('
+                     r'.* is \[128\] in step 4 but \[144\] in the config, and \d+ more'):
+    train.train_and_evaluate(wider, resumed)
+  assert open(os.path.join(resumed, 'config.json')).read() == saved_config
+
 
 def test_main_reports_a_missing_data_folder_in_one_line(tmp_path, capsys):
   missing = tmp_path / 'nope'

@@ -29,6 +29,33 @@ def load_config(path: str) -> ml_collections.ConfigDict:
     return ml_collections.ConfigDict(json.load(f))
 
 
+class CheckpointMismatch(ValueError):
+  """A checkpoint whose arrays do not have the shapes the config gives; one line."""
+
+
+def array_shapes(tree) -> dict[str, tuple[int, ...]]:
+  """{'params/transformer/conv1/conv/kernel': shape, ...} of a state or its metadata."""
+  def name(key):
+    for attr in ('key', 'name', 'idx'):
+      if hasattr(key, attr):
+        return str(getattr(key, attr))
+    return str(key)
+  return {'/'.join(name(k) for k in path): tuple(leaf.shape)
+          for path, leaf in jax.tree_util.tree_leaves_with_path(tree)}
+
+
+def check_shapes(stored: dict, wanted: dict, step: int) -> None:
+  """Raises CheckpointMismatch naming the first array that differs, and how many do."""
+  problems = [f'step {step} has no {name}' if name not in stored else
+              f'{name} is {list(stored[name])} in step {step} but {list(shape)} in the config'
+              for name, shape in wanted.items() if stored.get(name) != shape]
+  problems += [f'step {step} has {name}, which the config does not'
+               for name in sorted(set(stored) - set(wanted))]
+  if problems:
+    more = f', and {len(problems) - 1} more arrays differ' if len(problems) > 1 else ''
+    raise CheckpointMismatch(problems[0] + more)
+
+
 class Checkpointer:
   """Saves every `every` steps (and when asked), keeps the last `keep`."""
 
@@ -38,7 +65,8 @@ class Checkpointer:
     self._manager = ocp.CheckpointManager(
         self.directory,
         options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=True),
-        item_names=('state', 'data'))
+        item_handlers={'state': ocp.StandardCheckpointHandler(),
+                       'data': ocp.JsonCheckpointHandler()})
 
   def should_save(self, step: int) -> bool:
     return bool(self.every) and step % self.every == 0
@@ -56,7 +84,7 @@ class Checkpointer:
     step = self._manager.latest_step()
     if step is None:
       return abstract_or_template_state
-    target = jax.tree.map(ocp.utils.to_shape_dtype_struct, abstract_or_template_state)
+    target = self._restore_target(abstract_or_template_state, step)
     restored = self._manager.restore(step, args=ocp.args.Composite(
         state=ocp.args.StandardRestore(target), data=ocp.args.JsonRestore()))
     if train_input is not None and restored['data']:
@@ -68,10 +96,17 @@ class Checkpointer:
     step = self._manager.latest_step() if step is None else step
     if step is None:
       raise FileNotFoundError(f'{self.directory}: no checkpoint found')
-    target = jax.tree.map(ocp.utils.to_shape_dtype_struct, abstract_state)
+    target = self._restore_target(abstract_state, step)
     restored = self._manager.restore(step, args=ocp.args.Composite(
         state=ocp.args.StandardRestore(target)))
     return restored['state'], step
+
+  def _restore_target(self, state, step: int):
+    """The state's abstract arrays, checked against the checkpoint's metadata first: a
+    mismatch is one clear error instead of failures in orbax's asynchronous reads."""
+    check_shapes(array_shapes(self._manager.item_metadata(step)['state']),
+                 array_shapes(state), step)
+    return jax.tree.map(ocp.utils.to_shape_dtype_struct, state)
 
   def wait(self) -> None:
     self._manager.wait_until_finished()

@@ -127,7 +127,6 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   if config.model.pnet.signal == 'vector':
     vocab = signals.build_vocabulary(config.signals)
     config.model.pnet.signal_dim = vocab.dim
-    signals.save_vocabulary(vocab, workdir)
   train_input = data.make_train_input(datasets, config, global_batch, config.seed, vocab)
   model, vgg_params = model_lib.build_model(config)
   vgg_params = jax.device_put(vgg_params, sharding.replicated(mesh))
@@ -140,8 +139,16 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   ckpt = checkpointing.Checkpointer(os.path.join(workdir, 'checkpoints'),
                                     config.train.checkpoint_every,
                                     config.train.keep_checkpoints)
-  checkpointing.save_config(config, workdir)
-  state = ckpt.restore_latest(state, train_input)
+  try:
+    state = ckpt.restore_latest(state, train_input)
+  except checkpointing.CheckpointMismatch as e:
+    raise TrainingError(
+        f'{ckpt.directory}: the checkpoints do not fit this config ({e}); train in a new '
+        f'--workdir, or resume with the config saved in '
+        f'{os.path.join(workdir, checkpointing.CONFIG_FILE)}') from e
+  checkpointing.save_config(config, workdir)  # Only once the checkpoints fit it.
+  if vocab is not None:
+    signals.save_vocabulary(vocab, workdir)
   start_step = int(state.step)
   if start_step:
     log.info('resumed from step %d', start_step)
