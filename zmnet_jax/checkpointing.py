@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import sys
 
 import jax
 import ml_collections
@@ -31,6 +33,43 @@ def load_config(path: str) -> ml_collections.ConfigDict:
 
 class CheckpointMismatch(ValueError):
   """A checkpoint whose arrays do not have the shapes the config gives; one line."""
+
+
+class CheckpointUnreadable(ValueError):
+  """A checkpoint that orbax cannot read (damaged or incomplete files); one line."""
+
+
+def error_reason(error: Exception) -> str:
+  """The first line of an orbax/TensorStore error, without its long appendices."""
+  text = str(error).strip()
+  if not text:
+    return type(error).__name__
+  line = text.splitlines()[0]
+  for appendix in (' See full TensorStore details', ' Truncating/padding'):
+    line = line.split(appendix)[0]
+  return line[:300]
+
+
+@contextlib.contextmanager
+def quiet_aborted_reads():
+  """Silences the echoes of a failed restore, and only those.
+
+  When one read fails, orbax closes its event loop while TensorStore still finishes the
+  other reads; each then reports `RuntimeError('Event loop is closed')` through
+  `sys.unraisablehook`: tracebacks on stderr around the real error. The filter stays
+  after a failure (the echoes can come later) and is removed after a success.
+  """
+  previous = sys.unraisablehook
+
+  def hook(unraisable):
+    error = unraisable.exc_value
+    if not (isinstance(error, RuntimeError) and str(error) == 'Event loop is closed'):
+      previous(unraisable)
+
+  sys.unraisablehook = hook
+  yield
+  if sys.unraisablehook is hook:
+    sys.unraisablehook = previous
 
 
 def array_shapes(tree) -> dict[str, tuple[int, ...]]:
@@ -84,9 +123,7 @@ class Checkpointer:
     step = self._manager.latest_step()
     if step is None:
       return abstract_or_template_state
-    target = self._restore_target(abstract_or_template_state, step)
-    restored = self._manager.restore(step, args=ocp.args.Composite(
-        state=ocp.args.StandardRestore(target), data=ocp.args.JsonRestore()))
+    restored = self._restore(abstract_or_template_state, step, with_data=True)
     if train_input is not None and restored['data']:
       train_input.set_state(restored['data'])
     return restored['state']
@@ -96,17 +133,34 @@ class Checkpointer:
     step = self._manager.latest_step() if step is None else step
     if step is None:
       raise FileNotFoundError(f'{self.directory}: no checkpoint found')
-    target = self._restore_target(abstract_state, step)
-    restored = self._manager.restore(step, args=ocp.args.Composite(
-        state=ocp.args.StandardRestore(target)))
-    return restored['state'], step
+    return self._restore(abstract_state, step, with_data=False)['state'], step
 
-  def _restore_target(self, state, step: int):
-    """The state's abstract arrays, checked against the checkpoint's metadata first: a
-    mismatch is one clear error instead of failures in orbax's asynchronous reads."""
-    check_shapes(array_shapes(self._manager.item_metadata(step)['state']),
-                 array_shapes(state), step)
-    return jax.tree.map(ocp.utils.to_shape_dtype_struct, state)
+  def _restore(self, state, step: int, with_data: bool):
+    """Checks the shapes against the checkpoint's metadata, then restores.
+
+    Raises CheckpointMismatch before any array is read, or CheckpointUnreadable.
+    """
+    with quiet_aborted_reads():
+      try:
+        stored = array_shapes(self._manager.item_metadata(step)['state'])
+      except Exception as e:  # pylint: disable=broad-except  (many types for bad files)
+        raise self._unreadable(step, e) from e
+      check_shapes(stored, array_shapes(state), step)
+      items = {'state': ocp.args.StandardRestore(
+          jax.tree.map(ocp.utils.to_shape_dtype_struct, state))}
+      if with_data:
+        items['data'] = ocp.args.JsonRestore()
+      try:
+        return self._manager.restore(step, args=ocp.args.Composite(**items))
+      except Exception as e:  # pylint: disable=broad-except  (many types for bad files)
+        raise self._unreadable(step, e) from e
+
+  def _unreadable(self, step: int, error: Exception) -> CheckpointUnreadable:
+    folder = os.path.join(self.directory, str(step))
+    earlier = [s for s in self._manager.all_steps() if s < step]
+    advice = f'; move that folder away to use step {max(earlier)}' if earlier else ''
+    return CheckpointUnreadable(
+        f'{folder}: checkpoint cannot be read ({error_reason(error)}){advice}')
 
   def wait(self) -> None:
     self._manager.wait_until_finished()

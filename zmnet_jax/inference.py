@@ -331,14 +331,6 @@ def _build(config, config_path: str):
     raise InferenceError(f'{config_path}: unusable model config ({reason})') from e
 
 
-def _orbax_reason(error: Exception) -> str:
-  """The first sentence or line of an orbax error, without its advice on strict restores."""
-  text = str(error).strip()
-  if not text:
-    return type(error).__name__
-  return text.splitlines()[0].split(' Truncating/padding')[0][:300]
-
-
 def abstract_train_state(model, config, vgg_params):
   tx, _ = make_optimizer(config.optim, config.train.num_steps)
   shapes = data.batch_shapes(config, 1)
@@ -373,11 +365,11 @@ class Stylizer:
     ckpt = checkpointing.Checkpointer(ckpt_dir, 0, 1_000_000)
     try:
       state, step = ckpt.restore_state(abstract, step)
-    except FileNotFoundError as e:
+    except (FileNotFoundError, checkpointing.CheckpointUnreadable) as e:
       raise InferenceError(str(e)) from e
-    except Exception as e:  # orbax reports mismatches with many exception types.
+    except checkpointing.CheckpointMismatch as e:
       raise InferenceError(f'{ckpt_dir}: checkpoint does not match {config_path} '
-                           f'({_orbax_reason(e)})') from e
+                           f'({e})') from e
     finally:
       ckpt.close()
     return cls(model, state.params, vgg_params, config, int(step), mesh)
