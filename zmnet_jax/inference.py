@@ -59,32 +59,40 @@ def broadcast_din(din, batch: int):
   return jax.tree.map(lambda p: jnp.broadcast_to(p, (batch,) + p.shape), din)
 
 
+def apply_tnet(model: model_lib.Model, params, contents: jax.Array, din_one, stats=None,
+               mutable=False):
+  """TNet on contents [B, H, W, 3] with one signal's DIN params ({layer: ([C], [C])}).
+
+  `stats` ({layer: (mean, var)} [B, C]) replaces the images' own statistics.
+  """
+  tnet = models.TNet(model.net.tnet, model.net.dtype, stats=stats)
+  return tnet.apply({'params': params['transformer']}, contents,
+                    broadcast_din(din_one, contents.shape[0]), mutable=mutable)
+
+
+def layer_inputs(model: model_lib.Model, params, contents: jax.Array, din_one, stats=None):
+  """Every DIN layer's input {layer: [B, h, w, C]} for one signal (XLA keeps only those
+  that the caller uses, and the layers they need)."""
+  _, sown = apply_tnet(model, params, contents, din_one, stats,
+                       mutable=[models.PRENORM_COLLECTION])
+  inputs = sown[models.PRENORM_COLLECTION]
+  return {name: inputs[f'{name}_input'] for name, _ in models.conditioned_layers(
+      model.net.tnet)}
+
+
 def stylize_all(model: model_lib.Model, params, contents: jax.Array, din, stats=None):
   """[S signals' DIN] x [B contents] -> [S, B, H, W, 3]: one vmap over the signals.
 
   `stats` ({layer: (mean, var)} with leading [S, B]) replaces the images' own statistics.
   """
-  batch = contents.shape[0]
-  tnet_params = {'params': params['transformer']}
-
-  def one_signal(d, s):
-    tnet = models.TNet(model.net.tnet, model.net.dtype, stats=s)
-    return tnet.apply(tnet_params, contents, broadcast_din(d, batch))
-
-  return jax.vmap(one_signal)(din, stats)
+  return jax.vmap(lambda d, s: apply_tnet(model, params, contents, d, s))(din, stats)
 
 
 def signal_statistics(model: model_lib.Model, params, contents: jax.Array, din):
   """Each DIN layer's (mean, var) for every signal x content: leaves [S, B, C]."""
-  batch = contents.shape[0]
-  tnet = models.TNet(model.net.tnet, model.net.dtype)
-
   def one_signal(d):
-    _, sown = tnet.apply({'params': params['transformer']}, contents,
-                         broadcast_din(d, batch), mutable=[models.STATS_COLLECTION])
-    stats = sown[models.STATS_COLLECTION]
-    return {name: stats[f'{name}_stats'] for name, _ in models.conditioned_layers(
-        model.net.tnet)}
+    return {name: models.instance_statistics(x)
+            for name, x in layer_inputs(model, params, contents, d).items()}
 
   return jax.vmap(one_signal)(din)
 
@@ -112,13 +120,8 @@ def layer_moments(model: model_lib.Model, layer: str, params, window: jax.Array,
   normalized with `stats` ({layer: (mean, var)}, leaves [S, B, C]) in the layers before
   it; `mask` [h, w] marks the core. Returns (count, mean, m2), each [S, B, C].
   """
-  batch = window.shape[0]
-
   def one_signal(d, s):
-    tnet = models.TNet(model.net.tnet, model.net.dtype, stats=s)
-    _, sown = tnet.apply({'params': params['transformer']}, window, broadcast_din(d, batch),
-                         mutable=[models.PRENORM_COLLECTION])
-    return masked_moments(sown[models.PRENORM_COLLECTION][f'{layer}_input'], mask)
+    return masked_moments(layer_inputs(model, params, window, d, s)[layer], mask)
 
   return jax.vmap(one_signal)(din, stats)
 
@@ -140,15 +143,14 @@ def exact_statistics(model: model_lib.Model, params, padded: np.ndarray, din,
   float64). Costs one tiled pass up to each DIN layer: 3-7x a whole pass, more for
   deeper TNets. Returns {layer: (mean, var)} with leaves [S, B, C].
   """
+  windows = [padded[(slice(None),) + tile.window] for tile in tiles]
+  masks = [core_mask(tile) for tile in tiles]
   stats = {}
   layers = models.conditioned_layers(model.net.tnet)
   for k, (name, _) in enumerate(layers):
     log.info('exact tiled statistics: layer %d/%d (%s)', k + 1, len(layers), name)
     total = None
-    for tile in tiles:
-      window = padded[(slice(None),) + tile.window]
-      mask = np.zeros(window.shape[1:3], np.float32)
-      mask[tile.core_in_window] = 1.0
+    for window, mask in zip(windows, masks):
       part = _layer_moments(model, name, params, jnp.asarray(window), jnp.asarray(mask),
                             din, stats)
       part = tuple(np.asarray(v, np.float64) for v in part)
@@ -234,6 +236,14 @@ class Tile(NamedTuple):
   window: tuple[slice, slice]
   core: tuple[slice, slice]
   core_in_window: tuple[slice, slice]
+
+
+def core_mask(tile: Tile) -> np.ndarray:
+  """1 on the tile's core and 0 on its halo, at the size of its window."""
+  rows, cols = tile.window
+  mask = np.zeros((rows.stop - rows.start, cols.stop - cols.start), np.float32)
+  mask[tile.core_in_window] = 1.0
+  return mask
 
 
 def image_tiles(height: int, width: int, tile: int, halo: int) -> list[Tile]:

@@ -20,7 +20,6 @@ import jax
 import jax.numpy as jnp
 
 DinParams = dict[str, tuple[jax.Array, jax.Array]]  # {layer: (gamma [N,C], beta [N,C])}
-STATS_COLLECTION = 'din_stats'
 PRENORM_COLLECTION = 'din_inputs'  # each DIN layer's input, sown only when asked for.
 
 # VGG activations the image-signal encoder reads (first relu of each block).
@@ -119,9 +118,8 @@ class TNet(nn.Module):
   """Image transformation network whose normalization layers are DIN.
 
   Input: content images [N, H, W, 3] in [0, 1], H and W multiples of 4, and DIN
-  parameters from PNet. Output: images in [0, 1] of the same size. The statistics every
-  DIN layer used are sown into the `STATS_COLLECTION` collection, and each DIN layer's
-  input into `PRENORM_COLLECTION` (kept only when that collection is mutable).
+  parameters from PNet. Output: images in [0, 1] of the same size. Each DIN layer's
+  input is sown into `PRENORM_COLLECTION` (kept only when that collection is mutable).
   """
   config: TNetConfig = TNetConfig()
   dtype: Any = jnp.float32
@@ -137,7 +135,6 @@ class TNet(nn.Module):
       beta = beta + self.param(f'{name}_shift', nn.initializers.zeros, (channels,))
     self.sow(PRENORM_COLLECTION, f'{name}_input', x, reduce_fn=lambda _, new: new)
     stats = self.stats[name] if self.stats and name in self.stats else instance_statistics(x)
-    self.sow(STATS_COLLECTION, f'{name}_stats', stats, reduce_fn=lambda _, new: new)
     return dynamic_instance_norm(x, gamma, beta, self.config.eps, stats)
 
   def _conv(self, features, kernel_size, name, stride=1):
