@@ -1,11 +1,11 @@
 """Inference speed: latency per image at several sizes, throughput over batches of signals.
 
-  python benchmarks/inference_benchmark.py --config configs/default.py --out results.json
+  python benchmarks/inference_benchmark.py --config default --out results.json
   python benchmarks/inference_benchmark.py --model runs/default --sizes 256,512,1024
-  python benchmarks/inference_benchmark.py --config configs/default.py --large 3000x2000
+  python benchmarks/inference_benchmark.py --config default --large 3000x2000
 
-Times `inference.transform_signals` (TNet, vmapped over the signals' DIN parameters) and
-`inference.encode_signals` (VGG + PNet) on whatever devices JAX finds; with --large, also
+Times the compiled `transform` (TNet, vmapped over the signals' DIN parameters) and
+`encode` (VGG + PNet) of `zmnet_jax.infer.core` on whatever devices JAX finds; with --large, also
 `Stylizer.stylize` on one large image through tiles, with downscaled and with exact
 statistics. Every case runs
 once untimed-for-speed (its time minus a steady call is `compile_s`), then `--repeats`
@@ -26,7 +26,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from zmnet_jax import data, inference, model as model_lib, sharding, vgg_weights
+from zmnet_jax import configs, infer, sharding
+from zmnet_jax.infer import core
+from zmnet_jax.models import model as model_lib
+from zmnet_jax.models import vgg_weights
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -65,9 +68,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def load_config_file(spec: str):
-  path, _, arg = spec.partition(':')
-  if REPO not in sys.path:
-    sys.path.insert(0, REPO)
+  path, _, arg = configs.resolve(spec).partition(':')
   module_spec = importlib.util.spec_from_file_location('benchmark_config', path)
   module = importlib.util.module_from_spec(module_spec)
   module_spec.loader.exec_module(module)
@@ -80,9 +81,10 @@ def fresh_stylizer(spec: str, dtype: str | None):
   if dtype:
     config.dtype = dtype
   model, vgg_params = model_lib.build_model(config)
-  batch = {k: jnp.zeros(s.shape, s.dtype) for k, s in data.batch_shapes(config, 1).items()}
+  batch = {k: jnp.zeros(s.shape, s.dtype)
+           for k, s in model_lib.batch_shapes(config, 1).items()}
   params = jax.jit(model.init)(jax.random.PRNGKey(0), vgg_params, batch)
-  return inference.Stylizer(model, params, vgg_params, config)
+  return infer.Stylizer(model, params, vgg_params, config)
 
 
 def time_calls(fn, repeats: int) -> dict:
@@ -105,18 +107,19 @@ def case(stylizer, kind: str, size: int, signals: int, contents: int, repeats: i
   """One timed case; 'transform' applies ready DIN parameters, 'encode' makes them."""
   rng = np.random.default_rng(0)
   styles = jnp.asarray(rng.uniform(size=(signals, style_size, style_size, 3)), jnp.float32)
-  model, params, vgg_params = stylizer.model, stylizer.params, stylizer.vgg_params
   devices = jax.device_count()
   mesh = sharding.create_mesh([('data', -1)]) if devices > 1 and signals % devices == 0 else None
+  fns = core.functions_for(stylizer.model, mesh)
+  params, vgg_params = fns.replicate((stylizer.params, stylizer.vgg_params))
+  styles = fns.split(styles)
   if kind == 'encode':
-    result = time_calls(lambda: inference.encode_signals(model, params, vgg_params, styles),
-                        repeats)
+    result = time_calls(lambda: fns.encode(params, vgg_params, styles), repeats)
     images, size = signals, style_size
   else:
-    din = inference.encode_signals(model, params, vgg_params, styles)
-    images_in = jnp.asarray(rng.uniform(size=(contents, size, size, 3)), jnp.float32)
-    result = time_calls(lambda: inference.transform_signals(model, params, images_in, din,
-                                                            mesh=mesh), repeats)
+    din = fns.encode(params, vgg_params, styles)
+    images_in = fns.replicate(jnp.asarray(rng.uniform(size=(contents, size, size, 3)),
+                                          jnp.float32))
+    result = time_calls(lambda: fns.transform(params, images_in, din), repeats)
     images = signals * contents
   ms = result['ms_per_call']
   return {'kind': kind, 'size': size, 'signals': signals,
@@ -161,10 +164,10 @@ def main(argv=None) -> int:
   args = parse_args(argv)
   try:
     if args.model:
-      stylizer = inference.Stylizer.load(args.model, dtype=args.dtype)
+      stylizer = infer.Stylizer.load(args.model, dtype=args.dtype)
     else:
       stylizer = fresh_stylizer(args.config, args.dtype)
-  except (inference.InferenceError, vgg_weights.WeightsError, OSError) as e:
+  except (infer.InferenceError, vgg_weights.WeightsError, OSError) as e:
     print(f'error: {e}', file=sys.stderr)
     return 1
   if stylizer.signal_kind != 'image':

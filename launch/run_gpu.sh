@@ -4,7 +4,7 @@
 #   launch/run_gpu.sh [CONFIG] [WORKDIR] [--config.field=value ...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-config="${1:-configs/gpu.py}"; workdir="${2:-runs/gpu}"; shift $(( $# > 2 ? 2 : $# ))
+config="${1:-gpu}"; workdir="${2:-runs/gpu}"; shift $(( $# > 2 ? 2 : $# ))
 venv="${VENV:-.venv-gpu}"
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Train on a Cloud TPU VM slice: copies the repo to every worker, bootstraps a venv with
 # jax[tpu] + requirements on each, and starts the trainer on all workers at once
-# (configs/tpu.py sets distributed=True, so each worker calls jax.distributed.initialize()).
+# (the tpu config sets distributed=True, so each worker calls jax.distributed.initialize()).
 #   launch/run_tpu.sh TPU_NAME ZONE [CONFIG] [WORKDIR] [--config.field=value ...]
 # WORKDIR should be a gs:// path (or a shared filesystem) visible to every worker.
 set -euo pipefail
-name="$1"; zone="$2"; config="${3:-configs/tpu.py}"; workdir="${4:-gs://YOUR_BUCKET/zmnet/tpu}"
+name="$1"; zone="$2"; config="${3:-tpu}"; workdir="${4:-gs://YOUR_BUCKET/zmnet/tpu}"
 shift $(( $# > 4 ? 4 : $# ))
 extra="$*"
 repo="$(cd "$(dirname "$0")/.." && pwd)"

@@ -18,20 +18,20 @@ def compilation_cache(tmp_path_factory):
 @pytest.fixture(scope='session')
 def trained_workdir(tmp_path_factory):
   """A workdir holding a `tiny` image-signal model trained for 40 steps (64 px)."""
-  from configs import tiny  # pylint: disable=g-import-not-at-top
-  from zmnet_jax import train  # pylint: disable=g-import-not-at-top
-  config = tiny.get_config()
+  from zmnet_jax.configs import default  # pylint: disable=g-import-not-at-top
+  from zmnet_jax.training import trainer  # pylint: disable=g-import-not-at-top
+  config = default.get_config('tiny')
   config.train.update(num_steps=40, checkpoint_every=40, log_every=20, sample_every=0)
   config.eval.update(num_contents=2, num_styles=2)
   workdir = str(tmp_path_factory.mktemp('trained'))
-  train.train_and_evaluate(config, workdir)
+  trainer.train_and_evaluate(config, workdir)
   return workdir
 
 
 @pytest.fixture(scope='session')
 def word_folders(tmp_path_factory):
   """Two 'attribute' photo folders and a content folder made from the embedded images."""
-  from zmnet_jax import embedded_data  # pylint: disable=g-import-not-at-top
+  from zmnet_jax.data import embedded as embedded_data  # pylint: disable=g-import-not-at-top
   root = tmp_path_factory.mktemp('embedded')
   return embedded_data.materialize_embedded_data(str(root))
 
@@ -39,11 +39,11 @@ def word_folders(tmp_path_factory):
 @pytest.fixture(scope='session')
 def trained_word_workdir(tmp_path_factory, word_folders):
   """A workdir holding a tiny word-signal model ('noon' vs 'night') trained 10 steps."""
-  from configs import attributes  # pylint: disable=g-import-not-at-top
-  from zmnet_jax import train  # pylint: disable=g-import-not-at-top
+  from zmnet_jax.configs import attributes  # pylint: disable=g-import-not-at-top
+  from zmnet_jax.training import trainer  # pylint: disable=g-import-not-at-top
   config = word_config(attributes.get_config('tiny'), word_folders)
   workdir = str(tmp_path_factory.mktemp('trained_words'))
-  train.train_and_evaluate(config, workdir)
+  trainer.train_and_evaluate(config, workdir)
   return workdir
 
 

@@ -15,18 +15,21 @@ import jax  # pylint: disable=g-import-not-at-top,wrong-import-position
 import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..'))
-from configs import tiny  # pylint: disable=g-import-not-at-top,wrong-import-position
-from zmnet_jax import data, model as model_lib, sharding, train  # pylint: disable=g-import-not-at-top,wrong-import-position
+from zmnet_jax.configs import default  # pylint: disable=g-import-not-at-top,wrong-import-position
+from zmnet_jax import sharding
+from zmnet_jax.models import model as model_lib
+from zmnet_jax.training import state as train_state
+from zmnet_jax.training import trainer
 
 
 def run_step(config, model, vgg_params, batch, mesh):
-  tx, schedule = train.make_optimizer(config.optim, config.train.num_steps)
-  shapes = data.batch_shapes(config, config.train.batch_size)
+  tx, schedule = train_state.make_optimizer(config.optim, config.train.num_steps)
+  shapes = model_lib.batch_shapes(config, config.train.batch_size)
   vgg_params = jax.device_put(vgg_params, sharding.replicated(mesh))
-  state, shardings = train.create_sharded_state(model, tx, config, vgg_params, shapes, mesh)
+  state, shardings = trainer.create_sharded_state(model, tx, config, vgg_params, shapes, mesh)
   initial_params = jax.device_get(state.params)
-  step = train.compile_train_step(model, tx, schedule, mesh, shardings, shapes)
-  state, metrics = step(state, data.to_global_batch(batch, mesh), vgg_params)
+  step = trainer.compile_train_step(model, tx, schedule, mesh, shardings, shapes)
+  state, metrics = step(state, trainer.to_global_batch(batch, mesh), vgg_params)
   return state, metrics, initial_params
 
 
@@ -41,7 +44,7 @@ def fraction_differing(a, b, tol=1e-5) -> float:
 
 
 def main():
-  config = tiny.get_config()
+  config = default.get_config('tiny')
   config.train.batch_size = 8
   config.data.content_size = config.data.style_size = 32
   config.optim.warmup_steps = 0  # the very first step must move the params

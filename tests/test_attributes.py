@@ -8,9 +8,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from configs import attributes as attributes_config
+from zmnet_jax.configs import attributes as attributes_config
 from conftest import word_config
-from zmnet_jax import animate, inference, input_pipeline, signals, text
+from zmnet_jax.cli import animate
+from zmnet_jax.signals import embedders
+from zmnet_jax.data import eval_images
+from zmnet_jax import infer
+from zmnet_jax.signals import vocabulary
+from zmnet_jax.data import word_input
 
 
 def test_word_model_trains_and_writes_the_zero_shot_table(trained_word_workdir):
@@ -29,11 +34,11 @@ def test_word_model_trains_and_writes_the_zero_shot_table(trained_word_workdir):
 
 
 def test_vocabulary_round_trips_through_the_model_folder(trained_word_workdir):
-  vocab = signals.load_vocabulary(trained_word_workdir)
+  vocab = vocabulary.load_vocabulary(trained_word_workdir)
   assert sorted(vocab.words) == ['night', 'noon'] and vocab.dim == 2
   config = json.load(open(os.path.join(trained_word_workdir, 'config.json')))
   assert config['model']['pnet']['signal_dim'] == 2
-  fresh = signals.build_vocabulary(attributes_config.get_config('tiny').signals)
+  fresh = vocabulary.build_vocabulary(attributes_config.get_config('tiny').signals)
   for word in ('noon', 'night', 'evening', '0.5 morning + 0.5 night'):
     np.testing.assert_array_equal(vocab.signal(word), fresh.signal(word))
   # The two training words sit apart; their mixture halfway between.
@@ -44,24 +49,24 @@ def test_vocabulary_round_trips_through_the_model_folder(trained_word_workdir):
 
 
 def test_word_model_stylizes_unseen_words_and_mixtures(trained_word_workdir, word_folders):
-  stylizer = inference.Stylizer.load(trained_word_workdir)
-  vocab = signals.load_vocabulary(trained_word_workdir)
-  contents = input_pipeline.load_eval_images(word_folders['content_val'], 32)[1]
+  stylizer = infer.Stylizer.load(trained_word_workdir)
+  vocab = vocabulary.load_vocabulary(trained_word_workdir)
+  contents = eval_images.load_eval_images(word_folders['content_val'], 32)[1]
   din = stylizer.encode_vectors(vocab.signals(['noon', 'night', 'morning']))
   out = stylizer.stylize(contents, din)
   assert out.shape == (3, len(contents), 32, 32, 3)
   assert np.abs(out[0] - out[1]).max() > 1e-4  # different words, different outputs
-  with pytest.raises(inference.InferenceError, match='word|vector'):
+  with pytest.raises(infer.InferenceError, match='word|vector'):
     stylizer.encode_images([contents[0]])
 
 
 def test_word_style_batches_are_deterministic_and_resume(word_folders, tmp_path):
   config = word_config(attributes_config.get_config('tiny'), word_folders)
   config.data.data_dir = str(tmp_path / 'tfds')
-  vocab = signals.build_vocabulary(config.signals)
+  vocab = vocabulary.build_vocabulary(config.signals)
 
   def make():
-    return signals.make_word_style_input(config.data, config.signals, vocab, 4, seed=3)
+    return word_input.make_word_style_input(config.data, config.signals, vocab, 4, seed=3)
 
   first, second = make(), make()
   batches = [next(first) for _ in range(3)]
@@ -135,8 +140,8 @@ def test_animation_errors_are_one_line(trained_word_workdir, tmp_path, capsys):
 def test_unknown_word_in_a_vector_file_vocabulary_is_one_line(tmp_path):
   vectors = tmp_path / 'v.json'
   vectors.write_text(json.dumps({'noon': [1.0, 0.0], 'night': [0.0, 1.0]}))
-  vocab = text.SignalVocabulary.build(str(vectors), ['noon', 'night'])
-  with pytest.raises(text.TextError) as e:
+  vocab = vocabulary.SignalVocabulary.build(str(vectors), ['noon', 'night'])
+  with pytest.raises(embedders.TextError) as e:
     vocab.signal('nigth')
   assert len(str(e.value).splitlines()) == 1 and 'night' in str(e.value)
 

@@ -13,7 +13,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from zmnet_jax import embedded_data, evaluate, evaluation, inference, input_pipeline
+from zmnet_jax.data import embedded as embedded_data
+from zmnet_jax.cli import evaluate
+from zmnet_jax.evaluation import held_out as evaluation
+from zmnet_jax.data import eval_images
+from zmnet_jax.data import images
+from zmnet_jax import infer
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED_DATA = pathlib.Path(REPO).parent / 'shared' / 'data'
@@ -33,7 +38,7 @@ def folders(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def stylizer(trained_workdir):
-  return inference.Stylizer.load(trained_workdir)
+  return infer.Stylizer.load(trained_workdir)
 
 
 @pytest.fixture(scope='module')
@@ -101,8 +106,8 @@ def test_cli_generalization_gap(cli_run):
 
 def test_cli_and_training_evaluation_agree(cli_run, stylizer, folders):
   """The same scores whether the command or training's evaluation computes them."""
-  names, contents = input_pipeline.load_eval_images(folders['content_val'], SIZE)
-  style_names, styles = input_pipeline.load_eval_images(folders['style_val'], SIZE)
+  names, contents = eval_images.load_eval_images(folders['content_val'], SIZE)
+  style_names, styles = eval_images.load_eval_images(folders['style_val'], SIZE)
   held_out = evaluation.HeldOutSet(names, contents, style_names, styles)
   result = evaluation.evaluate_held_out(stylizer.model, stylizer.params,
                                         stylizer.vgg_params, held_out, batch_styles=2)
@@ -113,8 +118,8 @@ def test_cli_and_training_evaluation_agree(cli_run, stylizer, folders):
 
 
 def test_evaluate_and_report_writes_the_training_report(stylizer, folders, tmp_path):
-  names, contents = input_pipeline.load_eval_images(folders['content_val'], SIZE)
-  style_names, styles = input_pipeline.load_eval_images(folders['style_train'], SIZE,
+  names, contents = eval_images.load_eval_images(folders['content_val'], SIZE)
+  style_names, styles = eval_images.load_eval_images(folders['style_train'], SIZE,
                                                         limit=3)
   held_out = evaluation.HeldOutSet(names, contents, style_names, styles)
   config = ml_collections.ConfigDict(stylizer.config.eval.to_dict())
@@ -163,14 +168,14 @@ def test_cli_errors_are_one_line(problem, folders, trained_workdir, tmp_path, ca
 
 def test_style_selection_chunks_and_throughput():
   paths = [f'{i:02d}' for i in range(10)]
-  assert evaluation.select_evenly(paths, 4) == ['00', '02', '05', '07']
-  assert evaluation.select_evenly(paths, None) == paths
-  assert evaluation.select_evenly(paths, 50) == paths
+  assert eval_images.select_evenly(paths, 4) == ['00', '02', '05', '07']
+  assert eval_images.select_evenly(paths, None) == paths
+  assert eval_images.select_evenly(paths, 50) == paths
   assert evaluation.chunk_size(4, 120, 1) == 4
   assert evaluation.chunk_size(4, 2, 1) == 2
   assert evaluation.chunk_size(4, 120, 8) == 8
   assert evaluation.chunk_size(12, 120, 8) == 16
-  padded = evaluation.pad_to(np.arange(3)[:, None], 5)
+  padded = images.pad_with_last(np.arange(3)[:, None], 5)
   assert padded[:, 0].tolist() == [0, 1, 2, 2, 2]
   timer = evaluation.Throughput()
   for seconds in (5.0, 1.0, 1.0):

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from zmnet_jax import image_io
-from zmnet_jax.image_io import ImageError
+from zmnet_jax.data import image_io
+from zmnet_jax.data import images
+from zmnet_jax.data.image_io import ImageError
 
 
 def _rgb(height=20, width=30, seed=0):
@@ -309,7 +310,7 @@ def test_list_images_without_images(tmp_path):
 
 def test_resize_short_side_and_center_crop():
   image = _rgb(30, 60)
-  resized = image_io.resize_short_side(image, 10)
+  resized = images.resize_short_side(image, 10)
   assert resized.shape == (10, 20, 3)
-  assert image_io.center_crop(resized, 10).shape == (10, 10, 3)
-  assert image_io.resize_short_side(image, 30) is image
+  assert images.center_crop(resized, 10).shape == (10, 10, 3)
+  assert images.resize_short_side(image, 30) is image

@@ -12,14 +12,21 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from zmnet_jax import image_io, inference, losses, models
+from zmnet_jax.data import image_io
+from zmnet_jax.models import losses
+from zmnet_jax.models import zmnet as models
+from zmnet_jax.infer import color
+from zmnet_jax.data import images
+from zmnet_jax import infer
+from zmnet_jax.infer import loading
+from zmnet_jax.infer import tiling
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def square(path, size):
-  image = image_io.resize_short_side(image_io.load_image(path), size)
-  return image_io.center_crop(image, size).astype(np.float32) / 255.0
+  image = images.resize_short_side(image_io.load_image(path), size)
+  return images.center_crop(image, size).astype(np.float32) / 255.0
 
 
 def first(din, count=1):
@@ -28,7 +35,7 @@ def first(din, count=1):
 
 @pytest.fixture(scope='module')
 def stylizer(trained_workdir):
-  return inference.Stylizer.load(trained_workdir)
+  return infer.Stylizer.load(trained_workdir)
 
 
 @pytest.fixture(scope='module')
@@ -65,7 +72,7 @@ def test_any_size_comes_back_at_its_size(stylizer, folders, styles, height, widt
   din = stylizer.encode_images(styles[:1])
   out = stylizer.stylize(image, din)
   assert out.shape == (1, 1, height, width, 3) and np.all(np.isfinite(out))
-  padded, _ = inference.pad_to_stride(image)
+  padded, _ = tiling.pad_to_stride(image)
   assert padded.shape[1] % 4 == 0 and padded.shape[2] % 4 == 0
   np.testing.assert_allclose(out, stylizer.stylize(padded, din)[:, :, :height, :width],
                              atol=1e-6)
@@ -101,10 +108,10 @@ def test_style_loss_falls_as_strength_rises(stylizer, contents, styles):
 def test_half_mix_differs_from_both_and_interpolates_din(stylizer, contents, styles):
   din = stylizer.encode_images(styles[:2])
   both = stylizer.stylize(contents, din)
-  mixed = stylizer.stylize(contents, inference.mix(din, [0.5, 0.5]))
+  mixed = stylizer.stylize(contents, infer.mix(din, [0.5, 0.5]))
   halfway = jax.tree.map(lambda x: 0.5 * x[:1] + 0.5 * x[1:], din)
   np.testing.assert_allclose(mixed, stylizer.stylize(contents, halfway), atol=1e-6)
-  np.testing.assert_allclose(mixed, stylizer.stylize(contents, inference.mix(din, [3, 3])),
+  np.testing.assert_allclose(mixed, stylizer.stylize(contents, infer.mix(din, [3, 3])),
                              atol=1e-6)  # weights are normalized
   gap = np.abs(both[0] - both[1]).mean()
   for i in range(2):
@@ -115,25 +122,25 @@ def test_preserve_color_keeps_the_content_chroma(stylizer, contents, styles):
   din = stylizer.encode_images(styles[2:3])
   plain = stylizer.stylize(contents, din)
   kept = stylizer.stylize(contents, din, preserve_colors=True)
-  chroma = lambda x: inference.rgb_to_yiq(np.asarray(x, np.float32))[..., 1:]
+  chroma = lambda x: color.rgb_to_yiq(np.asarray(x, np.float32))[..., 1:]
   target = np.broadcast_to(chroma(contents), kept.shape[:-1] + (2,))
   inside = np.all((kept > 0) & (kept < 1), axis=-1)  # pixels that were not clipped
   assert inside.mean() > 0.9
   np.testing.assert_allclose(chroma(kept)[inside], target[inside], atol=1e-5)
-  luma = lambda x: inference.rgb_to_yiq(np.asarray(x, np.float32))[..., 0]
+  luma = lambda x: color.rgb_to_yiq(np.asarray(x, np.float32))[..., 0]
   np.testing.assert_allclose(luma(kept)[inside], luma(plain)[inside], atol=1e-5)
   assert np.abs(chroma(plain) - target).mean() > 0.01  # the style does change colours
 
 
 def test_yiq_round_trip_is_exact():
   rgb = np.random.default_rng(0).uniform(size=(100, 3)).astype(np.float32)
-  np.testing.assert_allclose(inference.yiq_to_rgb(inference.rgb_to_yiq(rgb)), rgb, atol=1e-6)
+  np.testing.assert_allclose(color.yiq_to_rgb(color.rgb_to_yiq(rgb)), rgb, atol=1e-6)
 
 
 @pytest.mark.parametrize('length, tile, halo', [(384, 256, 36), (1000, 240, 60),
                                                (200, 256, 60), (3000, 1024, 60)])
 def test_tile_windows_partition_the_image_and_carry_the_halo(length, tile, halo):
-  windows = inference.tile_windows(length, tile, halo)
+  windows = tiling.tile_windows(length, tile, halo)
   cores = [(c0, c1) for _, c0, c1 in windows]
   assert cores[0][0] == 0 and cores[-1][1] == length
   assert all(a[1] == b[0] for a, b in zip(cores, cores[1:]))  # contiguous, no overlap
@@ -146,20 +153,20 @@ def test_tile_windows_partition_the_image_and_carry_the_halo(length, tile, halo)
 
 def test_tiles_too_small_for_the_halo_are_refused():
   with pytest.raises(ValueError, match='too small for a 36 px halo'):
-    inference.tile_windows(1000, 128, 36)
+    tiling.tile_windows(1000, 128, 36)
 
 
 @pytest.fixture(scope='module')
 def photo_384x448(folders):
   photo = image_io.load_image(image_io.list_images(folders['content_val'])[1])
-  return image_io.resize_short_side(photo, 384)[:384, :448].astype(np.float32)[None] / 255
+  return images.resize_short_side(photo, 384)[:384, :448].astype(np.float32)[None] / 255
 
 
 def test_tiled_output_matches_untiled(stylizer, photo_384x448, styles):
   din = stylizer.encode_images(styles[:1])
   whole = stylizer.stylize(photo_384x448, din, tile_size=4096)
-  halo = inference.tile_halo(stylizer.model.net.tnet)
-  assert halo == 36 and len(inference.image_tiles(384, 448, 192, halo)) == 4 * 4
+  halo = tiling.tile_halo(stylizer.model.net.tnet)
+  assert halo == 36 and len(tiling.image_tiles(384, 448, 192, halo)) == 4 * 4
   tiled = stylizer.stylize(photo_384x448, din, tile_size=192, stats_max_side=4096)
   np.testing.assert_allclose(tiled, whole, atol=1e-4)
 
@@ -198,14 +205,16 @@ LARGE_IMAGE = '''
 import json, resource, sys, time
 import numpy as np
 from PIL import Image
-from zmnet_jax import image_io, inference
-stylizer = inference.Stylizer.load(sys.argv[1])
+from zmnet_jax import infer
+from zmnet_jax.data import image_io
+stylizer = infer.Stylizer.load(sys.argv[1])
 photo = Image.fromarray(image_io.load_image(sys.argv[2])).resize((2000, 3000), Image.BICUBIC)
 content = np.asarray(photo, np.float32)[None] / 255
 din = stylizer.encode_images([image_io.load_image(sys.argv[3]).astype(np.float32) / 255])
 tiles = []
-transform = inference.transform_signals
-inference.transform_signals = lambda *a, **k: tiles.append(a[2].shape[1:3]) or transform(*a, **k)
+fns = stylizer.functions
+transform = fns.transform_with_stats
+fns.transform_with_stats = lambda *a: tiles.append(a[1].shape[1:3]) or transform(*a)
 start = time.time()
 out = stylizer.stylize(content, din)
 print(json.dumps({'shape': out.shape, 'seconds': time.time() - start, 'tiles': tiles,
@@ -230,7 +239,7 @@ def test_3000x2000_image_stylizes_on_cpu_in_bounded_memory(trained_workdir, fold
 
 
 def test_bfloat16_is_close_to_float32(trained_workdir, stylizer, contents, styles):
-  half = inference.Stylizer.load(trained_workdir, dtype='bfloat16')
+  half = infer.Stylizer.load(trained_workdir, dtype='bfloat16')
   assert half.model.net.dtype == jnp.bfloat16
   assert all(x.dtype == jnp.float32 for x in jax.tree.leaves(half.params))
   out32 = stylizer.stylize(contents, stylizer.encode_images(styles[:1]))
@@ -242,37 +251,40 @@ def test_bfloat16_is_close_to_float32(trained_workdir, stylizer, contents, style
 
 def test_styles_are_encoded_at_their_short_side(stylizer, styles):
   wide = np.concatenate([styles[0], styles[1]], axis=1)  # 64 x 128
-  assert inference.resize_short_side(wide[None], 32).shape == (1, 32, 64, 3)
+  assert images.resize_short_side(wide, 32).shape == (32, 64, 3)
   direct = stylizer.encode_images([wide], style_size=32)
-  small = inference.resize_short_side(wide[None], 32)
-  expected = inference.encode_signals(stylizer.model, stylizer.params, stylizer.vgg_params,
-                                      jnp.asarray(small))
+  small = images.resize_short_side(wide, 32)[None]
+  expected = stylizer.functions.encode(stylizer.params, stylizer.vgg_params, small)
   for a, b in zip(jax.tree.leaves(direct), jax.tree.leaves(expected)):
     np.testing.assert_allclose(a, b, atol=1e-6)
 
 
 def test_model_path_may_be_workdir_checkpoints_or_step(trained_workdir):
-  config, ckpt_dir, step = inference.resolve_model_path(trained_workdir)
+  def where(path):
+    source = loading.resolve_model_path(path)
+    return source.config_path, source.checkpoints, source.step
+
+  config, ckpt_dir, step = where(trained_workdir)
   assert os.path.basename(config) == 'config.json' and step is None
-  assert inference.resolve_model_path(ckpt_dir) == (config, ckpt_dir, None)
-  assert inference.resolve_model_path(os.path.join(ckpt_dir, '40')) == (config, ckpt_dir, 40)
-  with pytest.raises(inference.InferenceError, match='not found'):
-    inference.resolve_model_path(os.path.join(trained_workdir, 'nope'))
+  assert where(ckpt_dir) == (config, ckpt_dir, None)
+  assert where(os.path.join(ckpt_dir, '40')) == (config, ckpt_dir, 40)
+  with pytest.raises(infer.InferenceError, match='not found'):
+    loading.resolve_model_path(os.path.join(trained_workdir, 'nope'))
 
 
 def test_bad_strength_and_mix_are_inference_errors(stylizer, contents, styles):
   din = stylizer.encode_images(styles[:2])
-  with pytest.raises(inference.InferenceError, match='strength'):
+  with pytest.raises(infer.InferenceError, match='strength'):
     stylizer.with_strength(din, contents, 1.5)
-  with pytest.raises(inference.InferenceError, match='one weight per style'):
-    inference.mix(din, [1.0])
-  with pytest.raises(inference.InferenceError, match='positive'):
-    inference.mix(din, [0.0, 0.0])
+  with pytest.raises(infer.InferenceError, match='one weight per style'):
+    infer.mix(din, [1.0])
+  with pytest.raises(infer.InferenceError, match='positive'):
+    infer.mix(din, [0.0, 0.0])
 
 
 def test_inference_api_is_exported_at_package_level():
   import zmnet_jax  # pylint: disable=g-import-not-at-top
-  assert zmnet_jax.Stylizer is inference.Stylizer
-  assert zmnet_jax.mix is inference.mix
+  assert zmnet_jax.Stylizer is infer.Stylizer
+  assert zmnet_jax.mix is infer.mix
   with pytest.raises(AttributeError):
     zmnet_jax.no_such_thing  # pylint: disable=pointless-statement

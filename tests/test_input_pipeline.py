@@ -1,4 +1,4 @@
-"""Tests for zmnet_jax.input_pipeline and zmnet_jax.embedded_data."""
+"""Tests for zmnet_jax.data: prepared folders, the training stream, embedded images."""
 
 import json
 import logging
@@ -11,11 +11,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from zmnet_jax import embedded_data
-from zmnet_jax import image_io
-from zmnet_jax import input_pipeline
-from zmnet_jax.image_io import ImageError
-from zmnet_jax.input_pipeline import DataError
+from zmnet_jax.data import embedded as embedded_data
+from zmnet_jax.data import eval_images
+from zmnet_jax.data import folder_dataset
+from zmnet_jax.data import train_input as train_input_lib
+from zmnet_jax.data import image_io
+from zmnet_jax.configs import default
+from zmnet_jax.data.image_io import ImageError
+from zmnet_jax.data.image_io import DataError
 
 SHARED_DATA = pathlib.Path(__file__).resolve().parents[1] / '..' / 'shared' / 'data'
 
@@ -56,13 +59,14 @@ def _folders(tmp_path):
 
 
 def _data_config(tmp_path, content, style, **overrides):
-  config = input_pipeline.default_data_config()
+  config = default.get_config().data
   config.content_dir = str(content)
   config.style_dir = str(style)
   config.data_dir = str(tmp_path / 'tfds')
   config.content_size = 32
   config.style_size = 24
   config.resize_short_side = 40
+  config.style_resize_short_side = 24  # the style crop size: no resizing beyond it
   config.store_short_side = 48
   config.num_threads = 2
   config.update(overrides)
@@ -71,7 +75,7 @@ def _data_config(tmp_path, content, style, **overrides):
 
 def _train_input(tmp_path, folders, seed=0, **kwargs):
   config = _data_config(tmp_path, *folders)
-  return input_pipeline.make_train_input(
+  return train_input_lib.make_train_input(
       config, global_batch_size=4, seed=seed, process_index=0,
       process_count=1, **kwargs,
   )
@@ -94,7 +98,7 @@ def _assert_same_batches(first, second):
 def test_builder_prepares_once_and_reuses(tmp_path, monkeypatch):
   folder = tmp_path / 'images'
   _write_noise_images(folder, 5, subfolders=('', 'a', 'a/b'))
-  builder = input_pipeline.prepare_image_folder(folder, tmp_path / 'tfds', 48)
+  builder = folder_dataset.prepare_image_folder(folder, tmp_path / 'tfds', 48)
   assert builder.info.splits['train'].num_examples == 5
   data_files = sorted(pathlib.Path(builder.data_dir).iterdir())
   mtimes = [p.stat().st_mtime_ns for p in data_files]
@@ -102,8 +106,8 @@ def test_builder_prepares_once_and_reuses(tmp_path, monkeypatch):
   def fail(*args):
     raise AssertionError('the folder was prepared again')
 
-  monkeypatch.setattr(input_pipeline, 'encode_for_storage', fail)
-  again = input_pipeline.prepare_image_folder(folder, tmp_path / 'tfds', 48)
+  monkeypatch.setattr(folder_dataset, 'encode_for_storage', fail)
+  again = folder_dataset.prepare_image_folder(folder, tmp_path / 'tfds', 48)
   assert again.data_dir == builder.data_dir
   assert [p.stat().st_mtime_ns for p in data_files] == mtimes
 
@@ -112,7 +116,7 @@ def test_builder_features_labels_and_store_size(tmp_path):
   folder = tmp_path / 'images'
   _write_noise_images(folder, 5, subfolders=('', 'a', 'a/b'))
   Image.new('RGB', (120, 100), (1, 2, 3)).save(folder / 'a' / 'big.png')
-  source = input_pipeline.open_image_folder(folder, tmp_path / 'tfds', 96)
+  source = folder_dataset.open_image_folder(folder, tmp_path / 'tfds', 96)
   examples = {ex['filename'].decode(): ex for ex in source}
   assert sorted(examples) == sorted(
       ['img00.png', 'img03.png', 'a/img01.png', 'a/img04.png',
@@ -134,7 +138,7 @@ def test_small_rgb_jpeg_is_stored_unchanged(tmp_path):
   folder = tmp_path / 'images'
   folder.mkdir()
   Image.new('RGB', (40, 30), (9, 99, 199)).save(folder / 'x.jpg')
-  source = input_pipeline.open_image_folder(folder, tmp_path / 'tfds', 48)
+  source = folder_dataset.open_image_folder(folder, tmp_path / 'tfds', 48)
   assert source[0]['image'] == (folder / 'x.jpg').read_bytes()
 
 
@@ -144,8 +148,8 @@ def test_builder_skips_undecodable_images_and_logs_them(tmp_path, caplog):
   good = (folder / 'img00.png').read_bytes()
   (folder / 'cut.png').write_bytes(good[: len(good) // 2])
   (folder / 'text.jpg').write_text('hello')
-  with caplog.at_level(logging.INFO, logger='zmnet_jax.input_pipeline'):
-    builder = input_pipeline.prepare_image_folder(folder, tmp_path / 'tfds', 48)
+  with caplog.at_level(logging.INFO, logger='zmnet_jax.data.folder_dataset'):
+    builder = folder_dataset.prepare_image_folder(folder, tmp_path / 'tfds', 48)
   assert builder.info.splits['train'].num_examples == 3
   message = '\n'.join(r.getMessage() for r in caplog.records)
   assert 'skipped 2 of 5 images that could not be decoded' in message
@@ -156,12 +160,12 @@ def test_builder_skips_undecodable_images_and_logs_them(tmp_path, caplog):
 def test_changed_folder_is_prepared_again(tmp_path):
   folder = tmp_path / 'images'
   _write_noise_images(folder, 3)
-  first = input_pipeline.prepare_image_folder(folder, tmp_path / 'tfds', 48)
+  first = folder_dataset.prepare_image_folder(folder, tmp_path / 'tfds', 48)
   Image.new('RGB', (50, 50), (5, 5, 5)).save(folder / 'new.png')
-  second = input_pipeline.prepare_image_folder(folder, tmp_path / 'tfds', 48)
+  second = folder_dataset.prepare_image_folder(folder, tmp_path / 'tfds', 48)
   assert second.data_dir != first.data_dir
   assert second.info.splits['train'].num_examples == 4
-  other_size = input_pipeline.prepare_image_folder(folder, tmp_path / 'tfds', 64)
+  other_size = folder_dataset.prepare_image_folder(folder, tmp_path / 'tfds', 64)
   assert other_size.data_dir != second.data_dir
 
 
@@ -170,7 +174,7 @@ def test_folder_without_decodable_images_is_an_error(tmp_path):
   folder.mkdir()
   (folder / 'a.jpg').write_text('nope')
   with pytest.raises(DataError, match=r'broken: none of the 1 images could be decoded'):
-    input_pipeline.prepare_image_folder(folder, tmp_path / 'tfds', 48)
+    folder_dataset.prepare_image_folder(folder, tmp_path / 'tfds', 48)
 
 
 # --- training input ----------------------------------------------------------
@@ -220,7 +224,7 @@ def test_processes_read_disjoint_shards(tmp_path):
   config = _data_config(tmp_path, folder, folder)
   seen = []
   for process_index in (0, 1):
-    with input_pipeline.make_train_input(
+    with train_input_lib.make_train_input(
         config, global_batch_size=8, seed=0, process_index=process_index,
         process_count=2,
     ) as train_input:
@@ -237,7 +241,7 @@ def test_missing_folder_fails_before_any_preparation(tmp_path, folders):
   config = _data_config(tmp_path, content, tmp_path / 'no_styles')
   start = time.monotonic()
   with pytest.raises(ImageError, match='no_styles: folder not found'):
-    input_pipeline.make_train_input(config, 4, 0, 0, 1)
+    train_input_lib.make_train_input(config, 4, 0, 0, 1)
   assert time.monotonic() - start < 2
   assert not os.path.exists(config.data_dir)
 
@@ -248,7 +252,7 @@ def test_empty_folder_is_an_error(tmp_path, folders):
   empty.mkdir()
   config = _data_config(tmp_path, empty, style)
   with pytest.raises(ImageError, match='empty: no image files'):
-    input_pipeline.make_train_input(config, 4, 0, 0, 1)
+    train_input_lib.make_train_input(config, 4, 0, 0, 1)
 
 
 @pytest.mark.parametrize(
@@ -265,7 +269,7 @@ def test_inconsistent_settings_are_errors(
 ):
   config = _data_config(tmp_path, *folders, **overrides)
   with pytest.raises(DataError, match=message):
-    input_pipeline.make_train_input(config, batch, 0, 0, 2)
+    train_input_lib.make_train_input(config, batch, 0, 0, 2)
 
 
 @pytest.mark.slow
@@ -273,10 +277,10 @@ def test_worker_processes_give_the_same_batches(tmp_path, folders):
   with _train_input(tmp_path, folders, seed=5) as train_input:
     in_process = _take(train_input, 2)
   config = _data_config(tmp_path, *folders, num_workers=1)
-  with input_pipeline.make_train_input(config, 4, 5, 0, 1) as train_input:
+  with train_input_lib.make_train_input(config, 4, 5, 0, 1) as train_input:
     with_worker = _take(train_input, 1)
     state = json.loads(json.dumps(train_input.get_state()))
-  with input_pipeline.make_train_input(config, 4, 5, 0, 1) as resumed:
+  with train_input_lib.make_train_input(config, 4, 5, 0, 1) as resumed:
     resumed.set_state(state)
     with_worker += _take(resumed, 1)
   _assert_same_batches(with_worker, in_process)
@@ -290,12 +294,12 @@ def test_load_eval_images(tmp_path, caplog):
   _write_noise_images(folder, 4, subfolders=('', 'sub'))
   (folder / 'broken.jpg').write_bytes(b'\xff\xd8\xff')
   with caplog.at_level(logging.WARNING):
-    names, images = input_pipeline.load_eval_images(folder, 32)
+    names, images = eval_images.load_eval_images(folder, 32)
   assert names == ['img00.png', 'img02.png', 'sub/img01.png', 'sub/img03.png']
   assert images.shape == (4, 32, 32, 3) and images.dtype == np.float32
   assert 0.0 <= images.min() and images.max() <= 1.0
   assert 'broken.jpg' in caplog.text
-  names_again, images_again = input_pipeline.load_eval_images(folder, 32, 2)
+  names_again, images_again = eval_images.load_eval_images(folder, 32, 2)
   assert names_again == names[:2]
   np.testing.assert_array_equal(images_again, images[:2])
 
@@ -306,7 +310,7 @@ def test_load_eval_images_center_crops(tmp_path):
   pixels = np.zeros((20, 60, 3), np.uint8)
   pixels[:, 20:40] = 255  # Only the central third is white.
   Image.fromarray(pixels).save(folder / 'wide.png')
-  _, images = input_pipeline.load_eval_images(folder, 20)
+  _, images = eval_images.load_eval_images(folder, 20)
   assert images.shape == (1, 20, 20, 3)
   assert images[0, :, 2:-2].min() > 0.95
 
@@ -368,7 +372,7 @@ def test_embedded_data_completes_a_partial_folder(embedded_root, tmp_path):
 def test_shared_content_val_prepares_and_batches(tmp_path):
   folder = SHARED_DATA / 'content' / 'val'
   config = _data_config(tmp_path, folder, folder, store_short_side=64)
-  with input_pipeline.make_train_input(config, 8, 0, 0, 1) as train_input:
+  with train_input_lib.make_train_input(config, 8, 0, 0, 1) as train_input:
     batch = next(train_input)
     assert train_input.num_images['content'] == 100
   assert batch['content'].shape == (8, 32, 32, 3)

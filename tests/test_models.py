@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from zmnet_jax import models
+from zmnet_jax.models import zmnet as models
 
 SLIM = models.TNetConfig(channels=(8, 16, 32), num_residual_blocks=2)
 WIDE = models.TNetConfig(channels=(16, 24, 40), num_residual_blocks=3)

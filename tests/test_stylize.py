@@ -11,7 +11,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from zmnet_jax import image_io, inference, stylize
+from zmnet_jax.data import image_io
+from zmnet_jax.cli import stylize
+from zmnet_jax.data import images
+from zmnet_jax import infer
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONTENT_SHAPES = [(48, 64), (48, 64), (48, 64), (64, 48), (64, 48)]
@@ -20,7 +23,7 @@ CONTENT_SHAPES = [(48, 64), (48, 64), (48, 64), (64, 48), (64, 48)]
 def crop(image, height, width):
   """The top-left height x width of the image resized to cover that size."""
   scale = max(height / image.shape[0], width / image.shape[1])
-  image = image_io.resize_short_side(image, math.ceil(min(image.shape[:2]) * scale))
+  image = images.resize_short_side(image, math.ceil(min(image.shape[:2]) * scale))
   return image[:height, :width]
 
 
@@ -40,7 +43,7 @@ def inputs(word_folders, tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def stylizer(trained_workdir):
-  return inference.Stylizer.load(trained_workdir)
+  return infer.Stylizer.load(trained_workdir)
 
 
 def run(capsys, *argv):
@@ -65,7 +68,7 @@ def test_contents_x_styles_folders_write_every_pair_then_skip(
   for c, (h, w) in zip(contents, CONTENT_SHAPES):
     for s in styles:
       image = image_io.load_image(out / f'{c}__{s}.png')
-      assert image.shape == image_io.scaled_shape(h, w, 32) + (3,)
+      assert image.shape == images.scaled_shape(h, w, 32) + (3,)
   assert stdout.startswith('written 20, skipped 0 in ') and 'ms/image' in stdout
   before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
   code, stdout, err = run(capsys, *args)

@@ -7,8 +7,11 @@ import socket
 import numpy as np
 import pytest
 
-from zmnet_jax import text
-from zmnet_jax.text import TextError
+from zmnet_jax.signals import embedders
+from zmnet_jax.signals import expressions
+from zmnet_jax.signals import reducer as reducer_lib
+from zmnet_jax.signals import vocabulary
+from zmnet_jax.signals.embedders import TextError
 
 needs_wordllama = pytest.mark.skipif(
     importlib.util.find_spec('wordllama') is None,
@@ -36,7 +39,7 @@ def _write_json(tmp_path, table=TABLE, name='vectors.json'):
 
 @pytest.fixture(name='table_embedder')
 def _table_embedder(tmp_path):
-  return text.VectorFileEmbedder(_write_json(tmp_path))
+  return embedders.VectorFileEmbedder(_write_json(tmp_path))
 
 
 @pytest.fixture(name='no_network')
@@ -54,11 +57,11 @@ def _no_network(monkeypatch):
 @needs_wordllama
 def test_wordllama_offline_deterministic_semantic(no_network):
   del no_network
-  embedder = text.make_embedder('wordllama')
+  embedder = embedders.make_embedder('wordllama')
   assert (embedder.name, embedder.dim) == ('wordllama', 256)
   words = ['morning', 'noon', 'banana', 'late evening']
   a = embedder.embed(words)
-  b = text.WordLlamaEmbedder().embed(words)
+  b = embedders.WordLlamaEmbedder().embed(words)
   assert a.dtype == np.float32 and a.shape == (4, 256)
   np.testing.assert_array_equal(a, b)
   np.testing.assert_allclose(np.linalg.norm(a, axis=1), 1.0, rtol=1e-5)
@@ -68,29 +71,29 @@ def test_wordllama_offline_deterministic_semantic(no_network):
 @needs_wordllama
 def test_wordllama_truncated_dim(no_network):
   del no_network
-  embedder = text.make_embedder('wordllama:64')
+  embedder = embedders.make_embedder('wordllama:64')
   assert (embedder.name, embedder.dim) == ('wordllama:64', 64)
   v = embedder.embed(['morning', 'noon', 'banana'])
   assert v.shape == (3, 64)
   assert _cos(v[0], v[1]) > _cos(v[0], v[2])
-  assert text.make_embedder(embedder.name).name == 'wordllama:64'
+  assert embedders.make_embedder(embedder.name).name == 'wordllama:64'
 
 
 @needs_wordllama
 def test_wordllama_errors():
-  embedder = text.WordLlamaEmbedder()
+  embedder = embedders.WordLlamaEmbedder()
   with pytest.raises(TextError) as e:
     embedder.embed(['morning', '  '])
   assert 'empty text' in _one_line(e)
   with pytest.raises(TextError) as e:
-    text.make_embedder('wordllama:32')
+    embedders.make_embedder('wordllama:32')
   _one_line(e)
 
 
 def test_missing_wordllama_message(monkeypatch):
   monkeypatch.setitem(__import__('sys').modules, 'wordllama', None)
   with pytest.raises(TextError) as e:
-    text.WordLlamaEmbedder().embed(['morning'])
+    embedders.WordLlamaEmbedder().embed(['morning'])
   assert "pip install 'zmnet_jax[text]'" in _one_line(e)
 
 
@@ -106,7 +109,7 @@ def test_missing_wordllama_message(monkeypatch):
     ('2nd breakfast', [(1.0, '2nd breakfast')]),
 ])
 def test_parse_signal_expression(expression, terms):
-  assert text.parse_signal_expression(expression) == terms
+  assert expressions.parse_signal_expression(expression) == terms
 
 
 @pytest.mark.parametrize('expression', [
@@ -114,28 +117,28 @@ def test_parse_signal_expression(expression, terms):
     '0.5', '* noon', 'noon * 2', '0 noon', '0.5 a + -0.5 b', '1e308 a + 1e308 b'])
 def test_malformed_expressions(expression):
   with pytest.raises(TextError) as e:
-    text.parse_signal_expression(expression)
+    expressions.parse_signal_expression(expression)
   _one_line(e)
 
 
 def test_embed_expression_mixing(table_embedder):
   embed = lambda w: table_embedder.embed([w])[0]
-  mix = text.embed_expression(table_embedder, '0.5 noon + 0.5 night')
+  mix = expressions.embed_expression(table_embedder, '0.5 noon + 0.5 night')
   np.testing.assert_allclose(mix, (embed('noon') + embed('night')) / 2, rtol=1e-6)
-  np.testing.assert_array_equal(text.embed_expression(table_embedder, 'noon + night'), mix)
-  np.testing.assert_array_equal(text.embed_expression(table_embedder, 'noon'), embed('noon'))
-  weighted = text.embed_expression(table_embedder, '0.3*noon + 0.9 night')
+  np.testing.assert_array_equal(expressions.embed_expression(table_embedder, 'noon + night'), mix)
+  np.testing.assert_array_equal(expressions.embed_expression(table_embedder, 'noon'), embed('noon'))
+  weighted = expressions.embed_expression(table_embedder, '0.3*noon + 0.9 night')
   np.testing.assert_allclose(weighted, 0.25 * embed('noon') + 0.75 * embed('night'), rtol=1e-6)
   assert mix.dtype == np.float32 and mix.shape == (3,)
 
 
 @needs_wordllama
 def test_embed_expression_wordllama():
-  embedder = text.WordLlamaEmbedder(64)
+  embedder = embedders.WordLlamaEmbedder(64)
   a, b = embedder.embed(['morning', 'late evening'])
-  np.testing.assert_array_equal(text.embed_expression(embedder, 'morning'), a)
+  np.testing.assert_array_equal(expressions.embed_expression(embedder, 'morning'), a)
   np.testing.assert_allclose(
-      text.embed_expression(embedder, '0.5 morning + 0.5 late evening'), (a + b) / 2,
+      expressions.embed_expression(embedder, '0.5 morning + 0.5 late evening'), (a + b) / 2,
       rtol=1e-6, atol=1e-7)
 
 
@@ -148,15 +151,15 @@ def _assert_table(embedder):
 
 
 def test_vector_file_json(tmp_path):
-  _assert_table(text.make_embedder(str(_write_json(tmp_path))))
+  _assert_table(embedders.make_embedder(str(_write_json(tmp_path))))
 
 
 def test_vector_file_txt(tmp_path):
   lines = [f"{w} {' '.join(map(str, v))}" for w, v in TABLE.items()]
   (tmp_path / 'glove.txt').write_text('\n'.join(lines) + '\n')
   (tmp_path / 'w2v.txt').write_text('\n'.join([f'{len(lines)} 3'] + lines))
-  _assert_table(text.make_embedder(str(tmp_path / 'glove.txt')))
-  _assert_table(text.make_embedder(str(tmp_path / 'w2v.txt')))
+  _assert_table(embedders.make_embedder(str(tmp_path / 'glove.txt')))
+  _assert_table(embedders.make_embedder(str(tmp_path / 'w2v.txt')))
 
 
 def test_vector_file_npz_and_npy(tmp_path):
@@ -166,7 +169,7 @@ def test_vector_file_npz_and_npy(tmp_path):
   np.save(tmp_path / 'table.npy', values)
   (tmp_path / 'table.vocab').write_text('\n'.join(TABLE) + '\n')
   for name in ('per_word.npz', 'table.npz', 'table.npy'):
-    _assert_table(text.make_embedder(str(tmp_path / name)))
+    _assert_table(embedders.make_embedder(str(tmp_path / name)))
 
 
 def test_vector_file_lookup(table_embedder):
@@ -198,7 +201,7 @@ def test_vector_file_lookup(table_embedder):
 def test_malformed_vector_files(tmp_path, name, content, problem):
   (tmp_path / name).write_text(content)
   with pytest.raises(TextError) as e:
-    text.VectorFileEmbedder(tmp_path / name)
+    embedders.VectorFileEmbedder(tmp_path / name)
   message = _one_line(e)
   assert name in message and problem in message
 
@@ -209,14 +212,14 @@ def test_vector_file_never_unpickles(tmp_path):
   np.save(tmp_path / 'nov.npy', np.zeros((2, 3)))
   for name in ('obj.npy', 'nov.npy'):
     with pytest.raises(TextError) as e:
-      text.VectorFileEmbedder(tmp_path / name)
+      embedders.VectorFileEmbedder(tmp_path / name)
     assert name in _one_line(e)
 
 
 def test_make_embedder_errors(tmp_path):
   for spec in ('glove', str(tmp_path / 'missing.json'), 'wordllama:x'):
     with pytest.raises(TextError) as e:
-      text.make_embedder(spec)
+      embedders.make_embedder(spec)
     _one_line(e)
 
 
@@ -230,50 +233,50 @@ def _json_round_trip(data):
 def test_reducer_pca_round_trip():
   rng = np.random.default_rng(0)
   train = rng.normal(size=(6, 16)).astype(np.float32)
-  reducer = text.Reducer.fit(train, 2)
+  reducer = reducer_lib.Reducer.fit(train, 2)
   assert reducer.out_dim == 2
   np.testing.assert_allclose(reducer.components @ reducer.components.T, np.eye(2), atol=1e-12)
   y = reducer.transform(train)
   assert y.dtype == np.float32 and y.shape == (6, 2)
   assert np.var(y[:, 0]) >= np.var(y[:, 1])
-  restored = text.Reducer.from_dict(_json_round_trip(reducer.to_dict()))
+  restored = reducer_lib.Reducer.from_dict(_json_round_trip(reducer.to_dict()))
   probe = rng.normal(size=(5, 16)).astype(np.float32)
   np.testing.assert_array_equal(restored.transform(probe), reducer.transform(probe))
-  np.testing.assert_array_equal(text.Reducer.fit(train, 2).components, reducer.components)
+  np.testing.assert_array_equal(reducer_lib.Reducer.fit(train, 2).components, reducer.components)
 
 
 def test_reducer_two_words():
   a, b = np.eye(8, dtype=np.float32)[:2] + 0.1
-  reducer = text.Reducer.fit(np.stack([a, b]), 2)
+  reducer = reducer_lib.Reducer.fit(np.stack([a, b]), 2)
   ya, yb = reducer.transform(np.stack([a, b]))
   np.testing.assert_allclose(np.linalg.norm(ya - yb), np.linalg.norm(a - b), rtol=1e-6)
   np.testing.assert_allclose(ya, -yb, atol=1e-7)
   np.testing.assert_allclose(reducer.components @ reducer.components.T, np.eye(2), atol=1e-12)
   assert np.all(np.isfinite(reducer.transform(np.ones((3, 8)))))
-  restored = text.Reducer.from_dict(_json_round_trip(reducer.to_dict()))
+  restored = reducer_lib.Reducer.from_dict(_json_round_trip(reducer.to_dict()))
   np.testing.assert_array_equal(restored.transform(np.stack([a, b])), np.stack([ya, yb]))
 
 
 def test_reducer_background_and_degenerate():
   rng = np.random.default_rng(1)
   train, background = rng.normal(size=(2, 10)), rng.normal(size=(20, 10))
-  reducer = text.Reducer.fit(train, 3, background=background)
+  reducer = reducer_lib.Reducer.fit(train, 3, background=background)
   assert reducer.transform(train).shape == (2, 3)
-  same = text.Reducer.fit(np.ones((3, 4)), 2)  # rank 0: only fallback axes
+  same = reducer_lib.Reducer.fit(np.ones((3, 4)), 2)  # rank 0: only fallback axes
   np.testing.assert_allclose(same.components @ same.components.T, np.eye(2), atol=1e-12)
 
 
 def test_reducer_identity_and_errors():
-  identity = text.Reducer.identity()
+  identity = reducer_lib.Reducer.identity()
   x = np.arange(6, dtype=np.float64).reshape(2, 3)
   np.testing.assert_array_equal(identity.transform(x), x.astype(np.float32))
-  assert text.Reducer.from_dict(_json_round_trip(identity.to_dict())).is_identity
-  reducer = text.Reducer.fit(x, 1)
+  assert reducer_lib.Reducer.from_dict(_json_round_trip(identity.to_dict())).is_identity
+  reducer = reducer_lib.Reducer.fit(x, 1)
   for call in (lambda: reducer.transform(np.zeros(4)),
-               lambda: text.Reducer.fit(x, 4),
-               lambda: text.Reducer.fit(x, 1, method='tsne'),
-               lambda: text.Reducer.from_dict({'method': 'pca'}),
-               lambda: text.Reducer.from_dict({'method': 'pca', 'mean': [0, 0],
+               lambda: reducer_lib.Reducer.fit(x, 4),
+               lambda: reducer_lib.Reducer.fit(x, 1, method='tsne'),
+               lambda: reducer_lib.Reducer.from_dict({'method': 'pca'}),
+               lambda: reducer_lib.Reducer.from_dict({'method': 'pca', 'mean': [0, 0],
                                                'components': [[1, 0, 0]]})):
     with pytest.raises(TextError) as e:
       call()
@@ -285,7 +288,7 @@ def test_reducer_identity_and_errors():
 
 def test_signal_vocabulary_round_trip(tmp_path):
   path = _write_json(tmp_path)
-  vocab = text.SignalVocabulary.build(str(path), ['morning', 'night'], out_dim=2)
+  vocab = vocabulary.SignalVocabulary.build(str(path), ['morning', 'night'], out_dim=2)
   assert vocab.dim == 2
   signals = vocab.training_signals()
   assert signals.shape == (2, 2) and np.linalg.norm(signals[0] - signals[1]) > 1
@@ -293,7 +296,7 @@ def test_signal_vocabulary_round_trip(tmp_path):
   mix = vocab.signal('0.5 morning + 0.5 night')
   np.testing.assert_allclose(mix, signals.mean(axis=0), atol=1e-6)
   data = _json_round_trip(vocab.to_dict())
-  restored = text.SignalVocabulary.from_dict(data)
+  restored = vocabulary.SignalVocabulary.from_dict(data)
   for t in ('noon', 'late evening', '0.3*noon + 0.7 night'):
     np.testing.assert_array_equal(restored.signal(t), vocab.signal(t))
   assert restored.signals(['noon', 'night']).shape == (2, 2)
@@ -301,24 +304,24 @@ def test_signal_vocabulary_round_trip(tmp_path):
 
 def test_signal_vocabulary_identity_and_check(tmp_path):
   path = _write_json(tmp_path)
-  vocab = text.SignalVocabulary.build(text.make_embedder(str(path)), ['noon'])
+  vocab = vocabulary.SignalVocabulary.build(embedders.make_embedder(str(path)), ['noon'])
   assert vocab.dim == 3 and vocab.reducer.is_identity
   np.testing.assert_array_equal(vocab.signal('noon'), TABLE['noon'])
   data = _json_round_trip(vocab.to_dict())
   _write_json(tmp_path, dict(TABLE, noon=[0.0, 2.5, 0.0]))
   with pytest.raises(TextError) as e:
-    text.SignalVocabulary.from_dict(data)
+    vocabulary.SignalVocabulary.from_dict(data)
   assert "'noon'" in _one_line(e)
-  assert text.SignalVocabulary.from_dict(data, atol=None).words == ['noon']
+  assert vocabulary.SignalVocabulary.from_dict(data, atol=None).words == ['noon']
   with pytest.raises(TextError) as e:
-    text.SignalVocabulary.from_dict({'words': []})
+    vocabulary.SignalVocabulary.from_dict({'words': []})
   _one_line(e)
 
 
 @needs_wordllama
 def test_signal_vocabulary_wordllama():
-  vocab = text.SignalVocabulary.build('wordllama', ['morning', 'night'], out_dim=2)
-  restored = text.SignalVocabulary.from_dict(_json_round_trip(vocab.to_dict()))
+  vocab = vocabulary.SignalVocabulary.build('wordllama', ['morning', 'night'], out_dim=2)
+  restored = vocabulary.SignalVocabulary.from_dict(_json_round_trip(vocab.to_dict()))
   np.testing.assert_array_equal(restored.signal('noon'), vocab.signal('noon'))
   morning, night = vocab.training_signals()
   assert np.linalg.norm(morning - night) > 0.5

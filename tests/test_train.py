@@ -11,14 +11,18 @@ import jax
 import numpy as np
 import pytest
 
-from configs import tiny
-from zmnet_jax import data, model as model_lib, sharding, train
+from zmnet_jax.configs import default
+from zmnet_jax import checkpointing, sharding
+from zmnet_jax.cli import train as cli_train
+from zmnet_jax.models import model as model_lib
+from zmnet_jax.training import state as train_state
+from zmnet_jax.training import trainer
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def small_config(**train_overrides):
-  config = tiny.get_config()
+  config = default.get_config('tiny')
   config.data.content_size = config.data.style_size = 32
   config.data.resize_short_side = config.data.style_resize_short_side = 40
   config.data.store_short_side = 64
@@ -39,12 +43,12 @@ def test_one_step_changes_params_and_gives_a_finite_loss():
   config = small_config()
   model, vgg_params = model_lib.build_model(config)
   mesh = sharding.create_mesh(config.mesh)
-  tx, schedule = train.make_optimizer(config.optim, config.train.num_steps)
-  shapes = data.batch_shapes(config, config.train.batch_size)
-  state, shardings = train.create_sharded_state(model, tx, config, vgg_params, shapes, mesh)
+  tx, schedule = train_state.make_optimizer(config.optim, config.train.num_steps)
+  shapes = model_lib.batch_shapes(config, config.train.batch_size)
+  state, shardings = trainer.create_sharded_state(model, tx, config, vgg_params, shapes, mesh)
   before = jax.device_get(state.params)
-  step = train.compile_train_step(model, tx, schedule, mesh, shardings, shapes)
-  batch = data.to_global_batch(random_batch(config), mesh)
+  step = trainer.compile_train_step(model, tx, schedule, mesh, shardings, shapes)
+  batch = trainer.to_global_batch(random_batch(config), mesh)
   for _ in range(2):  # the first step has learning rate 0 (warmup)
     state, metrics = step(state, batch, vgg_params)
   assert np.isfinite(float(metrics['loss'])) and float(metrics['loss']) > 0
@@ -63,11 +67,11 @@ def test_bfloat16_compute_keeps_float32_params():
   config.data.content_size = config.data.style_size = 16
   model, vgg_params = model_lib.build_model(config)
   mesh = sharding.create_mesh(config.mesh)
-  tx, schedule = train.make_optimizer(config.optim, config.train.num_steps)
-  shapes = data.batch_shapes(config, config.train.batch_size)
-  state, shardings = train.create_sharded_state(model, tx, config, vgg_params, shapes, mesh)
-  step = train.compile_train_step(model, tx, schedule, mesh, shardings, shapes)
-  state, metrics = step(state, data.to_global_batch(random_batch(config), mesh), vgg_params)
+  tx, schedule = train_state.make_optimizer(config.optim, config.train.num_steps)
+  shapes = model_lib.batch_shapes(config, config.train.batch_size)
+  state, shardings = trainer.create_sharded_state(model, tx, config, vgg_params, shapes, mesh)
+  step = trainer.compile_train_step(model, tx, schedule, mesh, shardings, shapes)
+  state, metrics = step(state, trainer.to_global_batch(random_batch(config), mesh), vgg_params)
   assert np.isfinite(float(metrics['loss']))
   assert {x.dtype for x in jax.tree.leaves(state.params)} == {np.dtype('float32')}
 
@@ -96,15 +100,10 @@ def test_sharded_steps_match_one_device():
 
 def read_params(workdir, config):
   model, vgg_params = model_lib.build_model(config)
-  tx, _ = train.make_optimizer(config.optim, config.train.num_steps)
-  shapes = data.batch_shapes(config, config.train.batch_size)
-  abstract = jax.eval_shape(lambda: train.init_train_state(
-      model, tx, jax.random.PRNGKey(0), vgg_params, shapes))
-  from zmnet_jax import checkpointing  # pylint: disable=g-import-not-at-top
   ckpt = checkpointing.Checkpointer(os.path.join(workdir, 'checkpoints'), 0, 3)
-  state, step = ckpt.restore_state(abstract)
+  params, step = ckpt.restore_params(model.abstract_params(config, vgg_params))
   ckpt.close()
-  return jax.device_get(state.params), step
+  return jax.device_get(params), step
 
 
 @pytest.mark.slow
@@ -113,7 +112,7 @@ def test_stop_and_resume_matches_an_uninterrupted_run(tmp_path, caplog):
   config.optim.decay = 'constant'  # the same schedule whatever num_steps says
   config.optim.warmup_steps = 0
   straight = str(tmp_path / 'straight')
-  out = train.train_and_evaluate(config, straight)
+  out = trainer.train_and_evaluate(config, straight)
   for key in ('checkpoints', 'metrics', 'eval', 'eval_grid'):
     assert os.path.exists(out[key]), key
   lines = [json.loads(l) for l in open(out['metrics'])]
@@ -133,9 +132,9 @@ def test_stop_and_resume_matches_an_uninterrupted_run(tmp_path, caplog):
   half = small_config(num_steps=2, checkpoint_every=2, log_every=2, sample_every=0)
   half.optim.decay = 'constant'
   half.optim.warmup_steps = 0
-  train.train_and_evaluate(half, resumed)
+  trainer.train_and_evaluate(half, resumed)
   caplog.set_level('INFO')
-  train.train_and_evaluate(config, resumed)
+  trainer.train_and_evaluate(config, resumed)
   assert 'resumed from step 2' in caplog.text
   a, step_a = read_params(straight, config)
   b, step_b = read_params(resumed, config)
@@ -147,15 +146,15 @@ def test_stop_and_resume_matches_an_uninterrupted_run(tmp_path, caplog):
   saved_config = open(os.path.join(resumed, 'config.json')).read()
   wider = small_config(num_steps=6)
   wider.model.tnet.channels = (16, 32, 72)
-  with pytest.raises(train.TrainingError, match=r'checkpoints do not fit this config \('
+  with pytest.raises(trainer.TrainingError, match=r'checkpoints do not fit this config \('
                      r'.* is \[128\] in step 4 but \[144\] in the config, and \d+ more'):
-    train.train_and_evaluate(wider, resumed)
+    trainer.train_and_evaluate(wider, resumed)
   assert open(os.path.join(resumed, 'config.json')).read() == saved_config
 
 
 def test_main_reports_a_missing_data_folder_in_one_line(tmp_path, capsys):
   missing = tmp_path / 'nope'
-  code = train.main(['train', '--config', os.path.join(REPO, 'configs', 'tiny.py'),
+  code = cli_train.main(['train', '--config', 'tiny',
                      '--workdir', str(tmp_path / 'w'), '--config.data.source=folders',
                      f'--config.data.content_dir={missing}',
                      f'--config.data.style_dir={missing}',
@@ -168,22 +167,22 @@ def test_main_reports_a_missing_data_folder_in_one_line(tmp_path, capsys):
 
 
 def test_main_needs_config_and_workdir(capsys):
-  assert train.main(['train']) == 2
+  assert cli_train.main(['train']) == 2
   assert '--config and --workdir are required' in capsys.readouterr().err
 
 
 def test_non_finite_loss_stops_with_a_clear_message(tmp_path):
   config = small_config(num_steps=3, checkpoint_every=1, log_every=1, sample_every=0)
   config.loss.tv_weight = float('nan')
-  with pytest.raises(train.TrainingError, match='non-finite loss.*step 1'):
-    train.train_and_evaluate(config, str(tmp_path / 'nan'))
+  with pytest.raises(trainer.TrainingError, match='non-finite loss.*step 1'):
+    trainer.train_and_evaluate(config, str(tmp_path / 'nan'))
 
 
 @pytest.mark.slow
 def test_sigterm_saves_a_checkpoint_and_stops(tmp_path):
   workdir = tmp_path / 'preempted'
   args = [sys.executable, '-m', 'zmnet_jax.train', '--config',
-          os.path.join(REPO, 'configs', 'tiny.py'), '--workdir', str(workdir),
+          'tiny', '--workdir', str(workdir),
           '--config.train.num_steps=100000', '--config.train.log_every=1',
           '--config.train.checkpoint_every=100000', '--config.train.sample_every=0',
           '--config.data.content_size=32', '--config.data.style_size=32',

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from skimage import data
 
-from zmnet_jax.vgg import VGG, layer_names, load_vgg, preprocess
-from zmnet_jax.vgg_weights import conv_shapes
+from zmnet_jax.models.vgg import VGG, layer_names, load_vgg, preprocess
+from zmnet_jax.models.vgg_weights import conv_shapes
 
 TEXTURES = ('brick', 'grass', 'gravel')
 GRAM_LAYERS = ('relu1_1', 'relu2_1', 'relu3_1', 'relu4_1')

@@ -14,8 +14,8 @@ import zipfile
 import numpy as np
 import pytest
 
-from zmnet_jax import vgg_weights as vw
-from zmnet_jax.vgg_weights import WeightsError, conv_shapes, load_weights
+from zmnet_jax.models import vgg_weights as vw
+from zmnet_jax.models.vgg_weights import WeightsError, conv_shapes, load_weights
 
 # (kernel mean, kernel std, bias mean, bias std), float64 stats of the float32 weights.
 GOLDEN = {

@@ -1,18 +1,27 @@
 """zmnet_jax: ZM-Net, real-time zero-shot image manipulation, in JAX/Flax.
 
 The inference API is importable from the package: `zmnet_jax.Stylizer`, `zmnet_jax.mix`,
-`zmnet_jax.preserve_color` (loaded on first use, so `import zmnet_jax` stays light).
+`zmnet_jax.preserve_color`, `zmnet_jax.InferenceError` (loaded on first use, so
+`import zmnet_jax` stays light). The subpackages, from the bottom up:
+
+  models      ZM-Net (DIN, TNet, PNet, their contract), VGG, losses, `Model`
+  data        image files and arrays, prepared folders, the training stream
+  signals     word embeddings, expressions, reduction, the signal vocabulary
+  infer       params-only loading, compiled inference, tiling, `Stylizer`
+  evaluation  held-out scores (LPIPS, SSIM, style losses), word evaluation
+  training    the sharded, jitted train step and loop
+  cli         the commands (train, stylize, evaluate, animate)
+  configs     the experiment configs (`--config tiny` or a path)
 """
 
 import importlib
 
 __version__ = '0.1.0'
-_INFERENCE_EXPORTS = ('Stylizer', 'InferenceError', 'mix', 'preserve_color',
-                      'transform_signals', 'encode_signals')
+_INFERENCE_EXPORTS = ('Stylizer', 'InferenceError', 'mix', 'preserve_color')
 __all__ = list(_INFERENCE_EXPORTS)
 
 
 def __getattr__(name):
   if name in _INFERENCE_EXPORTS:
-    return getattr(importlib.import_module('zmnet_jax.inference'), name)
+    return getattr(importlib.import_module('zmnet_jax.infer'), name)
   raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

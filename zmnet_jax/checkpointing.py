@@ -1,36 +1,18 @@
-"""orbax CheckpointManager: train state + data-iterator state + config, resume from latest."""
+"""orbax CheckpointManager: train state + data-iterator state; resume, or read params alone."""
 
 from __future__ import annotations
 
 import contextlib
-import json
+import dataclasses
 import logging
 import os
 import sys
 
 import jax
-import ml_collections
 import orbax.checkpoint as ocp
 
+
 log = logging.getLogger(__name__)
-CONFIG_FILE = 'config.json'
-
-
-def save_config(config: ml_collections.ConfigDict, workdir: str) -> str:
-  """Writes the config as JSON next to the checkpoints (process 0 only)."""
-  path = os.path.join(workdir, CONFIG_FILE)
-  if jax.process_index() == 0:
-    with open(path + '.tmp', 'w') as f:
-      f.write(config.to_json_best_effort(indent=2))
-    os.replace(path + '.tmp', path)
-  return path
-
-
-def load_config(path: str) -> ml_collections.ConfigDict:
-  with open(path) as f:
-    return ml_collections.ConfigDict(json.load(f))
-
-
 class CheckpointMismatch(ValueError):
   """A checkpoint whose arrays do not have the shapes the config gives; one line."""
 
@@ -84,7 +66,14 @@ def array_shapes(tree) -> dict[str, tuple[int, ...]]:
 
 
 def check_shapes(stored: dict, wanted: dict, step: int) -> None:
-  """Raises CheckpointMismatch naming the first array that differs, and how many do."""
+  """Raises CheckpointMismatch naming the first array that differs, and how many do.
+
+  Only the parts of the checkpoint that `wanted` restores are compared (its top-level
+  names): reading the params alone ignores the optimizer state, and a state without
+  the old unused `rng` reads checkpoints that still hold one.
+  """
+  parts = {name.split('/')[0] for name in wanted}
+  stored = {name: shape for name, shape in stored.items() if name.split('/')[0] in parts}
   problems = [f'step {step} has no {name}' if name not in stored else
               f'{name} is {list(stored[name])} in step {step} but {list(shape)} in the config'
               for name, shape in wanted.items() if stored.get(name) != shape]
@@ -93,6 +82,11 @@ def check_shapes(stored: dict, wanted: dict, step: int) -> None:
   if problems:
     more = f', and {len(problems) - 1} more arrays differ' if len(problems) > 1 else ''
     raise CheckpointMismatch(problems[0] + more)
+
+
+def state_dict(state) -> dict:
+  """A train state's fields as a dict, the form it is saved in."""
+  return {field.name: getattr(state, field.name) for field in dataclasses.fields(state)}
 
 
 class Checkpointer:
@@ -104,7 +98,7 @@ class Checkpointer:
     self._manager = ocp.CheckpointManager(
         self.directory,
         options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=True),
-        item_handlers={'state': ocp.StandardCheckpointHandler(),
+        item_handlers={'state': ocp.PyTreeCheckpointHandler(),
                        'data': ocp.JsonCheckpointHandler()})
 
   def should_save(self, step: int) -> bool:
@@ -113,41 +107,49 @@ class Checkpointer:
   def save(self, step: int, state, train_input) -> None:
     data_state = train_input.get_state() if train_input is not None else {}
     self._manager.save(step, args=ocp.args.Composite(
-        state=ocp.args.StandardSave(state), data=ocp.args.JsonSave(data_state)), force=True)
+        state=ocp.args.PyTreeSave(state_dict(state)), data=ocp.args.JsonSave(data_state)),
+                       force=True)
 
   def latest_step(self) -> int | None:
     return self._manager.latest_step()
 
-  def restore_latest(self, abstract_or_template_state, train_input=None):
-    """Restores the latest step into the template's shardings; the template if none."""
+  def restore_latest(self, state, train_input=None):
+    """Restores the latest step into `state`'s shardings (a state or its abstract shape);
+    returns `state` itself when there is no checkpoint."""
     step = self._manager.latest_step()
     if step is None:
-      return abstract_or_template_state
-    restored = self._restore(abstract_or_template_state, step, with_data=True)
+      return state
+    restored = self._restore(state_dict(state), step, with_data=True)
     if train_input is not None and restored['data']:
       train_input.set_state(restored['data'])
-    return restored['state']
+    return state.replace(**restored['state'])
 
-  def restore_state(self, abstract_state, step: int | None = None):
-    """Only the train state (for inference); latest step unless `step` is given."""
+  def restore_params(self, abstract_params, step: int | None = None):
+    """(params, step): the params alone, on the default device; latest step by default."""
     step = self._manager.latest_step() if step is None else step
     if step is None:
       raise FileNotFoundError(f'{self.directory}: no checkpoint found')
-    return self._restore(abstract_state, step, with_data=False)['state'], step
+    device = jax.sharding.SingleDeviceSharding(jax.devices()[0])
+    abstract = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=device),
+                            abstract_params)
+    return self._restore({'params': abstract}, step, with_data=False)['state']['params'], step
 
-  def _restore(self, state, step: int, with_data: bool):
-    """Checks the shapes against the checkpoint's metadata, then restores.
+  def _restore(self, parts: dict, step: int, with_data: bool):
+    """Restores the named parts of the state (e.g. {'params': ...}) of one step.
 
-    Raises CheckpointMismatch before any array is read, or CheckpointUnreadable.
+    Checks the shapes against the checkpoint's metadata first. Raises CheckpointMismatch
+    before any array is read, or CheckpointUnreadable.
     """
     with quiet_aborted_reads():
       try:
         stored = array_shapes(self._manager.item_metadata(step)['state'])
       except Exception as e:  # pylint: disable=broad-except  (many types for bad files)
         raise self._unreadable(step, e) from e
-      check_shapes(stored, array_shapes(state), step)
-      items = {'state': ocp.args.StandardRestore(
-          jax.tree.map(ocp.utils.to_shape_dtype_struct, state))}
+      check_shapes(stored, array_shapes(parts), step)
+      abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, parts)
+      items = {'state': ocp.args.PyTreeRestore(
+          item=abstract, restore_args=ocp.checkpoint_utils.construct_restore_args(abstract),
+          partial_restore=True)}
       if with_data:
         items['data'] = ocp.args.JsonRestore()
       try:

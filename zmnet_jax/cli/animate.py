@@ -1,0 +1,152 @@
+"""Animate a still image by sweeping the guiding signal, e.g. from "noon" to "night".
+
+  python -m zmnet_jax.animate --model runs/attributes --content photo.jpg \
+      --signals "noon,night" --frames 24 --out day.gif
+  python -m zmnet_jax.animate --model runs/default --content photo.jpg \
+      --signals "a.jpg,b.jpg,c.jpg" --frames 48 --out styles.mp4 --interpolate embedding
+
+Signals are words/expressions for word models and style-image paths for image models.
+`--interpolate params` (default) blends DIN parameters; `embedding` blends the signal
+embeddings PNet reads, then maps each blend through PNet. All frames go through the
+jit-compiled inference vmapped over signals, in batches.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import sys
+from typing import Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from zmnet_jax import infer
+from zmnet_jax.cli import common, stylize
+from zmnet_jax.data import image_io, images
+from zmnet_jax.infer import core
+from zmnet_jax.signals import vocabulary
+
+
+class AnimationError(ValueError):
+  """Bad arguments; the message is one line for the user."""
+
+
+def sweep_weights(num_signals: int, frames: int) -> np.ndarray:
+  """[frames, num_signals] blending weights walking through the signals in order."""
+  if frames < 2 or num_signals < 2:
+    raise AnimationError(f'need at least 2 signals and 2 frames, got {num_signals} signals '
+                         f'and {frames} frames')
+  position = np.linspace(0.0, num_signals - 1, frames)
+  low = np.minimum(np.floor(position).astype(int), num_signals - 2)
+  frac = position - low
+  weights = np.zeros((frames, num_signals), np.float32)
+  weights[np.arange(frames), low] = 1.0 - frac
+  weights[np.arange(frames), low + 1] = frac
+  return weights
+
+
+def blend(tree, weights: np.ndarray):
+  """Per-frame weighted sums of leaves with a leading [num_signals] axis -> [frames, ...]."""
+  w = jnp.asarray(weights)
+  return jax.tree.map(lambda x: jnp.tensordot(w, x.astype(jnp.float32), axes=1), tree)
+
+
+def signal_inputs(stylizer: infer.Stylizer, specs: Sequence[str], model_path: str,
+                  style_size: int):
+  """The raw signals: style images [1, h, w, 3] or word vectors [1, D], one per spec."""
+  if stylizer.signal_kind == 'image':
+    return [stylizer.style_input(image_io.load_image(s), style_size) for s in specs]
+  vocab = stylize.load_model_vocabulary(model_path)
+  if vocab is None:
+    raise AnimationError(f'{model_path}: no {vocabulary.VOCABULARY_FILE}; was this model '
+                         f'trained on word signals?')
+  return [stylizer.check_vectors(vocab.signal(s)[None]) for s in specs]
+
+
+def frame_din(stylizer: infer.Stylizer, raw_signals, weights: np.ndarray, mode: str):
+  """DIN params [frames] blended between the signals by `weights` [frames, signals]."""
+  if mode == 'params':
+    return blend(core.concat_signals([stylizer.encode_inputs(s) for s in raw_signals]),
+                 weights)
+  if mode == 'embedding':
+    emb = core.concat_signals([stylizer.embed(s) for s in raw_signals])
+    return stylizer.din_from_embedding(blend(emb, weights))
+  raise AnimationError(f"--interpolate must be 'params' or 'embedding', got {mode!r}")
+
+
+def render(stylizer, content: np.ndarray, din, batch: int) -> list[np.ndarray]:
+  """All frames [H, W, 3] of one content, `batch` signals per vmapped call."""
+  frames = jax.tree.leaves(din)[0].shape[0]
+  out = []
+  for start in range(0, frames, batch):
+    chunk = jax.tree.map(lambda x, s=start: x[s:s + batch], din)
+    out.extend(stylizer.stylize(content[None], chunk)[:, 0])
+  return out
+
+
+def write_animation(path: str, frames: Sequence[np.ndarray], fps: float) -> str:
+  """MP4 through imageio's ffmpeg plugin when installed, else GIF; returns the path."""
+  uint8 = [image_io.to_uint8(f) for f in frames]
+  if path.lower().endswith('.mp4'):
+    if importlib.util.find_spec('imageio_ffmpeg') is None:
+      gif = os.path.splitext(path)[0] + '.gif'
+      print(f'note: MP4 needs imageio-ffmpeg (pip install imageio-ffmpeg); wrote {gif} '
+            f'instead', file=sys.stderr)
+      path = gif
+    else:
+      import imageio.v2 as imageio  # pylint: disable=g-import-not-at-top
+      even = [f[:f.shape[0] // 2 * 2, :f.shape[1] // 2 * 2] for f in uint8]
+      imageio.mimwrite(path, even, fps=fps, macro_block_size=2)
+      return path
+  if not path.lower().endswith('.gif'):
+    raise AnimationError(f'{path}: output must end in .gif or .mp4')
+  from PIL import Image  # pylint: disable=g-import-not-at-top
+  pictures = [Image.fromarray(f) for f in uint8]
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  pictures[0].save(path, save_all=True, append_images=pictures[1:],
+                   duration=int(round(1000 / fps)), loop=0)
+  return path
+
+
+def parse_args(argv):
+  p = argparse.ArgumentParser(prog='python -m zmnet_jax.animate', description=__doc__,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+  p.add_argument('--model', required=True, help='training workdir or checkpoint folder')
+  p.add_argument('--content', required=True, help='the still image to animate')
+  p.add_argument('--signals', required=True,
+                 help='comma-separated words/expressions or style-image paths')
+  p.add_argument('--frames', type=int, default=24)
+  p.add_argument('--out', required=True, help='anim.gif or anim.mp4')
+  p.add_argument('--fps', type=float, default=12.0)
+  p.add_argument('--interpolate', choices=('params', 'embedding'), default='params')
+  p.add_argument('--size', type=int, default=0, help='resize the content short side')
+  p.add_argument('--style-size', type=int, default=256)
+  p.add_argument('--batch', type=int, default=8, help='frames per vmapped call')
+  return p.parse_args(argv)
+
+
+def animate(args) -> str:
+  """Everything `main` does; returns the summary line."""
+  specs = [s.strip() for s in args.signals.split(',') if s.strip()]
+  weights = sweep_weights(len(specs), args.frames)
+  stylizer = infer.Stylizer.load(args.model)
+  content = image_io.load_image(args.content)
+  if args.size:
+    content = images.resize_short_side(content, args.size)
+  raw = signal_inputs(stylizer, specs, args.model, args.style_size)
+  din = frame_din(stylizer, raw, weights, args.interpolate)
+  frames = render(stylizer, images.to_float(content), din, args.batch)
+  path = write_animation(args.out, frames, args.fps)
+  return f'wrote {len(frames)} frames to {path}'
+
+
+def main(argv=None) -> int:
+  args = parse_args(sys.argv[1:] if argv is None else argv)
+  return common.run(lambda: animate(args), errors=(AnimationError,))
+
+
+if __name__ == '__main__':
+  sys.exit(main())

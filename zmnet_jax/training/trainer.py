@@ -1,0 +1,243 @@
+"""Trains PNet and TNet jointly, end to end, with VGG perceptual losses.
+
+  python -m zmnet_jax.train --config tiny --workdir runs/tiny
+
+Every start resumes from the latest checkpoint in `WORKDIR/checkpoints`. Outputs:
+`metrics.jsonl`, TensorBoard events under `tensorboard/`, sample grids under `samples/`,
+and `eval.json` + `eval.png` from the held-out evaluation at the end.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import signal
+import threading
+import time
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import optax
+
+from zmnet_jax import checkpointing, sharding, workdir as workdir_lib
+from zmnet_jax.data import datasets as datasets_lib
+from zmnet_jax.evaluation.evaluator import Evaluator
+from zmnet_jax.models import model as model_lib
+from zmnet_jax.signals import vocabulary
+from zmnet_jax.training.metrics_writer import MetricsWriter, format_duration
+from zmnet_jax.training.state import TrainState, init_train_state, make_optimizer
+
+log = logging.getLogger('zmnet_jax.train')
+
+
+class TrainingError(RuntimeError):
+  """A run that cannot go on (non-finite loss, bad config); the message is for the user."""
+
+
+def train_step(model: model_lib.Model, tx, schedule: Callable, state: TrainState,
+               batch, vgg_params) -> tuple[TrainState, dict[str, jax.Array]]:
+  """One optimizer step. A non-finite loss leaves params and optimizer state unchanged."""
+
+  def loss_fn(params):
+    terms, _ = model.loss_terms(params, vgg_params, batch)
+    terms = {k: jnp.mean(v) for k, v in terms.items()}
+    return terms['total'], terms
+
+  (loss, terms), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+  grad_norm = optax.tree.norm(grads)
+  updates, opt_state = tx.update(grads, state.opt_state, state.params)
+  params = optax.apply_updates(state.params, updates)
+  finite = jnp.isfinite(loss) & jnp.isfinite(grad_norm)
+  keep_if_finite = lambda new, old: jnp.where(finite, new, old)
+  new_state = TrainState(
+      step=state.step + 1,
+      params=jax.tree.map(keep_if_finite, params, state.params),
+      opt_state=jax.tree.map(keep_if_finite, opt_state, state.opt_state))
+  metrics = dict(terms, loss=loss, grad_norm=grad_norm, finite=finite,
+                 learning_rate=schedule(state.step))
+  return new_state, metrics
+
+
+def create_sharded_state(model, tx, config, vgg_params, batch_shapes, mesh):
+  """Initializes the train state directly into its shardings (eval_shape -> jit)."""
+  init = functools.partial(init_train_state, model, tx, batch_shapes=batch_shapes)
+  rng = jax.random.PRNGKey(config.seed)
+  abstract = jax.eval_shape(init, rng, vgg_params)
+  state_shardings = sharding.state_shardings(mesh, abstract)
+  state = jax.jit(init, out_shardings=state_shardings)(rng, vgg_params)
+  return state, state_shardings
+
+
+def compile_train_step(model, tx, schedule, mesh, state_shardings, batch_shapes):
+  batch_shardings = {k: sharding.batch_sharding(mesh) for k in batch_shapes}
+  replicated = sharding.replicated(mesh)
+  return jax.jit(
+      functools.partial(train_step, model, tx, schedule),
+      in_shardings=(state_shardings, batch_shardings, replicated),
+      out_shardings=(state_shardings, replicated),
+      donate_argnums=(0,))
+
+
+class StopRequest:
+  """Turns SIGTERM (preemption) into a flag the loop checks after each step."""
+
+  def __init__(self):
+    self.requested = False
+    self._previous = None
+
+  def __enter__(self):
+    if threading.current_thread() is threading.main_thread():
+      self._previous = signal.signal(signal.SIGTERM, self._handle)
+    return self
+
+  def _handle(self, signum, frame):
+    del signum, frame
+    log.warning('SIGTERM received: saving a checkpoint and stopping')
+    self.requested = True
+
+  def __exit__(self, *exc):
+    if self._previous is not None:
+      signal.signal(signal.SIGTERM, self._previous)
+
+
+def interval_means(metrics_list) -> dict[str, float]:
+  """Means of each metric over the steps since the last log line."""
+  host = jax.device_get(metrics_list)
+  return {k: float(sum(float(m[k]) for m in host) / len(host)) for k in host[0]}
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, str]:
+  """Trains (resuming from the latest checkpoint), then evaluates held-out styles.
+
+  Returns the paths of what it wrote: checkpoints, samples, metrics and eval report.
+  """
+  if config.distributed:
+    jax.distributed.initialize()
+  os.makedirs(workdir, exist_ok=True)
+  mesh = sharding.create_mesh(config.mesh)
+  num_steps = config.train.num_steps
+  global_batch = config.train.batch_size
+  sharding.check_batch_divisible(global_batch, mesh)
+
+  datasets = datasets_lib.resolve_datasets(config)
+  vocab = None
+  if config.model.pnet.signal == 'vector':
+    vocab = vocabulary.build_vocabulary(config.signals)
+    config.model.pnet.signal_dim = vocab.dim
+  train_input = datasets_lib.make_train_input(datasets, config, global_batch, config.seed,
+                                              vocab)
+  model, vgg_params = model_lib.build_model(config)
+  vgg_params = jax.device_put(vgg_params, sharding.replicated(mesh))
+  tx, schedule = make_optimizer(config.optim, num_steps)
+  batch_shapes = model_lib.batch_shapes(config, global_batch)
+  state, state_shardings = create_sharded_state(model, tx, config, vgg_params, batch_shapes,
+                                                mesh)
+  step_fn = compile_train_step(model, tx, schedule, mesh, state_shardings, batch_shapes)
+
+  ckpt = checkpointing.Checkpointer(os.path.join(workdir, workdir_lib.CHECKPOINTS),
+                                    config.train.checkpoint_every,
+                                    config.train.keep_checkpoints)
+  try:
+    state = ckpt.restore_latest(state, train_input)
+  except checkpointing.CheckpointMismatch as e:
+    raise TrainingError(
+        f'{ckpt.directory}: the checkpoints do not fit this config ({e}); train in a new '
+        f'--workdir, or resume with the config saved in '
+        f'{os.path.join(workdir, workdir_lib.CONFIG_FILE)}') from e
+  if jax.process_index() == 0:  # Only once the checkpoints fit it.
+    workdir_lib.save_config(config, workdir)
+    if vocab is not None:
+      vocabulary.save_vocabulary(vocab, workdir)
+  start_step = int(state.step)
+  if start_step:
+    log.info('resumed from step %d', start_step)
+
+  evaluator = Evaluator(model, vgg_params, config, datasets, vocab, workdir, mesh)
+  writer = MetricsWriter(workdir, enabled=jax.process_index() == 0)
+  outputs = {'workdir': workdir, 'checkpoints': ckpt.directory,
+             'metrics': writer.jsonl_path, 'samples': os.path.join(workdir, 'samples')}
+  try:
+    with StopRequest() as stop:
+      state = run_train_loop(config, state, step_fn, train_input, vgg_params, mesh, ckpt,
+                             writer, stop, evaluator)
+    if not stop.requested:
+      writer.write_scalars(int(state.step), evaluator.evaluate(state.params, int(state.step)))
+      outputs.update(eval=os.path.join(workdir, 'eval.json'),
+                     eval_grid=os.path.join(workdir, 'eval.png'))
+  finally:
+    writer.close()
+    ckpt.close()
+    train_input.close()
+  return outputs
+
+
+def run_train_loop(config, state, step_fn, train_input, vgg_params, mesh, ckpt, writer,
+                   stop, evaluator: Evaluator):
+  """Steps until `num_steps`; logs, checkpoints, samples and evaluates along the way."""
+  num_steps = config.train.num_steps
+  step = int(state.step)
+  tc = config.train
+  start_time, start_step = time.time(), step
+  pending = None  # (step, metrics) of the previous step: read one step late, no stall.
+  interval_start, interval_images, interval_metrics = time.time(), 0, []
+  while step < num_steps:
+    batch = to_global_batch(next(train_input), mesh)
+    state, metrics = step_fn(state, batch, vgg_params)
+    step += 1
+    interval_images += tc.batch_size
+    interval_metrics.append(metrics)
+    if pending is not None:
+      check_finite(*pending, ckpt)
+    pending = (step, metrics)
+    if step % tc.log_every == 0 or step == num_steps:
+      check_finite(step, metrics, ckpt)
+      scalars = interval_means(interval_metrics)
+      scalars['learning_rate'] = float(metrics['learning_rate'])
+      scalars['images_per_s'] = interval_images / max(time.time() - interval_start, 1e-9)
+      writer.write_scalars(step, scalars)
+      log_progress(step, num_steps, scalars, start_time, start_step)
+    if ckpt.should_save(step) or step == num_steps or stop.requested:
+      check_finite(step, metrics, ckpt)
+      ckpt.save(step, state, train_input)
+    if tc.sample_every and (step % tc.sample_every == 0 or step == num_steps):
+      evaluator.sample(state.params, step)
+    if tc.eval_every and step % tc.eval_every == 0 and step != num_steps:
+      writer.write_scalars(step, evaluator.evaluate(state.params, step))
+    if step % tc.log_every == 0:
+      interval_start, interval_images, interval_metrics = time.time(), 0, []
+    if stop.requested:
+      log.warning('stopped at step %d on request; rerun the same command to resume', step)
+      break
+  ckpt.wait()
+  return state
+
+
+def to_global_batch(local_batch, mesh) -> dict[str, jax.Array]:
+  """Host-local numpy batch -> global arrays sharded over the 'data' axis."""
+  target = sharding.batch_sharding(mesh)
+  return {k: jax.make_array_from_process_local_data(target, np.asarray(v))
+          for k, v in local_batch.items()}
+
+
+def check_finite(step: int, metrics, ckpt) -> None:
+  if not bool(metrics['finite']):
+    ckpt.wait()
+    last = ckpt.latest_step()
+    raise TrainingError(
+        f'non-finite loss or gradient at step {step} (loss={float(metrics["loss"])}); '
+        f'stopped. The last good checkpoint is step {last} in {ckpt.directory}; try a '
+        f'lower optim.learning_rate or loss weights')
+
+
+def log_progress(step, num_steps, scalars, start_time, start_step):
+  done = step - start_step
+  rate = done / max(time.time() - start_time, 1e-9)
+  eta = (num_steps - step) / rate if rate > 0 else float('inf')
+  log.info('step %d/%d  loss %.4g (content %.3g, style %.3g, tv %.3g)  lr %.2e  '
+           '%.1f img/s  ETA %s', step, num_steps, scalars['loss'], scalars['content'],
+           scalars['style'], scalars['tv'], scalars['learning_rate'],
+           scalars['images_per_s'], format_duration(eta))

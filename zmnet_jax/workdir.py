@@ -1,0 +1,25 @@
+"""What a training workdir holds, by name: its config beside the orbax checkpoints."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import ml_collections
+
+from zmnet_jax import files
+
+CONFIG_FILE = 'config.json'
+CHECKPOINTS = 'checkpoints'
+
+
+def save_config(config: ml_collections.ConfigDict, workdir: str) -> str:
+  """Writes the config as JSON into the workdir (atomically); returns the path."""
+  path = os.path.join(workdir, CONFIG_FILE)
+  return files.write_json(path, json.loads(config.to_json_best_effort()))
+
+
+def read_config(path: str) -> ml_collections.ConfigDict:
+  """A config saved by `save_config` (raises OSError or ValueError)."""
+  with open(path) as f:
+    return ml_collections.ConfigDict(json.load(f))
