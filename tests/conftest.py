@@ -1,3 +1,17 @@
+# Copyright 2026 The zmnet_jax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Shared test setup: a persistent XLA compilation cache so repeated compiles are cheap."""
 
 import os
@@ -8,8 +22,7 @@ import pytest
 
 @pytest.fixture(autouse=True, scope='session')
 def compilation_cache(tmp_path_factory):
-  path = os.environ.get('ZMNET_JAX_TEST_COMPILE_CACHE') or str(
-      tmp_path_factory.mktemp('xla_cache'))
+  path = os.environ.get('ZMNET_JAX_TEST_COMPILE_CACHE') or str(tmp_path_factory.mktemp('xla_cache'))
   jax.config.update('jax_compilation_cache_dir', path)
   jax.config.update('jax_persistent_cache_min_compile_time_secs', 1.0)
   yield
@@ -20,6 +33,7 @@ def trained_workdir(tmp_path_factory):
   """A workdir holding a `tiny` image-signal model trained for 40 steps (64 px)."""
   from zmnet_jax.configs import default  # pylint: disable=g-import-not-at-top
   from zmnet_jax.training import trainer  # pylint: disable=g-import-not-at-top
+
   config = default.get_config('tiny')
   config.train.update(num_steps=40, checkpoint_every=40, log_every=20, sample_every=0)
   config.eval.update(num_contents=2, num_styles=2)
@@ -32,6 +46,7 @@ def trained_workdir(tmp_path_factory):
 def word_folders(tmp_path_factory):
   """Two 'attribute' photo folders and a content folder made from the embedded images."""
   from zmnet_jax.data import embedded as embedded_data  # pylint: disable=g-import-not-at-top
+
   root = tmp_path_factory.mktemp('embedded')
   return embedded_data.materialize_embedded_data(str(root))
 
@@ -41,6 +56,7 @@ def trained_word_workdir(tmp_path_factory, word_folders):
   """A workdir holding a tiny word-signal model ('noon' vs 'night') trained 10 steps."""
   from zmnet_jax.configs import attributes  # pylint: disable=g-import-not-at-top
   from zmnet_jax.training import trainer  # pylint: disable=g-import-not-at-top
+
   config = word_config(attributes.get_config('tiny'), word_folders)
   workdir = str(tmp_path_factory.mktemp('trained_words'))
   trainer.train_and_evaluate(config, workdir)
@@ -52,9 +68,11 @@ def word_config(config, folders):
   config.data.content_dir = folders['content_train']
   config.data.content_val_dir = folders['content_val']
   config.signals.words = {'noon': folders['content_train'], 'night': folders['style_train']}
-  config.signals.references = {'noon': folders['content_train'],
-                               'night': folders['style_train'],
-                               'dusk': folders['style_val']}
+  config.signals.references = {
+    'noon': folders['content_train'],
+    'night': folders['style_train'],
+    'dusk': folders['style_val'],
+  }
   config.signals.eval_words = ('noon', 'evening', '0.5 morning + 0.5 night', 'night')
   config.data.content_size = config.data.style_size = 32
   config.data.resize_short_side = config.data.style_resize_short_side = 40

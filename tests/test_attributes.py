@@ -1,3 +1,17 @@
+# Copyright 2026 The zmnet_jax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Word/attribute signals: vector-PNet training, vocabulary round trip, zero-shot table,
 word-labelled batches, animation."""
 
@@ -44,8 +58,7 @@ def test_vocabulary_round_trips_through_the_model_folder(trained_word_workdir):
   # The two training words sit apart; their mixture halfway between.
   noon, night = vocab.signal('noon'), vocab.signal('night')
   assert np.linalg.norm(noon - night) > 0.1
-  np.testing.assert_allclose(vocab.signal('0.5 noon + 0.5 night'), (noon + night) / 2,
-                             atol=1e-6)
+  np.testing.assert_allclose(vocab.signal('0.5 noon + 0.5 night'), (noon + night) / 2, atol=1e-6)
 
 
 def test_word_model_stylizes_unseen_words_and_mixtures(trained_word_workdir, word_folders):
@@ -90,20 +103,37 @@ def test_word_style_batches_are_deterministic_and_resume(word_folders, tmp_path)
 
 def test_sweep_weights_walk_through_the_signals():
   w = animate.sweep_weights(3, 5)
-  np.testing.assert_allclose(w, [[1, 0, 0], [0.5, 0.5, 0], [0, 1, 0], [0, 0.5, 0.5],
-                                 [0, 0, 1]])
+  np.testing.assert_allclose(w, [[1, 0, 0], [0.5, 0.5, 0], [0, 1, 0], [0, 0.5, 0.5], [0, 0, 1]])
   with pytest.raises(animate.AnimationError, match='at least 2 signals'):
     animate.sweep_weights(1, 5)
 
 
 @pytest.mark.parametrize('mode', ['params', 'embedding'])
-def test_animation_writes_the_requested_frames(trained_word_workdir, word_folders, tmp_path,
-                                               mode, capsys):
+def test_animation_writes_the_requested_frames(
+  trained_word_workdir, word_folders, tmp_path, mode, capsys
+):
   content = os.path.join(word_folders['content_val'], os.listdir(word_folders['content_val'])[0])
   out = str(tmp_path / f'anim_{mode}.gif')
-  code = animate.main(['--model', trained_word_workdir, '--content', content, '--signals',
-                       'noon, night', '--frames', '5', '--size', '32', '--out', out,
-                       '--interpolate', mode, '--batch', '2'])
+  code = animate.main(
+    [
+      '--model',
+      trained_word_workdir,
+      '--content',
+      content,
+      '--signals',
+      'noon, night',
+      '--frames',
+      '5',
+      '--size',
+      '32',
+      '--out',
+      out,
+      '--interpolate',
+      mode,
+      '--batch',
+      '2',
+    ]
+  )
   assert code == 0, capsys.readouterr().err
   gif = Image.open(out)
   assert gif.n_frames == 5
@@ -117,22 +147,60 @@ def test_animation_writes_the_requested_frames(trained_word_workdir, word_folder
 def test_animation_mp4(trained_word_workdir, word_folders, tmp_path):
   pytest.importorskip('imageio_ffmpeg', reason='MP4 needs the imageio-ffmpeg extra')
   import imageio.v2 as imageio  # pylint: disable=g-import-not-at-top
+
   content = os.path.join(word_folders['content_val'], os.listdir(word_folders['content_val'])[0])
   out = str(tmp_path / 'anim.mp4')
-  assert animate.main(['--model', trained_word_workdir, '--content', content, '--signals',
-                       'noon,evening,night', '--frames', '4', '--size', '32', '--out', out]) == 0
+  assert (
+    animate.main(
+      [
+        '--model',
+        trained_word_workdir,
+        '--content',
+        content,
+        '--signals',
+        'noon,evening,night',
+        '--frames',
+        '4',
+        '--size',
+        '32',
+        '--out',
+        out,
+      ]
+    )
+    == 0
+  )
   assert imageio.get_reader(out).count_frames() == 4
 
 
 def test_animation_errors_are_one_line(trained_word_workdir, tmp_path, capsys):
-  code = animate.main(['--model', trained_word_workdir, '--content', str(tmp_path / 'x.jpg'),
-                       '--signals', 'noon,night', '--out', str(tmp_path / 'a.gif')])
+  code = animate.main(
+    [
+      '--model',
+      trained_word_workdir,
+      '--content',
+      str(tmp_path / 'x.jpg'),
+      '--signals',
+      'noon,night',
+      '--out',
+      str(tmp_path / 'a.gif'),
+    ]
+  )
   err = capsys.readouterr().err.strip()
   assert code == 1 and len(err.splitlines()) == 1 and 'x.jpg' in err
   content = tmp_path / 'c.png'
   Image.new('RGB', (32, 32), 'gray').save(content)
-  code = animate.main(['--model', trained_word_workdir, '--content', str(content),
-                       '--signals', 'noon,', '--out', str(tmp_path / 'a.gif')])
+  code = animate.main(
+    [
+      '--model',
+      trained_word_workdir,
+      '--content',
+      str(content),
+      '--signals',
+      'noon,',
+      '--out',
+      str(tmp_path / 'a.gif'),
+    ]
+  )
   err = capsys.readouterr().err.strip()
   assert code == 1 and 'at least 2 signals' in err
 
@@ -146,14 +214,34 @@ def test_unknown_word_in_a_vector_file_vocabulary_is_one_line(tmp_path):
   assert len(str(e.value).splitlines()) == 1 and 'night' in str(e.value)
 
 
-def test_animation_sweeps_style_images_of_an_image_model(trained_workdir, word_folders,
-                                                         tmp_path, capsys):
-  styles = [os.path.join(word_folders['style_val'], n)
-            for n in sorted(os.listdir(word_folders['style_val']))[:2]]
+def test_animation_sweeps_style_images_of_an_image_model(
+  trained_workdir, word_folders, tmp_path, capsys
+):
+  styles = [
+    os.path.join(word_folders['style_val'], n)
+    for n in sorted(os.listdir(word_folders['style_val']))[:2]
+  ]
   content = os.path.join(word_folders['content_val'], os.listdir(word_folders['content_val'])[0])
   out = str(tmp_path / 'styles.gif')
-  code = animate.main(['--model', trained_workdir, '--content', content, '--signals',
-                       ','.join(styles), '--frames', '3', '--size', '32', '--style-size', '32',
-                       '--out', out, '--interpolate', 'embedding'])
+  code = animate.main(
+    [
+      '--model',
+      trained_workdir,
+      '--content',
+      content,
+      '--signals',
+      ','.join(styles),
+      '--frames',
+      '3',
+      '--size',
+      '32',
+      '--style-size',
+      '32',
+      '--out',
+      out,
+      '--interpolate',
+      'embedding',
+    ]
+  )
   assert code == 0, capsys.readouterr().err
   assert Image.open(out).n_frames == 3

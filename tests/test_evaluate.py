@@ -1,3 +1,17 @@
+# Copyright 2026 The zmnet_jax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Evaluation: the `evaluate` command, training's report, sharding over 8 fake devices."""
 
 import csv
@@ -45,11 +59,28 @@ def stylizer(trained_workdir):
 def cli_run(trained_workdir, folders, tmp_path_factory):
   """One `evaluate` run: 2 held-out styles (+1 broken) and 3 train styles x 2 contents."""
   out = tmp_path_factory.mktemp('eval_out')
-  code = evaluate.main([
-      '--model', trained_workdir, '--content', folders['content_val'],
-      '--styles', folders['styles'], '--out', str(out), '--size', str(SIZE),
-      '--style-size', str(SIZE), '--batch-styles', '2',
-      '--train-styles', folders['style_train'], '--limit-train-styles', '3'])
+  code = evaluate.main(
+    [
+      '--model',
+      trained_workdir,
+      '--content',
+      folders['content_val'],
+      '--styles',
+      folders['styles'],
+      '--out',
+      str(out),
+      '--size',
+      str(SIZE),
+      '--style-size',
+      str(SIZE),
+      '--batch-styles',
+      '2',
+      '--train-styles',
+      folders['style_train'],
+      '--limit-train-styles',
+      '3',
+    ]
+  )
   assert code == 0
   return out
 
@@ -61,7 +92,11 @@ def read_csv(path):
 
 def test_cli_writes_metrics_csv_and_contact_sheet(cli_run):
   assert {p.name for p in cli_run.iterdir()} == {
-      'metrics.json', 'per_style.csv', 'per_style_train.csv', 'contact_sheet.png'}
+    'metrics.json',
+    'per_style.csv',
+    'per_style_train.csv',
+    'contact_sheet.png',
+  }
   rows = read_csv(cli_run / 'per_style.csv')
   assert [r['style'] for r in rows] == ['gravel.png', 'immunohistochemistry.png']
   assert list(rows[0]) == ['style', *evaluation.SCORE_NAMES]
@@ -77,15 +112,17 @@ def test_cli_metrics_json(cli_run):
   assert report['num_pairs'] == 4
   assert report['skipped_styles'] == [os.path.join(report['config']['styles'], 'broken.png')]
   assert report['config']['size'] == SIZE and report['config']['batch_styles'] == 2
-  for block in (report['metrics'], report['metrics_std_over_styles'],
-                report['train_styles']['metrics']):
+  for block in (
+    report['metrics'],
+    report['metrics_std_over_styles'],
+    report['train_styles']['metrics'],
+  ):
     assert set(block) == set(evaluation.SCORE_NAMES)
     assert all(np.isfinite(v) for v in block.values())
   assert 0 < report['metrics']['ssim'] < 1 and report['metrics']['lpips'] > 0
   rows = read_csv(cli_run / 'per_style.csv')
   for k in evaluation.SCORE_NAMES:
-    assert report['metrics'][k] == pytest.approx(np.mean([float(r[k]) for r in rows]),
-                                                 rel=1e-4)
+    assert report['metrics'][k] == pytest.approx(np.mean([float(r[k]) for r in rows]), rel=1e-4)
   throughput = report['throughput']
   assert throughput['pairs_per_s'] > 0 and throughput['compile_s'] >= 0
   assert throughput['ms_per_image'] == pytest.approx(1000 / throughput['pairs_per_s'])
@@ -98,8 +135,7 @@ def test_cli_generalization_gap(cli_run):
   held, seen = report['metrics'], report['train_styles']['metrics']
   kind = report['model']['style_kind']
   gap = report['generalization_gap']
-  assert gap['style_loss'] == pytest.approx(held[f'style_loss_{kind}'] -
-                                            seen[f'style_loss_{kind}'])
+  assert gap['style_loss'] == pytest.approx(held[f'style_loss_{kind}'] - seen[f'style_loss_{kind}'])
   assert gap['lpips'] == pytest.approx(held['lpips'] - seen['lpips'])
   assert np.isfinite(gap['style_loss']) and np.isfinite(gap['lpips'])
 
@@ -109,8 +145,9 @@ def test_cli_and_training_evaluation_agree(cli_run, stylizer, folders):
   names, contents = eval_images.load_eval_images(folders['content_val'], SIZE)
   style_names, styles = eval_images.load_eval_images(folders['style_val'], SIZE)
   held_out = evaluation.HeldOutSet(names, contents, style_names, styles)
-  result = evaluation.evaluate_held_out(stylizer.model, stylizer.params,
-                                        stylizer.vgg_params, held_out, batch_styles=2)
+  result = evaluation.evaluate_held_out(
+    stylizer.model, stylizer.params, stylizer.vgg_params, held_out, batch_styles=2
+  )
   for row, i in zip(read_csv(cli_run / 'per_style.csv'), range(len(style_names))):
     assert row['style'] == style_names[i]
     for k in evaluation.SCORE_NAMES:
@@ -119,38 +156,50 @@ def test_cli_and_training_evaluation_agree(cli_run, stylizer, folders):
 
 def test_evaluate_and_report_writes_the_training_report(stylizer, folders, tmp_path):
   names, contents = eval_images.load_eval_images(folders['content_val'], SIZE)
-  style_names, styles = eval_images.load_eval_images(folders['style_train'], SIZE,
-                                                        limit=3)
+  style_names, styles = eval_images.load_eval_images(folders['style_train'], SIZE, limit=3)
   held_out = evaluation.HeldOutSet(names, contents, style_names, styles)
   config = ml_collections.ConfigDict(stylizer.config.eval.to_dict())
   config.batch_styles = 2
   prefix = str(tmp_path / 'eval')
-  report = evaluation.evaluate_and_report(stylizer.model, stylizer.params,
-                                          stylizer.vgg_params, held_out, prefix, config,
-                                          step=7)
+  report = evaluation.evaluate_and_report(
+    stylizer.model, stylizer.params, stylizer.vgg_params, held_out, prefix, config, step=7
+  )
   saved = json.loads(open(prefix + '.json').read())
   assert saved['step'] == 7 and saved['num_styles'] == 3 and len(saved['pairs']) == 6
   for k in evaluation.SCORE_NAMES:
     assert np.isfinite(saved[f'mean_{k}']) and set(saved['per_style']['brick.png']) == set(
-        evaluation.SCORE_NAMES)
+      evaluation.SCORE_NAMES
+    )
   assert saved['throughput']['signals_per_chunk'] == 2
   assert saved['throughput']['timed_pairs'] == 2  # chunk 2 of 2: one real style x 2
   assert report['mean_lpips'] == saved['mean_lpips']
   with Image.open(prefix + '.png') as grid:
     assert grid.size == (4 * (SIZE + 2), 3 * (SIZE + 2))
-  evaluation.save_sample_grid(stylizer.model, stylizer.params, stylizer.vgg_params,
-                              held_out, str(tmp_path / 'samples' / 'grid.png'))
+  evaluation.save_sample_grid(
+    stylizer.model,
+    stylizer.params,
+    stylizer.vgg_params,
+    held_out,
+    str(tmp_path / 'samples' / 'grid.png'),
+  )
   assert (tmp_path / 'samples' / 'grid.png').is_file()
 
 
-@pytest.mark.parametrize('problem', ['missing_dir', 'empty_dir', 'bad_model',
-                                     'not_a_workdir'])
+@pytest.mark.parametrize('problem', ['missing_dir', 'empty_dir', 'bad_model', 'not_a_workdir'])
 def test_cli_errors_are_one_line(problem, folders, trained_workdir, tmp_path, capsys):
   (tmp_path / 'empty').mkdir()
-  args = {'--model': trained_workdir, '--content': folders['content_val'],
-          '--styles': folders['style_val'], '--out': str(tmp_path / 'out')}
-  expected = {'missing_dir': 'folder not found', 'empty_dir': 'no image files',
-              'bad_model': 'model not found', 'not_a_workdir': 'no config.json'}[problem]
+  args = {
+    '--model': trained_workdir,
+    '--content': folders['content_val'],
+    '--styles': folders['style_val'],
+    '--out': str(tmp_path / 'out'),
+  }
+  expected = {
+    'missing_dir': 'folder not found',
+    'empty_dir': 'no image files',
+    'bad_model': 'model not found',
+    'not_a_workdir': 'no config.json',
+  }[problem]
   if problem == 'missing_dir':
     args['--styles'] = str(tmp_path / 'nope')
   elif problem == 'empty_dir':
@@ -190,9 +239,14 @@ def test_evaluation_shards_signals_and_matches_one_device(trained_workdir, folde
   """8 fake CPU devices: DIN, outputs and scores split over 'data'; same numbers."""
   env = dict(os.environ, PYTHONPATH=REPO)
   script = os.path.join(REPO, 'tests', 'evaluate_sharding_check.py')
-  proc = subprocess.run([sys.executable, script, trained_workdir, folders['content_val'],
-                         folders['style_train']],
-                        capture_output=True, text=True, env=env, timeout=900, check=False)
+  proc = subprocess.run(
+    [sys.executable, script, trained_workdir, folders['content_val'], folders['style_train']],
+    capture_output=True,
+    text=True,
+    env=env,
+    timeout=900,
+    check=False,
+  )
   assert proc.returncode == 0, proc.stderr[-3000:]
   report = json.loads(proc.stdout.strip().splitlines()[-1])
   assert report['num_devices'] == 8 and report['num_styles'] == 5
@@ -209,15 +263,34 @@ def test_evaluation_shards_signals_and_matches_one_device(trained_workdir, folde
 
 
 @pytest.mark.shared_data
-@pytest.mark.skipif(not (SHARED_DATA / 'style' / 'val').is_dir(),
-                    reason='needs the shared image data at ../shared/data (outside the repo)')
+@pytest.mark.skipif(
+  not (SHARED_DATA / 'style' / 'val').is_dir(),
+  reason='needs the shared image data at ../shared/data (outside the repo)',
+)
 def test_cli_on_shared_data(trained_workdir, tmp_path):
   out = tmp_path / 'out'
-  code = evaluate.main([
-      '--model', trained_workdir, '--content', str(SHARED_DATA / 'content' / 'val'),
-      '--styles', str(SHARED_DATA / 'style' / 'val'), '--out', str(out),
-      '--limit-contents', '2', '--limit-styles', '3', '--size', '64', '--style-size', '64',
-      '--train-styles', str(SHARED_DATA / 'style' / 'train' / 'wikiart')])
+  code = evaluate.main(
+    [
+      '--model',
+      trained_workdir,
+      '--content',
+      str(SHARED_DATA / 'content' / 'val'),
+      '--styles',
+      str(SHARED_DATA / 'style' / 'val'),
+      '--out',
+      str(out),
+      '--limit-contents',
+      '2',
+      '--limit-styles',
+      '3',
+      '--size',
+      '64',
+      '--style-size',
+      '64',
+      '--train-styles',
+      str(SHARED_DATA / 'style' / 'train' / 'wikiart'),
+    ]
+  )
   assert code == 0
   report = json.loads((out / 'metrics.json').read_text())
   assert report['num_styles'] == 3 and report['train_styles']['num_styles'] == 3

@@ -1,3 +1,17 @@
+# Copyright 2026 The zmnet_jax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Tests for zmnet_jax.image_io."""
 
 import io
@@ -12,17 +26,15 @@ from zmnet_jax.data.image_io import ImageError
 
 
 def _rgb(height=20, width=30, seed=0):
-  return np.random.default_rng(seed).integers(
-      0, 256, (height, width, 3), dtype=np.uint8
-  )
+  return np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8)
 
 
 def _smooth_rgb(height=24, width=40):
   """A gradient that survives JPEG compression almost unchanged."""
   y, x = np.mgrid[0:height, 0:width]
-  return np.stack(
-      [x * 255 // (width - 1), y * 255 // (height - 1), 0 * x + 128], -1
-  ).astype(np.uint8)
+  return np.stack([x * 255 // (width - 1), y * 255 // (height - 1), 0 * x + 128], -1).astype(
+    np.uint8
+  )
 
 
 def _save(tmp_path, name, image, **kwargs):
@@ -112,9 +124,7 @@ def test_sixteen_bit_is_scaled_to_eight_bit(tmp_path):
   assert image.mode == 'I;16'
   result = image_io.load_image(_save(tmp_path, '16.png', image))
   _assert_rgb(result, (2, 3, 3))
-  np.testing.assert_array_equal(
-      result[..., 0], np.round(values / 257.0).astype(np.uint8)
-  )
+  np.testing.assert_array_equal(result[..., 0], np.round(values / 257.0).astype(np.uint8))
 
 
 def test_thirty_two_bit_integer_is_read_as_sixteen_bit(tmp_path):
@@ -146,8 +156,8 @@ def test_exif_orientation_is_applied(tmp_path):
 def test_decode_image_bytes_matches_load_image(tmp_path):
   path = _save(tmp_path, 'x.png', Image.fromarray(_rgb()))
   np.testing.assert_array_equal(
-      image_io.decode_image_bytes(path.read_bytes(), 'x.png'),
-      image_io.load_image(path),
+    image_io.decode_image_bytes(path.read_bytes(), 'x.png'),
+    image_io.load_image(path),
   )
 
 
@@ -257,13 +267,13 @@ def test_save_to_unwritable_path_is_an_error(tmp_path):
 
 
 @pytest.mark.parametrize(
-    'name, array, message',
-    [
-        ('x.gif', _rgb(), 'unsupported output format'),
-        ('x.png', np.full((2, 2, 3), np.nan), 'NaN'),
-        ('x.png', np.zeros((2, 2, 2)), 'expected an image of shape'),
-        ('x.png', np.zeros((2, 2, 3), np.int64), 'expected float values'),
-    ],
+  'name, array, message',
+  [
+    ('x.gif', _rgb(), 'unsupported output format'),
+    ('x.png', np.full((2, 2, 3), np.nan), 'NaN'),
+    ('x.png', np.zeros((2, 2, 2)), 'expected an image of shape'),
+    ('x.png', np.zeros((2, 2, 3), np.int64), 'expected float values'),
+  ],
 )
 def test_save_rejects_bad_input(tmp_path, name, array, message):
   with pytest.raises(ImageError, match=message):
@@ -281,9 +291,18 @@ def _touch(path):
 
 def test_list_images_recursive_sorted_case_insensitive(tmp_path):
   expected = [
-      _touch(tmp_path / name)
-      for name in ['a.JPG', 'b.jpeg', 'c.Png', 'd.bmp', 'e.webp', 'f.tif',
-                   'g.TIFF', 'sub/z.png', 'sub/deeper/y.jpg']
+    _touch(tmp_path / name)
+    for name in [
+      'a.JPG',
+      'b.jpeg',
+      'c.Png',
+      'd.bmp',
+      'e.webp',
+      'f.tif',
+      'g.TIFF',
+      'sub/z.png',
+      'sub/deeper/y.jpg',
+    ]
   ]
   _touch(tmp_path / 'notes.txt')
   _touch(tmp_path / '.hidden.jpg')

@@ -1,3 +1,17 @@
+# Copyright 2026 The zmnet_jax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Inference on the trained test model: vmapped signals, any size, strength, mixing,
 colour preservation, tiles, a large image on CPU, bfloat16."""
 
@@ -50,8 +64,9 @@ def contents(folders):
 
 @pytest.fixture(scope='module')
 def styles(folders):
-  paths = (image_io.list_images(folders['style_val'])
-           + image_io.list_images(folders['style_train'])[:2])
+  paths = (
+    image_io.list_images(folders['style_val']) + image_io.list_images(folders['style_train'])[:2]
+  )
   return [square(p, 64) for p in paths]
 
 
@@ -60,7 +75,7 @@ def test_vmapped_signals_equal_one_signal_at_a_time(stylizer, contents, styles):
   together = stylizer.stylize(contents, din)
   assert together.shape == (3, len(contents), 64, 64, 3)
   for i in range(3):
-    alone = stylizer.stylize(contents, jax.tree.map(lambda x, i=i: x[i:i + 1], din))
+    alone = stylizer.stylize(contents, jax.tree.map(lambda x, i=i: x[i : i + 1], din))
     np.testing.assert_allclose(together[i], alone[0], atol=1e-5)
   assert np.abs(together[0] - together[1]).mean() > 1e-3  # the signals do differ
 
@@ -74,8 +89,7 @@ def test_any_size_comes_back_at_its_size(stylizer, folders, styles, height, widt
   assert out.shape == (1, 1, height, width, 3) and np.all(np.isfinite(out))
   padded, _ = tiling.pad_to_stride(image)
   assert padded.shape[1] % 4 == 0 and padded.shape[2] % 4 == 0
-  np.testing.assert_allclose(out, stylizer.stylize(padded, din)[:, :, :height, :width],
-                             atol=1e-6)
+  np.testing.assert_allclose(out, stylizer.stylize(padded, din)[:, :, :height, :width], atol=1e-6)
 
 
 def style_loss(stylizer, images, style):
@@ -95,8 +109,9 @@ def test_style_loss_falls_as_strength_rises(stylizer, contents, styles):
   table = {}
   for s, style in enumerate(styles[:2]):
     din = stylizer.encode_images([style])
-    outs = [stylizer.stylize(contents, stylizer.with_strength(din, contents, a))[0]
-            for a in (0.0, 0.5)] + [stylizer.stylize(contents, din)[0]]
+    outs = [
+      stylizer.stylize(contents, stylizer.with_strength(din, contents, a))[0] for a in (0.0, 0.5)
+    ] + [stylizer.stylize(contents, din)[0]]
     table[s] = np.stack([style_loss(stylizer, o, style) for o in outs], axis=1)  # [B, 3]
   print('style loss at strength 0, 0.5, 1 (style: [content: losses]):', table)
   for rows in table.values():
@@ -111,8 +126,9 @@ def test_half_mix_differs_from_both_and_interpolates_din(stylizer, contents, sty
   mixed = stylizer.stylize(contents, infer.mix(din, [0.5, 0.5]))
   halfway = jax.tree.map(lambda x: 0.5 * x[:1] + 0.5 * x[1:], din)
   np.testing.assert_allclose(mixed, stylizer.stylize(contents, halfway), atol=1e-6)
-  np.testing.assert_allclose(mixed, stylizer.stylize(contents, infer.mix(din, [3, 3])),
-                             atol=1e-6)  # weights are normalized
+  np.testing.assert_allclose(
+    mixed, stylizer.stylize(contents, infer.mix(din, [3, 3])), atol=1e-6
+  )  # weights are normalized
   gap = np.abs(both[0] - both[1]).mean()
   for i in range(2):
     assert np.abs(mixed[0] - both[i]).mean() > 0.2 * gap
@@ -137,8 +153,9 @@ def test_yiq_round_trip_is_exact():
   np.testing.assert_allclose(color.yiq_to_rgb(color.rgb_to_yiq(rgb)), rgb, atol=1e-6)
 
 
-@pytest.mark.parametrize('length, tile, halo', [(384, 256, 36), (1000, 240, 60),
-                                               (200, 256, 60), (3000, 1024, 60)])
+@pytest.mark.parametrize(
+  'length, tile, halo', [(384, 256, 36), (1000, 240, 60), (200, 256, 60), (3000, 1024, 60)]
+)
 def test_tile_windows_partition_the_image_and_carry_the_halo(length, tile, halo):
   windows = tiling.tile_windows(length, tile, halo)
   cores = [(c0, c1) for _, c0, c1 in windows]
@@ -174,8 +191,7 @@ def test_tiled_output_matches_untiled(stylizer, photo_384x448, styles):
 def test_exact_statistics_make_tiles_equal_an_untiled_pass(stylizer, photo_384x448, styles):
   din = stylizer.encode_images(styles[:2])
   whole = stylizer.stylize(photo_384x448, din, tile_size=4096)
-  tiled = functools.partial(stylizer.stylize, photo_384x448, din, tile_size=256,
-                            stats_max_side=96)
+  tiled = functools.partial(stylizer.stylize, photo_384x448, din, tile_size=256, stats_max_side=96)
   approximate, exact = tiled(), tiled(exact_stats=True)
   assert np.abs(approximate - whole).mean() > 5e-3  # downscaled statistics do differ
   np.testing.assert_allclose(exact, whole, atol=1e-4)
@@ -201,7 +217,7 @@ def test_receptive_radius_bounds_what_an_output_pixel_sees(blocks):
   assert radius - 8 <= reach <= radius
 
 
-LARGE_IMAGE = '''
+LARGE_IMAGE = """
 import json, resource, sys, time
 import numpy as np
 from PIL import Image
@@ -220,15 +236,21 @@ out = stylizer.stylize(content, din)
 print(json.dumps({'shape': out.shape, 'seconds': time.time() - start, 'tiles': tiles,
                   'finite': bool(np.isfinite(out).all()), 'std': float(out.std()),
                   'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
-'''
+"""
 
 
 @pytest.mark.slow
 def test_3000x2000_image_stylizes_on_cpu_in_bounded_memory(trained_workdir, folders):
   content = image_io.list_images(folders['content_val'])[1]
   style = image_io.list_images(folders['style_val'])[0]
-  result = subprocess.run([sys.executable, '-c', LARGE_IMAGE, trained_workdir, content, style],
-                          cwd=REPO, capture_output=True, text=True, timeout=600, check=False)
+  result = subprocess.run(
+    [sys.executable, '-c', LARGE_IMAGE, trained_workdir, content, style],
+    cwd=REPO,
+    capture_output=True,
+    text=True,
+    timeout=600,
+    check=False,
+  )
   assert result.returncode == 0, result.stderr[-2000:]
   report = json.loads(result.stdout.strip().splitlines()[-1])
   print('3000x2000, default 1024 px tiles:', report)
@@ -284,6 +306,7 @@ def test_bad_strength_and_mix_are_inference_errors(stylizer, contents, styles):
 
 def test_inference_api_is_exported_at_package_level():
   import zmnet_jax  # pylint: disable=g-import-not-at-top
+
   assert zmnet_jax.Stylizer is infer.Stylizer
   assert zmnet_jax.mix is infer.mix
   with pytest.raises(AttributeError):

@@ -1,3 +1,17 @@
+# Copyright 2026 The zmnet_jax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Tests for zmnet_jax.data: prepared folders, the training stream, embedded images."""
 
 import json
@@ -41,9 +55,7 @@ def _write_solid_images(folder, count):
   """Uniform images whose red channel encodes their index (20 * i + 10)."""
   folder.mkdir(parents=True, exist_ok=True)
   for i in range(count):
-    Image.new('RGB', (48, 40), (20 * i + 10, 90, 160)).save(
-        folder / f'solid{i:02d}.png'
-    )
+    Image.new('RGB', (48, 40), (20 * i + 10, 90, 160)).save(folder / f'solid{i:02d}.png')
 
 
 def _image_ids(batch):
@@ -76,8 +88,12 @@ def _data_config(tmp_path, content, style, **overrides):
 def _train_input(tmp_path, folders, seed=0, **kwargs):
   config = _data_config(tmp_path, *folders)
   return train_input_lib.make_train_input(
-      config, global_batch_size=4, seed=seed, process_index=0,
-      process_count=1, **kwargs,
+    config,
+    global_batch_size=4,
+    seed=seed,
+    process_index=0,
+    process_count=1,
+    **kwargs,
   )
 
 
@@ -119,8 +135,7 @@ def test_builder_features_labels_and_store_size(tmp_path):
   source = folder_dataset.open_image_folder(folder, tmp_path / 'tfds', 96)
   examples = {ex['filename'].decode(): ex for ex in source}
   assert sorted(examples) == sorted(
-      ['img00.png', 'img03.png', 'a/img01.png', 'a/img04.png',
-       'a/b/img02.png', 'a/big.png']
+    ['img00.png', 'img03.png', 'a/img01.png', 'a/img04.png', 'a/b/img02.png', 'a/big.png']
   )
   labels = {name: ex['label'].decode() for name, ex in examples.items()}
   assert labels['img00.png'] == ''
@@ -225,8 +240,11 @@ def test_processes_read_disjoint_shards(tmp_path):
   seen = []
   for process_index in (0, 1):
     with train_input_lib.make_train_input(
-        config, global_batch_size=8, seed=0, process_index=process_index,
-        process_count=2,
+      config,
+      global_batch_size=8,
+      seed=0,
+      process_index=process_index,
+      process_count=2,
     ) as train_input:
       batch = next(train_input)  # One epoch of this process' 4 images.
     assert batch['content'].shape[0] == 4
@@ -256,17 +274,15 @@ def test_empty_folder_is_an_error(tmp_path, folders):
 
 
 @pytest.mark.parametrize(
-    'overrides, batch, message',
-    [
-        ({}, 3, 'global batch size 3 must be a positive multiple'),
-        ({'resize_short_side': 16}, 4, 'smaller than the crop size'),
-        ({'store_short_side': 32}, 4, 'stored images would be upscaled'),
-        ({'data_dir': ''}, 4, "'data_dir' is not set"),
-    ],
+  'overrides, batch, message',
+  [
+    ({}, 3, 'global batch size 3 must be a positive multiple'),
+    ({'resize_short_side': 16}, 4, 'smaller than the crop size'),
+    ({'store_short_side': 32}, 4, 'stored images would be upscaled'),
+    ({'data_dir': ''}, 4, "'data_dir' is not set"),
+  ],
 )
-def test_inconsistent_settings_are_errors(
-    tmp_path, folders, overrides, batch, message
-):
+def test_inconsistent_settings_are_errors(tmp_path, folders, overrides, batch, message):
   config = _data_config(tmp_path, *folders, **overrides)
   with pytest.raises(DataError, match=message):
     train_input_lib.make_train_input(config, batch, 0, 0, 2)
@@ -327,8 +343,7 @@ def _embedded_root(tmp_path_factory):
 
 def test_embedded_data_folders(embedded_root):
   folders = embedded_data.materialize_embedded_data(embedded_root)
-  assert set(folders) == {'content_train', 'style_train', 'content_val',
-                          'style_val'}
+  assert set(folders) == {'content_train', 'style_train', 'content_val', 'style_val'}
   names = {}
   for key, folder in folders.items():
     paths = image_io.list_images(folder)
@@ -356,8 +371,8 @@ def test_embedded_data_completes_a_partial_folder(embedded_root, tmp_path):
   removed.unlink()
   embedded_data.materialize_embedded_data(root)
   np.testing.assert_array_equal(
-      image_io.load_image(removed),
-      image_io.load_image(embedded_root / 'style_val' / 'gravel.png'),
+    image_io.load_image(removed),
+    image_io.load_image(embedded_root / 'style_val' / 'gravel.png'),
   )
 
 
@@ -366,8 +381,8 @@ def test_embedded_data_completes_a_partial_folder(embedded_root, tmp_path):
 
 @pytest.mark.shared_data
 @pytest.mark.skipif(
-    not (SHARED_DATA / 'content' / 'val').is_dir(),
-    reason='needs the shared image data at ../shared/data (outside the repo)',
+  not (SHARED_DATA / 'content' / 'val').is_dir(),
+  reason='needs the shared image data at ../shared/data (outside the repo)',
 )
 def test_shared_content_val_prepares_and_batches(tmp_path):
   folder = SHARED_DATA / 'content' / 'val'

@@ -1,3 +1,17 @@
+# Copyright 2026 The zmnet_jax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """The package's shape: no import cycle between subpackages, inference stands alone."""
 
 import ast
@@ -11,13 +25,21 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PACKAGE = os.path.join(REPO, 'zmnet_jax')
 # Bottom to top: a subpackage may import those below it, never those above.
 LAYERS = ('models', 'data', 'signals', 'infer', 'evaluation', 'training', 'cli')
-HEAVY_FOR_INFERENCE = ('optax', 'orbax', 'grain', 'tensorflow_datasets', 'tensorflow',
-                       'zmnet_jax.training', 'zmnet_jax.evaluation', 'zmnet_jax.cli')
+HEAVY_FOR_INFERENCE = (
+  'optax',
+  'orbax',
+  'grain',
+  'tensorflow_datasets',
+  'tensorflow',
+  'zmnet_jax.training',
+  'zmnet_jax.evaluation',
+  'zmnet_jax.cli',
+)
 
 
 def module_name(path: str) -> str:
-  relative = os.path.relpath(path, REPO)[:-len('.py')].replace(os.sep, '.')
-  return relative[:-len('.__init__')] if relative.endswith('.__init__') else relative
+  relative = os.path.relpath(path, REPO)[: -len('.py')].replace(os.sep, '.')
+  return relative[: -len('.__init__')] if relative.endswith('.__init__') else relative
 
 
 def imports_of(path: str) -> set[str]:
@@ -59,7 +81,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
     stack.append(node)
     for nxt in sorted(graph.get(node, ())):
       if state.get(nxt) == 'open':
-        return stack[stack.index(nxt):] + [nxt]
+        return stack[stack.index(nxt) :] + [nxt]
       if nxt not in state and (cycle := visit(nxt)):
         return cycle
     state[node] = 'done'
@@ -86,24 +108,35 @@ def test_find_cycle_finds_one():
 @pytest.mark.parametrize('lower', LAYERS)
 def test_subpackages_import_only_those_below_them(lower):
   graph = unit_graph()
-  above = {f'zmnet_jax.{name}' for name in LAYERS[LAYERS.index(lower) + 1:]}
+  above = {f'zmnet_jax.{name}' for name in LAYERS[LAYERS.index(lower) + 1 :]}
   assert not graph[f'zmnet_jax.{lower}'] & above, graph[f'zmnet_jax.{lower}'] & above
 
 
 def test_importing_inference_loads_no_training_machinery():
-  code = ('import sys, zmnet_jax.infer; from zmnet_jax import Stylizer; '
-          f'heavy = {HEAVY_FOR_INFERENCE!r}; '
-          "print(sorted(m for m in sys.modules if any(m == h or m.startswith(h + '.') "
-          'for h in heavy)))')
-  result = subprocess.run([sys.executable, '-c', code], cwd=REPO, capture_output=True,
-                          text=True, check=True)
+  code = (
+    'import sys, zmnet_jax.infer; from zmnet_jax import Stylizer; '
+    f'heavy = {HEAVY_FOR_INFERENCE!r}; '
+    "print(sorted(m for m in sys.modules if any(m == h or m.startswith(h + '.') "
+    'for h in heavy)))'
+  )
+  result = subprocess.run(
+    [sys.executable, '-c', code], cwd=REPO, capture_output=True, text=True, check=True
+  )
   assert result.stdout.strip() == '[]', result.stdout
 
 
 def test_configs_resolve_by_short_name_from_any_directory(tmp_path):
-  code = ('from zmnet_jax import configs; import os; '
-          "print(all(os.path.isfile(configs.resolve(n).split(':')[0]) for n in "
-          "('tiny', 'default:tiny', 'shared_data', 'attributes:tiny', 'configs/gpu.py', 'tpu')))")
-  result = subprocess.run([sys.executable, '-c', code], cwd=tmp_path, capture_output=True,
-                          text=True, check=True, env=dict(os.environ, PYTHONPATH=REPO))
+  code = (
+    'from zmnet_jax import configs; import os; '
+    "print(all(os.path.isfile(configs.resolve(n).split(':')[0]) for n in "
+    "('tiny', 'default:tiny', 'shared_data', 'attributes:tiny', 'configs/gpu.py', 'tpu')))"
+  )
+  result = subprocess.run(
+    [sys.executable, '-c', code],
+    cwd=tmp_path,
+    capture_output=True,
+    text=True,
+    check=True,
+    env=dict(os.environ, PYTHONPATH=REPO),
+  )
   assert result.stdout.strip() == 'True'

@@ -1,3 +1,17 @@
+# Copyright 2026 The zmnet_jax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Perceptual loss terms: values, zeros for identical inputs, gradient directions."""
 
 import jax
@@ -11,14 +25,21 @@ from zmnet_jax.models import losses
 
 def feats(key, n=2, size=8, channels=(4, 6)):
   keys = jax.random.split(jax.random.key(key), len(channels))
-  return {f'relu{i + 1}_1': jax.nn.relu(jax.random.normal(k, (n, size >> i, size >> i, c)))
-          for i, (k, c) in enumerate(zip(keys, channels))}
+  return {
+    f'relu{i + 1}_1': jax.nn.relu(jax.random.normal(k, (n, size >> i, size >> i, c)))
+    for i, (k, c) in enumerate(zip(keys, channels))
+  }
 
 
 def loss_config(kind='gram'):
-  return ml_collections.ConfigDict(dict(
-      content_weights={'relu2_1': 1.0}, style_weights={'relu1_1': 2.0, 'relu2_1': 3.0},
-      style_kind=kind, tv_weight=0.5))
+  return ml_collections.ConfigDict(
+    dict(
+      content_weights={'relu2_1': 1.0},
+      style_weights={'relu1_1': 2.0, 'relu2_1': 3.0},
+      style_kind=kind,
+      tv_weight=0.5,
+    )
+  )
 
 
 def test_gram_matrix_is_normalized_by_size():
@@ -45,13 +66,15 @@ def test_terms_are_weighted_and_summed():
   out, content, style = feats(0), feats(1), feats(2)
   images = jnp.zeros((2, 8, 8, 3))
   terms = losses.perceptual_loss_terms(images, out, content, style, loss_config())
-  expected_style = (2.0 * losses.style_distance(out['relu1_1'], style['relu1_1'], 'gram')
-                    + 3.0 * losses.style_distance(out['relu2_1'], style['relu2_1'], 'gram'))
+  expected_style = 2.0 * losses.style_distance(
+    out['relu1_1'], style['relu1_1'], 'gram'
+  ) + 3.0 * losses.style_distance(out['relu2_1'], style['relu2_1'], 'gram')
   np.testing.assert_allclose(terms['style'], expected_style, rtol=1e-5)
   mse = jnp.mean((out['relu2_1'] - content['relu2_1']) ** 2, axis=(1, 2, 3))
   np.testing.assert_allclose(terms['content'], mse, rtol=1e-5)
-  np.testing.assert_allclose(terms['total'], terms['content'] + terms['style'] + terms['tv'],
-                             rtol=1e-6)
+  np.testing.assert_allclose(
+    terms['total'], terms['content'] + terms['style'] + terms['tv'], rtol=1e-6
+  )
   assert losses.loss_layers(loss_config()) == ['relu1_1', 'relu2_1']
 
 
@@ -64,8 +87,11 @@ def test_zero_weight_drops_a_layer():
 
 def test_content_gradient_points_away_from_the_target():
   out, target = feats(0)['relu2_1'], feats(1)['relu2_1']
-  grad = jax.grad(lambda o: jnp.sum(losses.content_terms(
-      {'relu2_1': o}, {'relu2_1': target}, {'relu2_1': 1.0})['content/relu2_1']))(out)
+  grad = jax.grad(
+    lambda o: jnp.sum(
+      losses.content_terms({'relu2_1': o}, {'relu2_1': target}, {'relu2_1': 1.0})['content/relu2_1']
+    )
+  )(out)
   # d/dx mean((x - t)^2) = 2 (x - t) / n: same sign as (x - t) everywhere it is nonzero.
   diff = np.asarray(out - target)
   mask = np.abs(diff) > 1e-6

@@ -1,3 +1,17 @@
+# Copyright 2026 The zmnet_jax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """LPIPS (VGG16) and SSIM in JAX against their references."""
 
 import numpy as np
@@ -51,8 +65,9 @@ def test_lpips_grows_with_the_noise_level(lpips_params):
 
 def test_lpips_is_symmetric(lpips_params):
   x, y = astronaut(), resized(data.chelsea()[:, 50:350])
-  np.testing.assert_allclose(metrics.lpips(lpips_params, x, y),
-                             metrics.lpips(lpips_params, y, x), rtol=1e-5)
+  np.testing.assert_allclose(
+    metrics.lpips(lpips_params, x, y), metrics.lpips(lpips_params, y, x), rtol=1e-5
+  )
 
 
 def test_lpips_golden_value(lpips_params):
@@ -65,8 +80,9 @@ def test_lpips_from_features_broadcasts_over_leading_axes(lpips_params):
   ys = np.stack([np.stack([blurred(), x[0]])] * 2)  # [2, 2, H, W, 3]
   feats = metrics.lpips_features(lpips_params, ys)
   assert feats[0].shape[:2] == (2, 2)
-  values = np.asarray(metrics.lpips_from_features(
-      lpips_params, feats, metrics.lpips_features(lpips_params, x)))
+  values = np.asarray(
+    metrics.lpips_from_features(lpips_params, feats, metrics.lpips_features(lpips_params, x))
+  )
   assert values.shape == (2, 2)
   np.testing.assert_allclose(values[:, 0], GOLDEN_LPIPS, atol=1e-3)
   np.testing.assert_allclose(values[:, 1], 0.0, atol=1e-6)
@@ -74,8 +90,14 @@ def test_lpips_from_features_broadcasts_over_leading_axes(lpips_params):
 
 def skimage_ssim(x, y):
   return sk_metrics.structural_similarity(
-      x, y, channel_axis=-1, data_range=1.0, gaussian_weights=True, sigma=1.5,
-      use_sample_covariance=False)
+    x,
+    y,
+    channel_axis=-1,
+    data_range=1.0,
+    gaussian_weights=True,
+    sigma=1.5,
+    use_sample_covariance=False,
+  )
 
 
 @pytest.mark.parametrize('pair', ['blurred', 'other_photo', 'noisy', 'rectangular'])

@@ -1,3 +1,17 @@
+# Copyright 2026 The zmnet_jax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """TNet, DIN and PNet: numerics, the PNet/TNet contract, full convolutionality."""
 
 import jax
@@ -12,16 +26,19 @@ WIDE = models.TNetConfig(channels=(16, 24, 40), num_residual_blocks=3)
 
 
 def identity_din(config, batch):
-  return {name: (jnp.ones((batch, c)), jnp.zeros((batch, c)))
-          for name, c in models.conditioned_layers(config)}
+  return {
+    name: (jnp.ones((batch, c)), jnp.zeros((batch, c)))
+    for name, c in models.conditioned_layers(config)
+  }
 
 
 def fake_vgg_features(batch, size=32, key=0):
   """Random activations with the channel counts of VGG's relu{1..4}_1."""
   keys = jax.random.split(jax.random.key(key), 4)
-  return {name: jax.nn.relu(jax.random.normal(k, (batch, size >> i, size >> i, c)))
-          for i, (name, c, k) in enumerate(zip(models.STYLE_ENCODER_LAYERS,
-                                               (64, 128, 256, 512), keys))}
+  return {
+    name: jax.nn.relu(jax.random.normal(k, (batch, size >> i, size >> i, c)))
+    for i, (name, c, k) in enumerate(zip(models.STYLE_ENCODER_LAYERS, (64, 128, 256, 512), keys))
+  }
 
 
 def test_din_normalizes_per_sample_and_channel_then_applies_affine():
@@ -58,9 +75,12 @@ def test_fast_padding_equals_reflect_pad_valid_conv(stride, kernel, fast):
   kernel_w = params['params']['conv']['kernel']
   bias = params['params']['conv']['bias']
   padded = models.reflect_pad(x, kernel // 2)
-  plain = jax.lax.conv_general_dilated(
-      padded, kernel_w, (stride, stride), 'VALID',
-      dimension_numbers=('NHWC', 'HWIO', 'NHWC')) + bias
+  plain = (
+    jax.lax.conv_general_dilated(
+      padded, kernel_w, (stride, stride), 'VALID', dimension_numbers=('NHWC', 'HWIO', 'NHWC')
+    )
+    + bias
+  )
   np.testing.assert_allclose(conv.apply(params, x), plain, rtol=1e-5, atol=1e-5)
 
 
@@ -69,10 +89,12 @@ def test_tnet_fast_and_plain_paths_agree():
   din = identity_din(SLIM, 1)
   fast = models.TNet(SLIM)
   params = fast.init(jax.random.key(1), x, din)
-  plain = models.TNet(models.TNetConfig(SLIM.channels, SLIM.num_residual_blocks,
-                                        fast_padding=False))
-  np.testing.assert_allclose(fast.apply(params, x, din), plain.apply(params, x, din),
-                             rtol=1e-5, atol=1e-5)
+  plain = models.TNet(
+    models.TNetConfig(SLIM.channels, SLIM.num_residual_blocks, fast_padding=False)
+  )
+  np.testing.assert_allclose(
+    fast.apply(params, x, din), plain.apply(params, x, din), rtol=1e-5, atol=1e-5
+  )
 
 
 @pytest.mark.parametrize('size', [(256, 256), (384, 384), (64, 96)])
@@ -105,11 +127,13 @@ def test_tnet_din_parameters_change_the_output():
 @pytest.mark.parametrize('signal_kind', ['image', 'vector'])
 @pytest.mark.parametrize('tnet_config', [SLIM, WIDE], ids=['slim', 'wide'])
 def test_pnet_output_matches_the_tnet_contract(variant, signal_kind, tnet_config):
-  net = models.ZMNet(tnet_config, models.PNetConfig(variant=variant, signal=signal_kind,
-                                                    width=32))
+  net = models.ZMNet(tnet_config, models.PNetConfig(variant=variant, signal=signal_kind, width=32))
   batch = 3
-  signal = (fake_vgg_features(batch) if signal_kind == 'image'
-            else jax.random.normal(jax.random.key(0), (batch, 7)))
+  signal = (
+    fake_vgg_features(batch)
+    if signal_kind == 'image'
+    else jax.random.normal(jax.random.key(0), (batch, 7))
+  )
   images = jnp.zeros((batch, 16, 16, 3))
   variables = net.init(jax.random.key(1), images, signal)
   din = net.apply(variables, signal, method=models.ZMNet.encode)

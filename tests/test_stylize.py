@@ -1,3 +1,17 @@
+# Copyright 2026 The zmnet_jax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """The stylize command: contents x styles folders, skipping, mixing, vectors, one-line errors."""
 
 import json
@@ -33,11 +47,13 @@ def inputs(word_folders, tmp_path_factory):
   root = tmp_path_factory.mktemp('stylize_inputs')
   contents = image_io.list_images(word_folders['content_train'])[:5]
   for path, (h, w) in zip(contents, CONTENT_SHAPES):
-    image_io.save_image(root / 'contents' / os.path.basename(path),
-                        crop(image_io.load_image(path), h, w))
+    image_io.save_image(
+      root / 'contents' / os.path.basename(path), crop(image_io.load_image(path), h, w)
+    )
   for path in image_io.list_images(word_folders['style_train'])[:4]:
-    image_io.save_image(root / 'styles' / os.path.basename(path),
-                        crop(image_io.load_image(path), 64, 64))
+    image_io.save_image(
+      root / 'styles' / os.path.basename(path), crop(image_io.load_image(path), 64, 64)
+    )
   return root
 
 
@@ -57,10 +73,23 @@ def stems(folder):
 
 
 def test_contents_x_styles_folders_write_every_pair_then_skip(
-    capsys, trained_workdir, inputs, tmp_path):
+  capsys, trained_workdir, inputs, tmp_path
+):
   out = tmp_path / 'out'
-  args = ['--model', trained_workdir, '--content', inputs / 'contents', '--style',
-          inputs / 'styles', '--out', out, '--size', 32, '--batch', 4]
+  args = [
+    '--model',
+    trained_workdir,
+    '--content',
+    inputs / 'contents',
+    '--style',
+    inputs / 'styles',
+    '--out',
+    out,
+    '--size',
+    32,
+    '--batch',
+    4,
+  ]
   code, stdout, err = run(capsys, *args)
   assert code == 0, err
   contents, styles = stems(inputs / 'contents'), stems(inputs / 'styles')
@@ -78,31 +107,58 @@ def test_contents_x_styles_folders_write_every_pair_then_skip(
 
 
 def test_mix_writes_one_output_per_content(capsys, trained_workdir, inputs, tmp_path):
-  code, stdout, err = run(capsys, '--model', trained_workdir, '--content', inputs / 'contents',
-                          '--style', inputs / 'styles', '--out', tmp_path, '--size', 32,
-                          '--mix', '1,1,0,2')
+  code, stdout, err = run(
+    capsys,
+    '--model',
+    trained_workdir,
+    '--content',
+    inputs / 'contents',
+    '--style',
+    inputs / 'styles',
+    '--out',
+    tmp_path,
+    '--size',
+    32,
+    '--mix',
+    '1,1,0,2',
+  )
   assert code == 0, err
   assert stems(tmp_path) == [f'{c}__mix' for c in stems(inputs / 'contents')]
   assert stdout.startswith('written 5, skipped 0 ')
 
 
-def test_one_content_and_style_go_to_the_named_file(capsys, trained_workdir, stylizer, inputs,
-                                                   tmp_path):
+def test_one_content_and_style_go_to_the_named_file(
+  capsys, trained_workdir, stylizer, inputs, tmp_path
+):
   content = image_io.list_images(inputs / 'contents')[0]
   style = image_io.list_images(inputs / 'styles')[0]
   target = tmp_path / 'deep' / 'result.png'
-  code, _, err = run(capsys, '--model', trained_workdir, '--content', content, '--style', style,
-                     '--out', target)
+  code, _, err = run(
+    capsys, '--model', trained_workdir, '--content', content, '--style', style, '--out', target
+  )
   assert code == 0, err
   assert os.listdir(tmp_path / 'deep') == ['result.png']
   expected = stylizer.stylize(
-      image_io.load_image(content)[None].astype(np.float32) / 255,
-      stylizer.encode_images([image_io.load_image(style).astype(np.float32) / 255]))[0, 0]
+    image_io.load_image(content)[None].astype(np.float32) / 255,
+    stylizer.encode_images([image_io.load_image(style).astype(np.float32) / 255]),
+  )[0, 0]
   written = image_io.load_image(target).astype(int)
   assert np.abs(written - image_io.to_uint8(expected)).max() <= 1
   # strength and colour preservation run through the same path
-  code, _, err = run(capsys, '--model', trained_workdir, '--content', content, '--style', style,
-                     '--out', tmp_path / 'soft.png', '--strength', 0.5, '--preserve-color')
+  code, _, err = run(
+    capsys,
+    '--model',
+    trained_workdir,
+    '--content',
+    content,
+    '--style',
+    style,
+    '--out',
+    tmp_path / 'soft.png',
+    '--strength',
+    0.5,
+    '--preserve-color',
+  )
   assert code == 0, err
   soft = image_io.load_image(tmp_path / 'soft.png').astype(int)
   assert soft.shape == written.shape and np.abs(soft - written).mean() > 1
@@ -135,8 +191,17 @@ def test_unusual_image_modes_are_converted(capsys, trained_workdir, inputs, tmp_
   exif[0x0112] = 6  # rotate 90 degrees clockwise to display
   Image.fromarray(rgb).save(folder / 'rotated.jpg', exif=exif)
   style = image_io.list_images(inputs / 'styles')[0]
-  code, _, err = run(capsys, '--model', trained_workdir, '--content', folder, '--style', style,
-                     '--out', tmp_path / 'out')
+  code, _, err = run(
+    capsys,
+    '--model',
+    trained_workdir,
+    '--content',
+    folder,
+    '--style',
+    style,
+    '--out',
+    tmp_path / 'out',
+  )
   assert code == 0, err
   for name in ('gray', 'alpha', 'cmyk', 'sixteen'):
     assert image_io.load_image(tmp_path / 'out' / f'{name}__brick.png').shape == (48, 64, 3)
@@ -145,11 +210,21 @@ def test_unusual_image_modes_are_converted(capsys, trained_workdir, inputs, tmp_
 
 def test_signal_vectors_drive_a_vector_model(capsys, trained_word_workdir, inputs, tmp_path):
   dim = json.load(open(os.path.join(trained_word_workdir, 'config.json')))['model']['pnet'][
-      'signal_dim']
+    'signal_dim'
+  ]
   np.save(tmp_path / 'words.npy', np.stack([np.zeros(dim), np.ones(dim)]).astype(np.float32))
   content = image_io.list_images(inputs / 'contents')[0]
-  code, _, err = run(capsys, '--model', trained_word_workdir, '--content', content,
-                     '--signal', tmp_path / 'words.npy', '--out', tmp_path / 'out')
+  code, _, err = run(
+    capsys,
+    '--model',
+    trained_word_workdir,
+    '--content',
+    content,
+    '--signal',
+    tmp_path / 'words.npy',
+    '--out',
+    tmp_path / 'out',
+  )
   assert code == 0, err
   stem = stems(inputs / 'contents')[0]
   assert stems(tmp_path / 'out') == [f'{stem}__words_0', f'{stem}__words_1']
@@ -157,8 +232,18 @@ def test_signal_vectors_drive_a_vector_model(capsys, trained_word_workdir, input
 
 def test_text_expressions_drive_a_word_model(capsys, trained_word_workdir, inputs, tmp_path):
   content = image_io.list_images(inputs / 'contents')[0]
-  code, _, err = run(capsys, '--model', trained_word_workdir, '--content', content,
-                     '--text', 'morning', '0.5 morning + 0.5 night', '--out', tmp_path / 'out')
+  code, _, err = run(
+    capsys,
+    '--model',
+    trained_word_workdir,
+    '--content',
+    content,
+    '--text',
+    'morning',
+    '0.5 morning + 0.5 night',
+    '--out',
+    tmp_path / 'out',
+  )
   assert code == 0, err
   stem = stems(inputs / 'contents')[0]
   assert stems(tmp_path / 'out') == [f'{stem}__0.5_morning_+_0.5_night', f'{stem}__morning']
@@ -170,16 +255,34 @@ def test_text_expressions_drive_a_word_model(capsys, trained_word_workdir, input
 @pytest.mark.parametrize('texts,message', [(['0.5 morning +'], 'morning'), ([' '], 'empty')])
 def test_bad_text_is_one_line(capsys, trained_word_workdir, inputs, tmp_path, texts, message):
   content = image_io.list_images(inputs / 'contents')[0]
-  code, _, err = run(capsys, '--model', trained_word_workdir, '--content', content,
-                     '--text', *texts, '--out', tmp_path / 'out')
+  code, _, err = run(
+    capsys,
+    '--model',
+    trained_word_workdir,
+    '--content',
+    content,
+    '--text',
+    *texts,
+    '--out',
+    tmp_path / 'out',
+  )
   assert code == 1 and len(err.strip().splitlines()) == 1 and message in err.lower()
   assert 'Traceback' not in err and not (tmp_path / 'out').exists()
 
 
 def test_text_needs_a_word_model(capsys, trained_workdir, inputs, tmp_path):
   content = image_io.list_images(inputs / 'contents')[0]
-  code, _, err = run(capsys, '--model', trained_workdir, '--content', content,
-                     '--text', 'night', '--out', tmp_path / 'out')
+  code, _, err = run(
+    capsys,
+    '--model',
+    trained_workdir,
+    '--content',
+    content,
+    '--text',
+    'night',
+    '--out',
+    tmp_path / 'out',
+  )
   assert code == 1 and 'signal_vocabulary.json' in err and len(err.strip().splitlines()) == 1
 
 
@@ -212,38 +315,57 @@ def bad_inputs(trained_workdir, tmp_path_factory):
 # (case, extra argv, what stderr must contain); {b}: bad_inputs, {c}: contents, {s}: styles,
 # {m}: the trained model, {w}: the word model, {o}: a fresh output folder.
 ERROR_CASES = [
-    ('missing content', ['--content', '{b}/none.png'], ['{b}/none.png', 'not found']),
-    ('not an image', ['--content', '{b}/text.png'], ['{b}/text.png', 'not a recognized image']),
-    ('truncated', ['--content', '{b}/truncated.png'], ['{b}/truncated.png', 'truncated']),
-    ('unsupported mode', ['--content', '{b}/float.tif'], ['{b}/float.tif', 'unsupported']),
-    ('too many pixels', ['--content', '{b}/large.png', '--max-pixels', '1e6'],
-     ['{b}/large.png', 'too many pixels']),
-    ('resized past the limit', ['--size', '2000', '--max-pixels', '1e6'],
-     ['--size 2000', 'max-pixels']),
-    ('missing style', ['--style', '{b}/none.png'], ['{b}/none.png', 'not found']),
-    ('output under a file', ['--out', '{b}/a_file/out'], ['{b}/a_file', 'output folder']),
-    ('one file, many outputs', ['--out', '{o}/one.png'], ['{o}/one.png', '20 outputs']),
-    ('missing model', ['--model', '{b}/no_model'], ['{b}/no_model', 'model not found']),
-    ('checkpoint/config mismatch', ['--model', '{b}/mismatch'],
-     ['{b}/mismatch', 'does not match', 'config.json', 'in the config, and']),
-    ('vectors for an image model', ['--signal', '{b}/vector.npy'],
-     ['{b}/vector.npy', 'style images', 'not signal vectors']),
-    ('styles for a vector model', ['--model', '{w}'], ['{s}', 'signal vectors', 'not style']),
-    ('mix not numbers', ['--mix', '1,x'], ['--mix', 'numbers']),
-    ('mix negative', ['--mix', '1,-1,1,1'], ['--mix', 'non-negative']),
-    ('mix count', ['--mix', '1,1'], ['--mix', '2 weights for 4 signals']),
-    ('strength too large', ['--strength', '1.5'], ['--strength', '[0, 1]']),
-    ('strength not a number', ['--strength', 'nan'], ['--strength', '[0, 1]']),
-    ('size not a number', ['--size', 'big'], ['--size', 'invalid int']),
-    ('no signal', ['--style'], ['--style', 'expected at least one']),
+  ('missing content', ['--content', '{b}/none.png'], ['{b}/none.png', 'not found']),
+  ('not an image', ['--content', '{b}/text.png'], ['{b}/text.png', 'not a recognized image']),
+  ('truncated', ['--content', '{b}/truncated.png'], ['{b}/truncated.png', 'truncated']),
+  ('unsupported mode', ['--content', '{b}/float.tif'], ['{b}/float.tif', 'unsupported']),
+  (
+    'too many pixels',
+    ['--content', '{b}/large.png', '--max-pixels', '1e6'],
+    ['{b}/large.png', 'too many pixels'],
+  ),
+  (
+    'resized past the limit',
+    ['--size', '2000', '--max-pixels', '1e6'],
+    ['--size 2000', 'max-pixels'],
+  ),
+  ('missing style', ['--style', '{b}/none.png'], ['{b}/none.png', 'not found']),
+  ('output under a file', ['--out', '{b}/a_file/out'], ['{b}/a_file', 'output folder']),
+  ('one file, many outputs', ['--out', '{o}/one.png'], ['{o}/one.png', '20 outputs']),
+  ('missing model', ['--model', '{b}/no_model'], ['{b}/no_model', 'model not found']),
+  (
+    'checkpoint/config mismatch',
+    ['--model', '{b}/mismatch'],
+    ['{b}/mismatch', 'does not match', 'config.json', 'in the config, and'],
+  ),
+  (
+    'vectors for an image model',
+    ['--signal', '{b}/vector.npy'],
+    ['{b}/vector.npy', 'style images', 'not signal vectors'],
+  ),
+  ('styles for a vector model', ['--model', '{w}'], ['{s}', 'signal vectors', 'not style']),
+  ('mix not numbers', ['--mix', '1,x'], ['--mix', 'numbers']),
+  ('mix negative', ['--mix', '1,-1,1,1'], ['--mix', 'non-negative']),
+  ('mix count', ['--mix', '1,1'], ['--mix', '2 weights for 4 signals']),
+  ('strength too large', ['--strength', '1.5'], ['--strength', '[0, 1]']),
+  ('strength not a number', ['--strength', 'nan'], ['--strength', '[0, 1]']),
+  ('size not a number', ['--size', 'big'], ['--size', 'invalid int']),
+  ('no signal', ['--style'], ['--style', 'expected at least one']),
 ]
 
 
 @pytest.mark.parametrize('case, extra, expected', ERROR_CASES, ids=[c[0] for c in ERROR_CASES])
-def test_bad_input_is_one_line_on_stderr(capsys, trained_workdir, trained_word_workdir, inputs,
-                                         bad_inputs, tmp_path, case, extra, expected):
-  fill = dict(b=bad_inputs, c=inputs / 'contents', s=inputs / 'styles', m=trained_workdir,
-              w=trained_word_workdir, o=tmp_path)
+def test_bad_input_is_one_line_on_stderr(
+  capsys, trained_workdir, trained_word_workdir, inputs, bad_inputs, tmp_path, case, extra, expected
+):
+  fill = dict(
+    b=bad_inputs,
+    c=inputs / 'contents',
+    s=inputs / 'styles',
+    m=trained_workdir,
+    w=trained_word_workdir,
+    o=tmp_path,
+  )
   argv = {'--model': '{m}', '--content': '{c}', '--style': '{s}', '--out': '{o}/out'}
   for key, value in zip(extra[::2], extra[1::2] + [None]):
     if key == '--signal':
@@ -262,36 +384,96 @@ def test_bad_input_is_one_line_on_stderr(capsys, trained_workdir, trained_word_w
 def test_help_lists_the_options(capsys):
   code, stdout, _ = run(capsys, '--help')
   assert code == 0
-  for option in ('--model', '--content', '--style', '--signal', '--out', '--size',
-                 '--style-size', '--strength', '--mix', '--preserve-color', '--dtype',
-                 '--batch', '--tile-size', '--stats-max-side', '--exact-stats',
-                 '--max-pixels', '--overwrite'):
+  for option in (
+    '--model',
+    '--content',
+    '--style',
+    '--signal',
+    '--out',
+    '--size',
+    '--style-size',
+    '--strength',
+    '--mix',
+    '--preserve-color',
+    '--dtype',
+    '--batch',
+    '--tile-size',
+    '--stats-max-side',
+    '--exact-stats',
+    '--max-pixels',
+    '--overwrite',
+  ):
     assert option in stdout
 
 
 def test_python_dash_m_entry_point(trained_workdir, inputs, bad_inputs, tmp_path):
   content = image_io.list_images(inputs / 'contents')[0]
-  command = [sys.executable, '-m', 'zmnet_jax.stylize', '--model', trained_workdir,
-             '--content', content, '--style', inputs / 'styles', '--out', tmp_path]
-  result = subprocess.run([str(c) for c in command], cwd=REPO, capture_output=True, text=True,
-                          timeout=300, check=False)
+  command = [
+    sys.executable,
+    '-m',
+    'zmnet_jax.stylize',
+    '--model',
+    trained_workdir,
+    '--content',
+    content,
+    '--style',
+    inputs / 'styles',
+    '--out',
+    tmp_path,
+  ]
+  result = subprocess.run(
+    [str(c) for c in command], cwd=REPO, capture_output=True, text=True, timeout=300, check=False
+  )
   assert result.returncode == 0, result.stderr[-2000:]
   assert result.stdout.startswith('written 4, skipped 0 ') and 'Traceback' not in result.stderr
   assert len(os.listdir(tmp_path)) == 4
-  result = subprocess.run([sys.executable, '-m', 'zmnet_jax.stylize', '--model',
-                           trained_workdir, '--content', str(tmp_path / 'none.png'), '--style',
-                           str(inputs / 'styles'), '--out', str(tmp_path)],
-                          cwd=REPO, capture_output=True, text=True, timeout=300, check=False)
+  result = subprocess.run(
+    [
+      sys.executable,
+      '-m',
+      'zmnet_jax.stylize',
+      '--model',
+      trained_workdir,
+      '--content',
+      str(tmp_path / 'none.png'),
+      '--style',
+      str(inputs / 'styles'),
+      '--out',
+      str(tmp_path),
+    ],
+    cwd=REPO,
+    capture_output=True,
+    text=True,
+    timeout=300,
+    check=False,
+  )
   assert result.returncode == 1
   assert result.stderr == f'error: {tmp_path}/none.png: file not found\n'
   # Bad checkpoints are one line too, with nothing printed after it by orbax's reads.
-  for model, message in [('mismatch', 'checkpoint does not match'),
-                         ('damaged', 'checkpoint cannot be read')]:
-    result = subprocess.run([sys.executable, '-m', 'zmnet_jax.stylize', '--model',
-                             str(bad_inputs / model), '--content', str(content), '--style',
-                             str(inputs / 'styles'), '--out', str(tmp_path / model)],
-                            cwd=REPO, capture_output=True, text=True, timeout=300,
-                            check=False)
+  for model, message in [
+    ('mismatch', 'checkpoint does not match'),
+    ('damaged', 'checkpoint cannot be read'),
+  ]:
+    result = subprocess.run(
+      [
+        sys.executable,
+        '-m',
+        'zmnet_jax.stylize',
+        '--model',
+        str(bad_inputs / model),
+        '--content',
+        str(content),
+        '--style',
+        str(inputs / 'styles'),
+        '--out',
+        str(tmp_path / model),
+      ],
+      cwd=REPO,
+      capture_output=True,
+      text=True,
+      timeout=300,
+      check=False,
+    )
     assert result.returncode == 1
     assert result.stderr.startswith(f'error: {bad_inputs}/{model}/checkpoints')
     assert message in result.stderr and result.stderr.count('\n') == 1, result.stderr

@@ -1,3 +1,17 @@
+# Copyright 2026 The zmnet_jax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Tests for zmnet_jax.text: embedders, vector files, expressions, reducer, vocabulary."""
 
 import importlib.util
@@ -14,11 +28,18 @@ from zmnet_jax.signals import vocabulary
 from zmnet_jax.signals.embedders import TextError
 
 needs_wordllama = pytest.mark.skipif(
-    importlib.util.find_spec('wordllama') is None,
-    reason="wordllama not installed (pip install 'zmnet_jax[text]')")
+  importlib.util.find_spec('wordllama') is None,
+  reason="wordllama not installed (pip install 'zmnet_jax[text]')",
+)
 
-TABLE = {'morning': [1.0, 0.0, 0.0], 'noon': [0.0, 2.0, 0.0], 'night': [0.0, 0.0, 3.0],
-         'late': [1.0, 1.0, 0.0], 'evening': [0.0, 1.0, 1.0], 'ice cream': [0.5, 0.5, 0.5]}
+TABLE = {
+  'morning': [1.0, 0.0, 0.0],
+  'noon': [0.0, 2.0, 0.0],
+  'night': [0.0, 0.0, 3.0],
+  'late': [1.0, 1.0, 0.0],
+  'evening': [0.0, 1.0, 1.0],
+  'ice cream': [0.5, 0.5, 0.5],
+}
 
 
 def _cos(a, b):
@@ -46,6 +67,7 @@ def _table_embedder(tmp_path):
 def _no_network(monkeypatch):
   def refuse(*args, **kwargs):
     raise OSError('network access blocked in this test')
+
   monkeypatch.setattr(socket, 'socket', refuse)
   monkeypatch.setattr(socket, 'create_connection', refuse)
   monkeypatch.setattr(socket, 'getaddrinfo', refuse)
@@ -100,21 +122,40 @@ def test_missing_wordllama_message(monkeypatch):
 # --- expressions -------------------------------------------------------------
 
 
-@pytest.mark.parametrize('expression, terms', [
+@pytest.mark.parametrize(
+  'expression, terms',
+  [
     ('morning', [(1.0, 'morning')]),
     ('0.5 morning + 0.5 night', [(0.5, 'morning'), (0.5, 'night')]),
     ('0.3*noon + 0.7 night', [(0.3, 'noon'), (0.7, 'night')]),
     ('  late   evening ', [(1.0, 'late evening')]),
     ('2 * ice cream + 1e-1 noon', [(2.0, 'ice cream'), (0.1, 'noon')]),
     ('2nd breakfast', [(1.0, '2nd breakfast')]),
-])
+  ],
+)
 def test_parse_signal_expression(expression, terms):
   assert expressions.parse_signal_expression(expression) == terms
 
 
-@pytest.mark.parametrize('expression', [
-    '', '   ', '0.5 morning +', '+ noon', 'a ++ b', '-1 noon', 'nan noon', 'inf noon',
-    '0.5', '* noon', 'noon * 2', '0 noon', '0.5 a + -0.5 b', '1e308 a + 1e308 b'])
+@pytest.mark.parametrize(
+  'expression',
+  [
+    '',
+    '   ',
+    '0.5 morning +',
+    '+ noon',
+    'a ++ b',
+    '-1 noon',
+    'nan noon',
+    'inf noon',
+    '0.5',
+    '* noon',
+    'noon * 2',
+    '0 noon',
+    '0.5 a + -0.5 b',
+    '1e308 a + 1e308 b',
+  ],
+)
 def test_malformed_expressions(expression):
   with pytest.raises(TextError) as e:
     expressions.parse_signal_expression(expression)
@@ -138,8 +179,11 @@ def test_embed_expression_wordllama():
   a, b = embedder.embed(['morning', 'late evening'])
   np.testing.assert_array_equal(expressions.embed_expression(embedder, 'morning'), a)
   np.testing.assert_allclose(
-      expressions.embed_expression(embedder, '0.5 morning + 0.5 late evening'), (a + b) / 2,
-      rtol=1e-6, atol=1e-7)
+    expressions.embed_expression(embedder, '0.5 morning + 0.5 late evening'),
+    (a + b) / 2,
+    rtol=1e-6,
+    atol=1e-7,
+  )
 
 
 # --- vector files ------------------------------------------------------------
@@ -155,7 +199,7 @@ def test_vector_file_json(tmp_path):
 
 
 def test_vector_file_txt(tmp_path):
-  lines = [f"{w} {' '.join(map(str, v))}" for w, v in TABLE.items()]
+  lines = [f'{w} {" ".join(map(str, v))}' for w, v in TABLE.items()]
   (tmp_path / 'glove.txt').write_text('\n'.join(lines) + '\n')
   (tmp_path / 'w2v.txt').write_text('\n'.join([f'{len(lines)} 3'] + lines))
   _assert_table(embedders.make_embedder(str(tmp_path / 'glove.txt')))
@@ -184,7 +228,9 @@ def test_vector_file_lookup(table_embedder):
   assert "unknown word 'nite'" in _one_line(e)
 
 
-@pytest.mark.parametrize('name, content, problem', [
+@pytest.mark.parametrize(
+  'name, content, problem',
+  [
     ('bad.txt', 'a 1 2\nb 1 x\n', 'bad.txt:2'),
     ('short.txt', 'a 1 2\nb 1\n', 'short.txt:2'),
     ('extra.txt', 'a 1 2\nb 1 2 3\n', 'extra.txt:2'),
@@ -197,7 +243,8 @@ def test_vector_file_lookup(table_embedder):
     ('nan.json', '{"a": [NaN, 1]}', 'non-finite'),
     ('garbage.npz', 'not a zip', 'garbage.npz'),
     ('vectors.csv', 'a,1', 'unsupported'),
-])
+  ],
+)
 def test_malformed_vector_files(tmp_path, name, content, problem):
   (tmp_path / name).write_text(content)
   with pytest.raises(TextError) as e:
@@ -272,12 +319,15 @@ def test_reducer_identity_and_errors():
   np.testing.assert_array_equal(identity.transform(x), x.astype(np.float32))
   assert reducer_lib.Reducer.from_dict(_json_round_trip(identity.to_dict())).is_identity
   reducer = reducer_lib.Reducer.fit(x, 1)
-  for call in (lambda: reducer.transform(np.zeros(4)),
-               lambda: reducer_lib.Reducer.fit(x, 4),
-               lambda: reducer_lib.Reducer.fit(x, 1, method='tsne'),
-               lambda: reducer_lib.Reducer.from_dict({'method': 'pca'}),
-               lambda: reducer_lib.Reducer.from_dict({'method': 'pca', 'mean': [0, 0],
-                                               'components': [[1, 0, 0]]})):
+  for call in (
+    lambda: reducer.transform(np.zeros(4)),
+    lambda: reducer_lib.Reducer.fit(x, 4),
+    lambda: reducer_lib.Reducer.fit(x, 1, method='tsne'),
+    lambda: reducer_lib.Reducer.from_dict({'method': 'pca'}),
+    lambda: reducer_lib.Reducer.from_dict(
+      {'method': 'pca', 'mean': [0, 0], 'components': [[1, 0, 0]]}
+    ),
+  ):
     with pytest.raises(TextError) as e:
       call()
     _one_line(e)

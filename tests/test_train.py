@@ -1,3 +1,17 @@
+# Copyright 2026 The zmnet_jax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Training: one step, sharded steps, resume, metrics/samples/eval outputs, errors."""
 
 import json
@@ -35,8 +49,10 @@ def small_config(**train_overrides):
 def random_batch(config, seed=0):
   rng = np.random.default_rng(seed)
   b, c, s = config.train.batch_size, config.data.content_size, config.data.style_size
-  return {'content': rng.uniform(size=(b, c, c, 3)).astype(np.float32),
-          'style': rng.uniform(size=(b, s, s, 3)).astype(np.float32)}
+  return {
+    'content': rng.uniform(size=(b, c, c, 3)).astype(np.float32),
+    'style': rng.uniform(size=(b, s, s, 3)).astype(np.float32),
+  }
 
 
 def test_one_step_changes_params_and_gives_a_finite_loss():
@@ -56,8 +72,7 @@ def test_one_step_changes_params_and_gives_a_finite_loss():
   for key in ('content', 'style', 'tv', 'grad_norm', 'learning_rate', 'style/relu1_1'):
     assert key in metrics
   changed = jax.tree.map(lambda a, b: bool(np.any(a != b)), jax.device_get(state.params), before)
-  assert all(jax.tree.leaves(changed['param_net'])) and all(
-      jax.tree.leaves(changed['transformer']))
+  assert all(jax.tree.leaves(changed['param_net'])) and all(jax.tree.leaves(changed['transformer']))
   assert int(state.step) == 2
 
 
@@ -79,16 +94,21 @@ def test_bfloat16_compute_keeps_float32_params():
 def test_sharded_steps_match_one_device():
   """8 fake CPU devices: a 'data' mesh and a 'data' x 'model' mesh agree with 1 device."""
   env = dict(os.environ, PYTHONPATH=REPO)
-  proc = subprocess.run([sys.executable, os.path.join(REPO, 'tests', 'sharding_check.py')],
-                        capture_output=True, text=True, env=env, timeout=900, check=False)
+  proc = subprocess.run(
+    [sys.executable, os.path.join(REPO, 'tests', 'sharding_check.py')],
+    capture_output=True,
+    text=True,
+    env=env,
+    timeout=900,
+    check=False,
+  )
   assert proc.returncode == 0, proc.stderr[-3000:]
   report = json.loads(proc.stdout.strip().splitlines()[-1])
   assert report['num_devices'] == 8
   assert report['ref_param_change'] > 1e-5
   for name, mesh in report['meshes'].items():
     np.testing.assert_allclose(mesh['loss'], mesh['ref_loss'], rtol=1e-5, err_msg=name)
-    np.testing.assert_allclose(mesh['grad_norm'], mesh['ref_grad_norm'], rtol=1e-4,
-                               err_msg=name)
+    np.testing.assert_allclose(mesh['grad_norm'], mesh['ref_grad_norm'], rtol=1e-4, err_msg=name)
     assert mesh['fraction_differing'] < 1e-3, (name, mesh)
     assert mesh['max_param_diff'] < 0.05 * report['ref_param_change'], (name, mesh)
     assert mesh['loss_spec'] == [] and mesh['step_spec'] == []
@@ -118,8 +138,16 @@ def test_stop_and_resume_matches_an_uninterrupted_run(tmp_path, caplog):
   lines = [json.loads(l) for l in open(out['metrics'])]
   train_lines = [l for l in lines if 'loss' in l]
   assert [l['step'] for l in train_lines] == [2, 4]
-  for key in ('loss', 'content', 'style', 'tv', 'learning_rate', 'grad_norm', 'images_per_s',
-              'style/relu1_1'):
+  for key in (
+    'loss',
+    'content',
+    'style',
+    'tv',
+    'learning_rate',
+    'grad_norm',
+    'images_per_s',
+    'style/relu1_1',
+  ):
     assert np.isfinite(train_lines[-1][key]), key
   assert 'eval/mean_style_loss_gram' in lines[-1]
   report = json.load(open(out['eval']))
@@ -146,20 +174,31 @@ def test_stop_and_resume_matches_an_uninterrupted_run(tmp_path, caplog):
   saved_config = open(os.path.join(resumed, 'config.json')).read()
   wider = small_config(num_steps=6)
   wider.model.tnet.channels = (16, 32, 72)
-  with pytest.raises(trainer.TrainingError, match=r'checkpoints do not fit this config \('
-                     r'.* is \[128\] in step 4 but \[144\] in the config, and \d+ more'):
+  with pytest.raises(
+    trainer.TrainingError,
+    match=r'checkpoints do not fit this config \('
+    r'.* is \[128\] in step 4 but \[144\] in the config, and \d+ more',
+  ):
     trainer.train_and_evaluate(wider, resumed)
   assert open(os.path.join(resumed, 'config.json')).read() == saved_config
 
 
 def test_main_reports_a_missing_data_folder_in_one_line(tmp_path, capsys):
   missing = tmp_path / 'nope'
-  code = cli_train.main(['train', '--config', 'tiny',
-                     '--workdir', str(tmp_path / 'w'), '--config.data.source=folders',
-                     f'--config.data.content_dir={missing}',
-                     f'--config.data.style_dir={missing}',
-                     f'--config.data.content_val_dir={missing}',
-                     f'--config.data.style_val_dir={missing}'])
+  code = cli_train.main(
+    [
+      'train',
+      '--config',
+      'tiny',
+      '--workdir',
+      str(tmp_path / 'w'),
+      '--config.data.source=folders',
+      f'--config.data.content_dir={missing}',
+      f'--config.data.style_dir={missing}',
+      f'--config.data.content_val_dir={missing}',
+      f'--config.data.style_val_dir={missing}',
+    ]
+  )
   err = capsys.readouterr().err.strip()
   assert code == 1
   assert len(err.splitlines()) == 1
@@ -181,16 +220,31 @@ def test_non_finite_loss_stops_with_a_clear_message(tmp_path):
 @pytest.mark.slow
 def test_sigterm_saves_a_checkpoint_and_stops(tmp_path):
   workdir = tmp_path / 'preempted'
-  args = [sys.executable, '-m', 'zmnet_jax.train', '--config',
-          'tiny', '--workdir', str(workdir),
-          '--config.train.num_steps=100000', '--config.train.log_every=1',
-          '--config.train.checkpoint_every=100000', '--config.train.sample_every=0',
-          '--config.data.content_size=32', '--config.data.style_size=32',
-          '--config.eval.image_size=32', '--config.eval.style_size=32']
-  env = dict(os.environ, PYTHONPATH=REPO,
-             JAX_COMPILATION_CACHE_DIR=jax.config.jax_compilation_cache_dir or '')
-  proc = subprocess.Popen(args, cwd=REPO, env=env, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True)
+  args = [
+    sys.executable,
+    '-m',
+    'zmnet_jax.train',
+    '--config',
+    'tiny',
+    '--workdir',
+    str(workdir),
+    '--config.train.num_steps=100000',
+    '--config.train.log_every=1',
+    '--config.train.checkpoint_every=100000',
+    '--config.train.sample_every=0',
+    '--config.data.content_size=32',
+    '--config.data.style_size=32',
+    '--config.eval.image_size=32',
+    '--config.eval.style_size=32',
+  ]
+  env = dict(
+    os.environ,
+    PYTHONPATH=REPO,
+    JAX_COMPILATION_CACHE_DIR=jax.config.jax_compilation_cache_dir or '',
+  )
+  proc = subprocess.Popen(
+    args, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+  )
   metrics = workdir / 'metrics.jsonl'
   deadline = time.time() + 600
   while time.time() < deadline and proc.poll() is None:

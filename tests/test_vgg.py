@@ -1,3 +1,17 @@
+# Copyright 2026 The zmnet_jax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Tests for the VGG loss network (zmnet_jax.vgg) with real ImageNet weights."""
 
 import functools
@@ -96,10 +110,14 @@ def test_constant_image_first_layer_matches_numpy(arch):
 
 def test_caffe_preprocessing_is_bgr():
   x = jnp.asarray([[[1.0, 0.0, 0.0]]])  # pure red
-  np.testing.assert_allclose(preprocess(x, 'caffe')[0, 0],
-                             [-103.939, -116.779, 255.0 - 123.68], rtol=1e-6)
-  np.testing.assert_allclose(preprocess(x, 'torchvision')[0, 0],
-                             [(1 - 0.485) / 0.229, -0.456 / 0.224, -0.406 / 0.225], rtol=1e-6)
+  np.testing.assert_allclose(
+    preprocess(x, 'caffe')[0, 0], [-103.939, -116.779, 255.0 - 123.68], rtol=1e-6
+  )
+  np.testing.assert_allclose(
+    preprocess(x, 'torchvision')[0, 0],
+    [(1 - 0.485) / 0.229, -0.456 / 0.224, -0.406 / 0.225],
+    rtol=1e-6,
+  )
 
 
 @pytest.mark.parametrize('pooling', ['max', 'avg'])
@@ -110,9 +128,16 @@ def test_block_structure_and_pooling(pooling):
   blocks = np.asarray(out['relu1_2']).reshape(1, 8, 2, 8, 2, 64)
   pooled = blocks.max((2, 4)) if pooling == 'max' else blocks.mean((2, 4))
   conv = variables['params']['conv2_1']
-  want = jax.lax.conv_general_dilated(
-      jnp.asarray(pooled), conv['kernel'], (1, 1), ((1, 1), (1, 1)),
-      dimension_numbers=('NHWC', 'HWIO', 'NHWC')) + conv['bias']
+  want = (
+    jax.lax.conv_general_dilated(
+      jnp.asarray(pooled),
+      conv['kernel'],
+      (1, 1),
+      ((1, 1), (1, 1)),
+      dimension_numbers=('NHWC', 'HWIO', 'NHWC'),
+    )
+    + conv['bias']
+  )
   np.testing.assert_allclose(out['relu2_1'], jax.nn.relu(want), rtol=1e-4, atol=1e-3)
 
 
@@ -136,7 +161,7 @@ def _texture_crops(size=96):
   crops = []
   for name in TEXTURES:
     image = getattr(data, name)().astype(np.float32) / 255.0
-    crops += [image[96:96 + size, 208:208 + size], image[320:320 + size, 208:208 + size]]
+    crops += [image[96 : 96 + size, 208 : 208 + size], image[320 : 320 + size, 208 : 208 + size]]
   return np.repeat(np.stack(crops)[..., None], 3, axis=-1)
 
 

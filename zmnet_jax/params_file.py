@@ -1,3 +1,17 @@
+# Copyright 2026 The zmnet_jax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """A trained model as one file: its params (safetensors, no pickle) and what rebuilds it.
 
 The file holds the ZMNet params (float32, names like `transformer/conv1/conv/kernel`) and,
@@ -60,11 +74,16 @@ def unflatten(flat: Mapping[str, np.ndarray]) -> dict[str, Any]:
   return tree
 
 
-def save(path: str | os.PathLike, params, config: Mapping[str, Any],
-         card: Mapping[str, Any] | None = None,
-         vocabulary: Mapping[str, Any] | None = None) -> str:
+def save(
+  path: str | os.PathLike,
+  params,
+  config: Mapping[str, Any],
+  card: Mapping[str, Any] | None = None,
+  vocabulary: Mapping[str, Any] | None = None,
+) -> str:
   """Writes params (as float32) with their config, card and vocabulary; atomic."""
   from safetensors.numpy import save as save_tensors  # pylint: disable=g-import-not-at-top
+
   tensors = {k: np.ascontiguousarray(v, np.float32) for k, v in flatten(params).items()}
   metadata = {'format': FORMAT, 'config': json.dumps(config), 'card': json.dumps(card or {})}
   if vocabulary is not None:
@@ -76,6 +95,7 @@ def load(path: str | os.PathLike) -> tuple[dict, dict, dict, dict | None]:
   """(config, params tree of numpy arrays, card, vocabulary dict or None)."""
   from safetensors import SafetensorError  # pylint: disable=g-import-not-at-top
   from safetensors.numpy import load as load_tensors  # pylint: disable=g-import-not-at-top
+
   try:
     with open(path, 'rb') as f:
       data = f.read()
@@ -86,8 +106,10 @@ def load(path: str | os.PathLike) -> tuple[dict, dict, dict, dict | None]:
   except (SafetensorError, ValueError) as e:
     raise ParamsFileError(f'{path}: not a readable safetensors file ({_first_line(e)})') from e
   if metadata.get('format') != FORMAT:
-    raise ParamsFileError(f'{path}: not a zmnet_jax params file (format '
-                          f'{metadata.get("format")!r}, expected {FORMAT!r})')
+    raise ParamsFileError(
+      f'{path}: not a zmnet_jax params file (format '
+      f'{metadata.get("format")!r}, expected {FORMAT!r})'
+    )
   try:
     config = json.loads(metadata['config'])
     card = json.loads(metadata.get('card', '{}'))
@@ -97,8 +119,10 @@ def load(path: str | os.PathLike) -> tuple[dict, dict, dict, dict | None]:
     raise ParamsFileError(f'{path}: damaged metadata ({_first_line(e)})') from e
   bad = [k for k, v in tensors.items() if not np.all(np.isfinite(v))]
   if bad:
-    raise ParamsFileError(f'{path}: {bad[0]} holds NaN or infinite values'
-                          + (f' (and {len(bad) - 1} more arrays)' if len(bad) > 1 else ''))
+    raise ParamsFileError(
+      f'{path}: {bad[0]} holds NaN or infinite values'
+      + (f' (and {len(bad) - 1} more arrays)' if len(bad) > 1 else '')
+    )
   return config, unflatten(tensors), card, vocab
 
 
@@ -109,7 +133,7 @@ def _metadata(data: bytes) -> dict[str, str]:
   size = int.from_bytes(data[:8], 'little')
   if size > len(data) - 8:
     raise ValueError('header larger than the file')
-  return json.loads(data[8:8 + size]).get('__metadata__') or {}
+  return json.loads(data[8 : 8 + size]).get('__metadata__') or {}
 
 
 def _first_line(error: Exception) -> str:

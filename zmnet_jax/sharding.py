@@ -1,3 +1,17 @@
+# Copyright 2026 The zmnet_jax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Device mesh and shardings: batch over 'data', wide weights over 'model' (if present)."""
 
 from __future__ import annotations
@@ -24,10 +38,12 @@ def create_mesh(axes: Sequence[tuple[str, int]], devices=None) -> Mesh:
     raise ValueError(f'config.mesh {list(axes)} does not fit {len(devices)} devices')
   sizes = [len(devices) // known if s == -1 else s for s in sizes]
   if int(np.prod(sizes)) != len(devices):
-    raise ValueError(f'config.mesh {list(axes)} uses {int(np.prod(sizes))} devices, '
-                     f'but {len(devices)} are present')
-  return jax.make_mesh(tuple(sizes), tuple(names), axis_types=(AxisType.Auto,) * len(names),
-                       devices=devices)
+    raise ValueError(
+      f'config.mesh {list(axes)} uses {int(np.prod(sizes))} devices, but {len(devices)} are present'
+    )
+  return jax.make_mesh(
+    tuple(sizes), tuple(names), axis_types=(AxisType.Auto,) * len(names), devices=devices
+  )
 
 
 def replicated(mesh: Mesh) -> NamedSharding:
@@ -55,5 +71,7 @@ def state_shardings(mesh: Mesh, abstract_state):
 def check_batch_divisible(global_batch: int, mesh: Mesh) -> None:
   data_size = mesh.shape[DATA_AXIS]
   if global_batch % data_size or global_batch % jax.process_count():
-    raise ValueError(f'train.batch_size={global_batch} must be divisible by the {data_size} '
-                     f"devices of the '{DATA_AXIS}' axis and by {jax.process_count()} hosts")
+    raise ValueError(
+      f'train.batch_size={global_batch} must be divisible by the {data_size} '
+      f"devices of the '{DATA_AXIS}' axis and by {jax.process_count()} hosts"
+    )

@@ -1,3 +1,17 @@
+# Copyright 2026 The zmnet_jax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Animate a still image by sweeping the guiding signal, e.g. from "noon" to "night".
 
   python -m zmnet_jax.animate --model runs/attributes --content photo.jpg \
@@ -37,8 +51,9 @@ class AnimationError(ValueError):
 def sweep_weights(num_signals: int, frames: int) -> np.ndarray:
   """[frames, num_signals] blending weights walking through the signals in order."""
   if frames < 2 or num_signals < 2:
-    raise AnimationError(f'need at least 2 signals and 2 frames, got {num_signals} signals '
-                         f'and {frames} frames')
+    raise AnimationError(
+      f'need at least 2 signals and 2 frames, got {num_signals} signals and {frames} frames'
+    )
   position = np.linspace(0.0, num_signals - 1, frames)
   low = np.minimum(np.floor(position).astype(int), num_signals - 2)
   frac = position - low
@@ -54,23 +69,22 @@ def blend(tree, weights: np.ndarray):
   return jax.tree.map(lambda x: jnp.tensordot(w, x.astype(jnp.float32), axes=1), tree)
 
 
-def signal_inputs(stylizer: infer.Stylizer, specs: Sequence[str], model_path: str,
-                  style_size: int):
+def signal_inputs(stylizer: infer.Stylizer, specs: Sequence[str], model_path: str, style_size: int):
   """The raw signals: style images [1, h, w, 3] or word vectors [1, D], one per spec."""
   if stylizer.signal_kind == 'image':
     return [stylizer.style_input(image_io.load_image(s), style_size) for s in specs]
   vocab = stylize.load_model_vocabulary(model_path)
   if vocab is None:
-    raise AnimationError(f'{model_path}: no {vocabulary.VOCABULARY_FILE}; was this model '
-                         f'trained on word signals?')
+    raise AnimationError(
+      f'{model_path}: no {vocabulary.VOCABULARY_FILE}; was this model trained on word signals?'
+    )
   return [stylizer.check_vectors(vocab.signal(s)[None]) for s in specs]
 
 
 def frame_din(stylizer: infer.Stylizer, raw_signals, weights: np.ndarray, mode: str):
   """DIN params [frames] blended between the signals by `weights` [frames, signals]."""
   if mode == 'params':
-    return blend(core.concat_signals([stylizer.encode_inputs(s) for s in raw_signals]),
-                 weights)
+    return blend(core.concat_signals([stylizer.encode_inputs(s) for s in raw_signals]), weights)
   if mode == 'embedding':
     emb = core.concat_signals([stylizer.embed(s) for s in raw_signals])
     return stylizer.din_from_embedding(blend(emb, weights))
@@ -82,7 +96,7 @@ def render(stylizer, content: np.ndarray, din, batch: int) -> list[np.ndarray]:
   frames = jax.tree.leaves(din)[0].shape[0]
   out = []
   for start in range(0, frames, batch):
-    chunk = jax.tree.map(lambda x, s=start: x[s:s + batch], din)
+    chunk = jax.tree.map(lambda x, s=start: x[s : s + batch], din)
     out.extend(stylizer.stylize(content[None], chunk)[:, 0])
   return out
 
@@ -93,31 +107,40 @@ def write_animation(path: str, frames: Sequence[np.ndarray], fps: float) -> str:
   if path.lower().endswith('.mp4'):
     if importlib.util.find_spec('imageio_ffmpeg') is None:
       gif = os.path.splitext(path)[0] + '.gif'
-      print(f'note: MP4 needs imageio-ffmpeg (pip install imageio-ffmpeg); wrote {gif} '
-            f'instead', file=sys.stderr)
+      print(
+        f'note: MP4 needs imageio-ffmpeg (pip install imageio-ffmpeg); wrote {gif} instead',
+        file=sys.stderr,
+      )
       path = gif
     else:
       import imageio.v2 as imageio  # pylint: disable=g-import-not-at-top
-      even = [f[:f.shape[0] // 2 * 2, :f.shape[1] // 2 * 2] for f in uint8]
+
+      even = [f[: f.shape[0] // 2 * 2, : f.shape[1] // 2 * 2] for f in uint8]
       imageio.mimwrite(path, even, fps=fps, macro_block_size=2)
       return path
   if not path.lower().endswith('.gif'):
     raise AnimationError(f'{path}: output must end in .gif or .mp4')
   from PIL import Image  # pylint: disable=g-import-not-at-top
+
   pictures = [Image.fromarray(f) for f in uint8]
   os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-  pictures[0].save(path, save_all=True, append_images=pictures[1:],
-                   duration=int(round(1000 / fps)), loop=0)
+  pictures[0].save(
+    path, save_all=True, append_images=pictures[1:], duration=int(round(1000 / fps)), loop=0
+  )
   return path
 
 
 def parse_args(argv):
-  p = argparse.ArgumentParser(prog='python -m zmnet_jax.animate', description=__doc__,
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
+  p = argparse.ArgumentParser(
+    prog='python -m zmnet_jax.animate',
+    description=__doc__,
+    formatter_class=argparse.RawDescriptionHelpFormatter,
+  )
   p.add_argument('--model', required=True, help='training workdir or checkpoint folder')
   p.add_argument('--content', required=True, help='the still image to animate')
-  p.add_argument('--signals', required=True,
-                 help='comma-separated words/expressions or style-image paths')
+  p.add_argument(
+    '--signals', required=True, help='comma-separated words/expressions or style-image paths'
+  )
   p.add_argument('--frames', type=int, default=24)
   p.add_argument('--out', required=True, help='anim.gif or anim.mp4')
   p.add_argument('--fps', type=float, default=12.0)

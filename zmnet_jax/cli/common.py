@@ -1,3 +1,17 @@
+# Copyright 2026 The zmnet_jax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """What every command shares: the errors a user can cause, and how they are reported.
 
 A bad input is one line on stderr, `error: <path>: <problem>`, and a non-zero exit status
@@ -16,8 +30,15 @@ from zmnet_jax.infer.loading import InferenceError
 from zmnet_jax.models.vgg_weights import WeightsError
 from zmnet_jax.signals.embedders import TextError
 
-USER_ERRORS = (ImageError, DataError, InferenceError, TextError, WeightsError,
-               params_file.ParamsFileError, OSError)
+USER_ERRORS = (
+  ImageError,
+  DataError,
+  InferenceError,
+  TextError,
+  WeightsError,
+  params_file.ParamsFileError,
+  OSError,
+)
 
 
 class UsageError(InferenceError):

@@ -1,3 +1,17 @@
+# Copyright 2026 The zmnet_jax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Evaluates a trained model on held-out styles x a set of contents.
 
   python -m zmnet_jax.evaluate --model WORKDIR --content DIR --styles DIR --out DIR \\
@@ -55,8 +69,10 @@ def positive(text: str) -> int:
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-  p = argparse.ArgumentParser(prog='python -m zmnet_jax.evaluate',
-                              description='Held-out style x content evaluation of a model.')
+  p = argparse.ArgumentParser(
+    prog='python -m zmnet_jax.evaluate',
+    description='Held-out style x content evaluation of a model.',
+  )
   p.add_argument('--model', required=True, help='training workdir or checkpoint folder')
   p.add_argument('--content', required=True, help='folder of content images')
   p.add_argument('--styles', required=True, help='folder of held-out style images')
@@ -65,11 +81,17 @@ def parse_args(argv=None) -> argparse.Namespace:
   p.add_argument('--style-size', type=image_size, help='style size (default: config.eval)')
   p.add_argument('--limit-styles', type=positive, help='at most N held-out styles')
   p.add_argument('--limit-contents', type=positive, help='the first N contents only')
-  p.add_argument('--batch-styles', type=positive, help='signals per chunk (default: '
-                 'config.eval; rounded up to a multiple of the devices)')
+  p.add_argument(
+    '--batch-styles',
+    type=positive,
+    help='signals per chunk (default: config.eval; rounded up to a multiple of the devices)',
+  )
   p.add_argument('--train-styles', help='folder of training styles: report the gap')
-  p.add_argument('--limit-train-styles', type=positive,
-                 help='at most N training styles (default: as many as held-out ones)')
+  p.add_argument(
+    '--limit-train-styles',
+    type=positive,
+    help='at most N training styles (default: as many as held-out ones)',
+  )
   return p.parse_args(argv)
 
 
@@ -84,13 +106,15 @@ class StyleSetResult:
   sheet_outputs: list[np.ndarray]
 
   def aggregates(self) -> dict:
-    return {'mean': dict(zip(evaluation.SCORE_NAMES, map(float, self.means.mean(0)))),
-            'std_over_styles': dict(zip(evaluation.SCORE_NAMES,
-                                        map(float, self.means.std(0))))}
+    return {
+      'mean': dict(zip(evaluation.SCORE_NAMES, map(float, self.means.mean(0)))),
+      'std_over_styles': dict(zip(evaluation.SCORE_NAMES, map(float, self.means.std(0)))),
+    }
 
 
-def evaluate_styles(nets, contents, paths, root, style_size, batch_styles, csv_path,
-                    progress, keep_styles=0) -> StyleSetResult:
+def evaluate_styles(
+  nets, contents, paths, root, style_size, batch_styles, csv_path, progress, keep_styles=0
+) -> StyleSetResult:
   """Streams the style files through `evaluation.evaluate_chunks`; writes the CSV rows."""
   start = time.perf_counter()
   size = evaluation.chunk_size(batch_styles, len(paths), nets.num_devices)
@@ -101,32 +125,39 @@ def evaluate_styles(nets, contents, paths, root, style_size, batch_styles, csv_p
     writer = csv.writer(f)
     writer.writerow(['style', *evaluation.SCORE_NAMES])
     done = 0
-    for result in evaluation.evaluate_chunks(nets, contents, chunks, size, timer,
-                                             keep_styles, SHEET_CONTENTS):
+    for result in evaluation.evaluate_chunks(
+      nets, contents, chunks, size, timer, keep_styles, SHEET_CONTENTS
+    ):
       rows = np.stack([result.scores[k].mean(1) for k in evaluation.SCORE_NAMES], 1)
-      writer.writerows([name, *(f'{x:.6g}' for x in row)] for name, row in
-                       zip(result.names, rows))
+      writer.writerows([name, *(f'{x:.6g}' for x in row)] for name, row in zip(result.names, rows))
       names += result.names
       means.append(rows)
       if result.outputs is not None:
         sheet_outputs.append(result.outputs)
-        sheet_styles += list(result.styles[:len(result.outputs)])
+        sheet_styles += list(result.styles[: len(result.outputs)])
       progress.update(len(result.names) + len(skipped) - done)
       done = len(skipped)
   if not names:
-    raise DataError(f'{root}: none of the {len(paths)} style images could '
-                                   'be decoded')
-  throughput = {**timer.report(), **evaluation.run_info(nets, contents, (style_size,) * 2,
-                                                        size)}
-  return StyleSetResult(names, np.concatenate(means), throughput, skipped,
-                        time.perf_counter() - start, sheet_styles, sheet_outputs)
+    raise DataError(f'{root}: none of the {len(paths)} style images could be decoded')
+  throughput = {**timer.report(), **evaluation.run_info(nets, contents, (style_size,) * 2, size)}
+  return StyleSetResult(
+    names,
+    np.concatenate(means),
+    throughput,
+    skipped,
+    time.perf_counter() - start,
+    sheet_styles,
+    sheet_outputs,
+  )
 
 
 def generalization_gap(held_out: StyleSetResult, seen: StyleSetResult, style_kind: str):
   """Held-out minus seen means: the trained style loss and LPIPS."""
   a, b = held_out.aggregates()['mean'], seen.aggregates()['mean']
-  return {'style_loss': a[f'style_loss_{style_kind}'] - b[f'style_loss_{style_kind}'],
-          'lpips': a['lpips'] - b['lpips']}
+  return {
+    'style_loss': a[f'style_loss_{style_kind}'] - b[f'style_loss_{style_kind}'],
+    'lpips': a['lpips'] - b['lpips'],
+  }
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -135,36 +166,64 @@ def run(args: argparse.Namespace) -> dict:
   style_paths = eval_images.select_evenly(image_io.list_images(args.styles), args.limit_styles)
   train_paths = []
   if args.train_styles:
-    train_paths = eval_images.select_evenly(image_io.list_images(args.train_styles),
-                                           args.limit_train_styles or len(style_paths))
+    train_paths = eval_images.select_evenly(
+      image_io.list_images(args.train_styles), args.limit_train_styles or len(style_paths)
+    )
   os.makedirs(args.out, exist_ok=True)
   stylizer = infer.Stylizer.load(args.model)
   if stylizer.signal_kind != 'image':
-    raise infer.InferenceError(f'{args.model}: evaluation needs a model trained on '
-                                   f'style images, not {stylizer.signal_kind} signals')
+    raise infer.InferenceError(
+      f'{args.model}: evaluation needs a model trained on '
+      f'style images, not {stylizer.signal_kind} signals'
+    )
   ev = stylizer.config.eval
   size, style_size = args.size or ev.image_size, args.style_size or ev.style_size
   batch_styles = args.batch_styles or ev.batch_styles
-  content_names, contents = eval_images.load_eval_images(args.content, size,
-                                                            args.limit_contents)
+  content_names, contents = eval_images.load_eval_images(args.content, size, args.limit_contents)
   mesh = sharding.create_mesh([(sharding.DATA_AXIS, -1)])
   nets = evaluation.networks(stylizer.model, stylizer.params, stylizer.vgg_params, mesh)
   from tqdm import tqdm  # pylint: disable=g-import-not-at-top
-  with tqdm(total=len(style_paths) + len(train_paths), unit='style', disable=None,
-            file=sys.stderr) as progress:
-    held_out = evaluate_styles(nets, contents, style_paths, args.styles, style_size,
-                               batch_styles, os.path.join(args.out, 'per_style.csv'),
-                               progress, SHEET_STYLES)
+
+  with tqdm(
+    total=len(style_paths) + len(train_paths), unit='style', disable=None, file=sys.stderr
+  ) as progress:
+    held_out = evaluate_styles(
+      nets,
+      contents,
+      style_paths,
+      args.styles,
+      style_size,
+      batch_styles,
+      os.path.join(args.out, 'per_style.csv'),
+      progress,
+      SHEET_STYLES,
+    )
     seen = None
     if train_paths:
-      seen = evaluate_styles(nets, contents, train_paths, args.train_styles, style_size,
-                             batch_styles, os.path.join(args.out, 'per_style_train.csv'),
-                             progress)
-  image_io.save_image(os.path.join(args.out, 'contact_sheet.png'), images.contact_sheet(
-      contents[:SHEET_CONTENTS], held_out.sheet_styles,
-      np.concatenate(held_out.sheet_outputs)))
-  report = build_report(args, stylizer, content_names, held_out, seen,
-                        dict(size=size, style_size=style_size, batch_styles=batch_styles))
+      seen = evaluate_styles(
+        nets,
+        contents,
+        train_paths,
+        args.train_styles,
+        style_size,
+        batch_styles,
+        os.path.join(args.out, 'per_style_train.csv'),
+        progress,
+      )
+  image_io.save_image(
+    os.path.join(args.out, 'contact_sheet.png'),
+    images.contact_sheet(
+      contents[:SHEET_CONTENTS], held_out.sheet_styles, np.concatenate(held_out.sheet_outputs)
+    ),
+  )
+  report = build_report(
+    args,
+    stylizer,
+    content_names,
+    held_out,
+    seen,
+    dict(size=size, style_size=style_size, batch_styles=batch_styles),
+  )
   files.write_json(os.path.join(args.out, 'metrics.json'), report)
   return report
 
@@ -172,26 +231,38 @@ def run(args: argparse.Namespace) -> dict:
 def build_report(args, stylizer, content_names, held_out, seen, settings) -> dict:
   style_kind = stylizer.config.loss.style_kind
   report = {
-      'model': {'path': os.path.abspath(args.model), 'step': stylizer.step,
-                'style_kind': style_kind, 'loss_network': stylizer.config.vgg.arch},
-      'config': {'content': os.path.abspath(args.content),
-                 'styles': os.path.abspath(args.styles),
-                 'train_styles': args.train_styles and os.path.abspath(args.train_styles),
-                 'limit_styles': args.limit_styles, 'limit_contents': args.limit_contents,
-                 **settings},
-      'num_contents': len(content_names), 'num_styles': len(held_out.names),
-      'num_pairs': len(content_names) * len(held_out.names),
-      'metrics': held_out.aggregates()['mean'],
-      'metrics_std_over_styles': held_out.aggregates()['std_over_styles'],
-      'throughput': held_out.throughput, 'eval_s': held_out.seconds,
-      'skipped_styles': held_out.skipped,
+    'model': {
+      'path': os.path.abspath(args.model),
+      'step': stylizer.step,
+      'style_kind': style_kind,
+      'loss_network': stylizer.config.vgg.arch,
+    },
+    'config': {
+      'content': os.path.abspath(args.content),
+      'styles': os.path.abspath(args.styles),
+      'train_styles': args.train_styles and os.path.abspath(args.train_styles),
+      'limit_styles': args.limit_styles,
+      'limit_contents': args.limit_contents,
+      **settings,
+    },
+    'num_contents': len(content_names),
+    'num_styles': len(held_out.names),
+    'num_pairs': len(content_names) * len(held_out.names),
+    'metrics': held_out.aggregates()['mean'],
+    'metrics_std_over_styles': held_out.aggregates()['std_over_styles'],
+    'throughput': held_out.throughput,
+    'eval_s': held_out.seconds,
+    'skipped_styles': held_out.skipped,
   }
   if seen is not None:
     report['train_styles'] = {
-        'num_styles': len(seen.names), 'metrics': seen.aggregates()['mean'],
-        'metrics_std_over_styles': seen.aggregates()['std_over_styles'],
-        'throughput': seen.throughput, 'eval_s': seen.seconds,
-        'skipped_styles': seen.skipped}
+      'num_styles': len(seen.names),
+      'metrics': seen.aggregates()['mean'],
+      'metrics_std_over_styles': seen.aggregates()['std_over_styles'],
+      'throughput': seen.throughput,
+      'eval_s': seen.seconds,
+      'skipped_styles': seen.skipped,
+    }
     report['generalization_gap'] = generalization_gap(held_out, seen, style_kind)
   return report
 

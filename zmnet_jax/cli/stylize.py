@@ -1,3 +1,17 @@
+# Copyright 2026 The zmnet_jax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Stylize image files: every content x every signal (style image or vector) -> images.
 
   python -m zmnet_jax.stylize --model runs/tiny --content photos/ --style paintings/ --out out/
@@ -46,54 +60,122 @@ DEFAULT_MAX_PIXELS = image_io.DEFAULT_MAX_PIXELS
 
 
 def build_parser() -> argparse.ArgumentParser:
-  p = common.ArgumentParser(prog='python -m zmnet_jax.stylize',
-              description='Stylize content images with style images or signal vectors.')
-  p.add_argument('--model', required=True, metavar='WORKDIR_OR_CHECKPOINT',
-                 help='training workdir, its checkpoints/ folder or one step folder')
-  p.add_argument('--content', required=True, metavar='FILE_OR_DIR',
-                 help='content image, or a folder of them (searched recursively)')
+  p = common.ArgumentParser(
+    prog='python -m zmnet_jax.stylize',
+    description='Stylize content images with style images or signal vectors.',
+  )
+  p.add_argument(
+    '--model',
+    required=True,
+    metavar='WORKDIR_OR_CHECKPOINT',
+    help='training workdir, its checkpoints/ folder or one step folder',
+  )
+  p.add_argument(
+    '--content',
+    required=True,
+    metavar='FILE_OR_DIR',
+    help='content image, or a folder of them (searched recursively)',
+  )
   signal = p.add_mutually_exclusive_group(required=True)
-  signal.add_argument('--style', nargs='+', metavar='FILE_OR_DIR',
-                      help='style images or folders (image-signal models)')
-  signal.add_argument('--signal', metavar='VECTOR_FILE',
-                      help='.npy file of signal vectors, [D] or [S, D] (vector-signal models)')
-  signal.add_argument('--text', nargs='+', metavar='TEXT',
-                      help='words or expressions such as "0.5 morning + 0.5 night" '
-                           '(word-signal models)')
-  p.add_argument('--out', required=True, metavar='FILE_OR_DIR',
-                 help='output folder, or a .png/.jpg file for one content and one signal')
-  p.add_argument('--size', type=int, metavar='N',
-                 help='resize contents so the short side is N (default: keep the size)')
-  p.add_argument('--style-size', type=int, metavar='N',
-                 help="resize styles so the short side is N before encoding (default: the "
-                      "model's eval.style_size)")
-  p.add_argument('--strength', type=float, default=1.0, metavar='A',
-                 help='0: the content as its own style ... 1: the full style (default 1)')
-  p.add_argument('--mix', metavar='W1,W2,...',
-                 help='mix all signals with these weights (normalized): one output per '
-                      'content, named {content}__mix.png')
-  p.add_argument('--preserve-color', action='store_true',
-                 help="keep the content's colours (YIQ chroma), take the luminance only")
-  p.add_argument('--dtype', choices=('float32', 'bfloat16'), default='float32',
-                 help='compute dtype (default float32)')
-  p.add_argument('--batch', type=int, default=8, metavar='N',
-                 help='at most N outputs (signals x contents of one size) per call '
-                      '(default 8)')
-  p.add_argument('--tile-size', type=int, default=1024, metavar='N',
-                 help='images larger than N pixels go through overlapping tiles of N '
-                      '(at least 4x the network\'s receptive radius) with whole-image '
-                      'statistics (default 1024)')
-  p.add_argument('--stats-max-side', type=int, default=1024, metavar='N',
-                 help='tiled images take their normalization statistics from one pass '
-                      'downscaled to at most N pixels long (default 1024; larger is closer '
-                      'to an untiled pass and needs more memory)')
-  p.add_argument('--exact-stats', action='store_true',
-                 help='tiled images take the statistics of the full resolution instead, '
-                      'computed tile by tile: the output equals an untiled pass, at 4-8x '
-                      'the time')
-  p.add_argument('--max-pixels', type=float, default=DEFAULT_MAX_PIXELS, metavar='N',
-                 help=f'refuse inputs and resized contents with more pixels '
-                      f'(default {DEFAULT_MAX_PIXELS:.0e})')
+  signal.add_argument(
+    '--style',
+    nargs='+',
+    metavar='FILE_OR_DIR',
+    help='style images or folders (image-signal models)',
+  )
+  signal.add_argument(
+    '--signal',
+    metavar='VECTOR_FILE',
+    help='.npy file of signal vectors, [D] or [S, D] (vector-signal models)',
+  )
+  signal.add_argument(
+    '--text',
+    nargs='+',
+    metavar='TEXT',
+    help='words or expressions such as "0.5 morning + 0.5 night" (word-signal models)',
+  )
+  p.add_argument(
+    '--out',
+    required=True,
+    metavar='FILE_OR_DIR',
+    help='output folder, or a .png/.jpg file for one content and one signal',
+  )
+  p.add_argument(
+    '--size',
+    type=int,
+    metavar='N',
+    help='resize contents so the short side is N (default: keep the size)',
+  )
+  p.add_argument(
+    '--style-size',
+    type=int,
+    metavar='N',
+    help='resize styles so the short side is N before encoding (default: the '
+    "model's eval.style_size)",
+  )
+  p.add_argument(
+    '--strength',
+    type=float,
+    default=1.0,
+    metavar='A',
+    help='0: the content as its own style ... 1: the full style (default 1)',
+  )
+  p.add_argument(
+    '--mix',
+    metavar='W1,W2,...',
+    help='mix all signals with these weights (normalized): one output per '
+    'content, named {content}__mix.png',
+  )
+  p.add_argument(
+    '--preserve-color',
+    action='store_true',
+    help="keep the content's colours (YIQ chroma), take the luminance only",
+  )
+  p.add_argument(
+    '--dtype',
+    choices=('float32', 'bfloat16'),
+    default='float32',
+    help='compute dtype (default float32)',
+  )
+  p.add_argument(
+    '--batch',
+    type=int,
+    default=8,
+    metavar='N',
+    help='at most N outputs (signals x contents of one size) per call (default 8)',
+  )
+  p.add_argument(
+    '--tile-size',
+    type=int,
+    default=1024,
+    metavar='N',
+    help='images larger than N pixels go through overlapping tiles of N '
+    "(at least 4x the network's receptive radius) with whole-image "
+    'statistics (default 1024)',
+  )
+  p.add_argument(
+    '--stats-max-side',
+    type=int,
+    default=1024,
+    metavar='N',
+    help='tiled images take their normalization statistics from one pass '
+    'downscaled to at most N pixels long (default 1024; larger is closer '
+    'to an untiled pass and needs more memory)',
+  )
+  p.add_argument(
+    '--exact-stats',
+    action='store_true',
+    help='tiled images take the statistics of the full resolution instead, '
+    'computed tile by tile: the output equals an untiled pass, at 4-8x '
+    'the time',
+  )
+  p.add_argument(
+    '--max-pixels',
+    type=float,
+    default=DEFAULT_MAX_PIXELS,
+    metavar='N',
+    help=f'refuse inputs and resized contents with more pixels (default {DEFAULT_MAX_PIXELS:.0e})',
+  )
   p.add_argument('--overwrite', action='store_true', help='replace existing outputs')
   return p
 
@@ -122,8 +204,7 @@ def parse_mix(text: str) -> list[float]:
   except ValueError:
     raise UsageError(f'--mix: expected comma-separated numbers, got {text!r}') from None
   if not all(math.isfinite(w) and w >= 0 for w in weights) or sum(weights) <= 0:
-    raise UsageError(f'--mix: weights must be finite, non-negative and not all zero, '
-                     f'got {text!r}')
+    raise UsageError(f'--mix: weights must be finite, non-negative and not all zero, got {text!r}')
   return weights
 
 
@@ -134,8 +215,7 @@ def image_paths(path: str, exclude: str) -> list[str]:
   """One image file, or the images of a folder (outside the `exclude` folder)."""
   if os.path.isdir(path):
     skip = os.path.realpath(exclude) + os.sep
-    paths = [p for p in image_io.list_images(path)
-             if not os.path.realpath(p).startswith(skip)]
+    paths = [p for p in image_io.list_images(path) if not os.path.realpath(p).startswith(skip)]
     if not paths:
       raise image_io.ImageError(f'{path}: no image files outside the output folder')
     return paths
@@ -150,8 +230,9 @@ def unique_stems(paths: Sequence[str]) -> list[str]:
   for path in paths:
     stem = Path(path).stem
     if stem in seen:
-      raise image_io.ImageError(f'{path}: same name as {seen[stem]}; outputs would collide '
-                                f'(rename one)')
+      raise image_io.ImageError(
+        f'{path}: same name as {seen[stem]}; outputs would collide (rename one)'
+      )
     seen[stem] = path
   return list(seen)
 
@@ -162,8 +243,9 @@ def load_content(path: str, size: int | None, max_pixels: int) -> np.ndarray:
   if size:
     h, w = images.scaled_shape(*image.shape[:2], size)
     if h * w > max_pixels:
-      raise image_io.ImageError(f'{path}: --size {size} makes it {w}x{h} = {h * w:,} '
-                                f'pixels (> --max-pixels {max_pixels:,})')
+      raise image_io.ImageError(
+        f'{path}: --size {size} makes it {w}x{h} = {h * w:,} pixels (> --max-pixels {max_pixels:,})'
+      )
     image = images.resize_short_side(image, size)
   return image
 
@@ -176,6 +258,7 @@ def load_model_vocabulary(model_path: str):
   source = loading.resolve_model_path(model_path)
   if source.is_file:
     from zmnet_jax import params_file  # pylint: disable=g-import-not-at-top
+
     vocab = params_file.load(source.params_path)[3]
     return None if vocab is None else vocabulary.SignalVocabulary.from_dict(vocab)
   return vocabulary.load_vocabulary(source.model_dir)
@@ -184,6 +267,7 @@ def load_model_vocabulary(model_path: str):
 @dataclasses.dataclass(frozen=True)
 class Signals:
   """Encoded guiding signals: output names and DIN params with leading [S]."""
+
   names: list[str]
   din: Any
 
@@ -191,6 +275,7 @@ class Signals:
 @dataclasses.dataclass(frozen=True)
 class SignalSource:
   """Where signals come from, checked before the model loads; `encode` runs after."""
+
   names: list[str]
   kind: str  # the model signal kind this source needs: 'image' or 'vector'
   path: str  # what error messages name
@@ -211,12 +296,14 @@ def text_source(texts: Sequence[str], model_path: str) -> SignalSource:
   vocab = load_model_vocabulary(model_path)
   if vocab is None:
     raise infer.InferenceError(
-        f'{model_path}: no {vocabulary.VOCABULARY_FILE}; --text needs a model trained on '
-        f'word signals (configs/attributes.py)')
+      f'{model_path}: no {vocabulary.VOCABULARY_FILE}; --text needs a model trained on '
+      f'word signals (configs/attributes.py)'
+    )
   vectors = vocab.signals(list(texts))  # checks every text now, before the model loads
   names = [text_slug(t) for t in texts]
-  return SignalSource(names, 'vector', model_path,
-                      lambda stylizer: stylizer.encode_vectors(vectors))
+  return SignalSource(
+    names, 'vector', model_path, lambda stylizer: stylizer.encode_vectors(vectors)
+  )
 
 
 def text_slug(text_value: str) -> str:
@@ -225,22 +312,27 @@ def text_slug(text_value: str) -> str:
   return ''.join(c if c.isalnum() or c in '._+-' else '-' for c in slug)[:80]
 
 
-def style_source(specs: Sequence[str], out: str, style_size: int | None,
-                 max_pixels: int) -> SignalSource:
+def style_source(
+  specs: Sequence[str], out: str, style_size: int | None, max_pixels: int
+) -> SignalSource:
   """Style image files; each is decoded now to check it and again, alone, to encode it."""
   paths = [p for spec in specs for p in image_paths(spec, out)]
   names = unique_stems(paths)
   for path in paths:
     image_io.load_image(path, max_pixels)
-  return SignalSource(names, 'image', specs[0],
-                      lambda stylizer: encode_styles(stylizer, paths, style_size, max_pixels))
+  return SignalSource(
+    names,
+    'image',
+    specs[0],
+    lambda stylizer: encode_styles(stylizer, paths, style_size, max_pixels),
+  )
 
 
 def encode_styles(stylizer, paths: Sequence[str], style_size: int | None, max_pixels: int):
   """DIN params [S] of style files, holding one full-size image in memory at a time."""
-  return core.concat_signals([
-      stylizer.encode_images([image_io.load_image(p, max_pixels)], style_size)
-      for p in paths])
+  return core.concat_signals(
+    [stylizer.encode_images([image_io.load_image(p, max_pixels)], style_size) for p in paths]
+  )
 
 
 def vector_source(path: str) -> SignalSource:
@@ -248,8 +340,7 @@ def vector_source(path: str) -> SignalSource:
   vectors = load_vectors(path)
   stem = Path(path).stem
   names = [stem] if len(vectors) == 1 else [f'{stem}_{i}' for i in range(len(vectors))]
-  return SignalSource(names, 'vector', path,
-                      lambda stylizer: stylizer.encode_vectors(vectors))
+  return SignalSource(names, 'vector', path, lambda stylizer: stylizer.encode_vectors(vectors))
 
 
 def load_vectors(path: str) -> np.ndarray:
@@ -260,10 +351,12 @@ def load_vectors(path: str) -> np.ndarray:
     vectors = np.load(path, allow_pickle=False)
   except (ValueError, EOFError) as e:
     raise infer.InferenceError(f'{path}: not a readable .npy array ({e})') from e
-  if not np.issubdtype(vectors.dtype, np.number) or vectors.ndim not in (1, 2) \
-      or 0 in vectors.shape:
-    raise infer.InferenceError(f'{path}: expected numbers shaped [D] or [S, D], got '
-                                   f'{vectors.dtype} {list(vectors.shape)}')
+  if (
+    not np.issubdtype(vectors.dtype, np.number) or vectors.ndim not in (1, 2) or 0 in vectors.shape
+  ):
+    raise infer.InferenceError(
+      f'{path}: expected numbers shaped [D] or [S, D], got {vectors.dtype} {list(vectors.shape)}'
+    )
   if not np.all(np.isfinite(vectors)):
     raise infer.InferenceError(f'{path}: vectors contain NaN or infinite values')
   return np.atleast_2d(vectors).astype(np.float32)
@@ -274,8 +367,9 @@ def encode(stylizer, source: SignalSource, model_path: str, mix) -> Signals:
   if stylizer.signal_kind != source.kind:
     wants = {'image': 'style images (--style)', 'vector': 'signal vectors (--signal)'}
     raise infer.InferenceError(
-        f'{source.path}: the model {model_path} takes {wants[stylizer.signal_kind]}, '
-        f'not {wants[source.kind]}')
+      f'{source.path}: the model {model_path} takes {wants[stylizer.signal_kind]}, '
+      f'not {wants[source.kind]}'
+    )
   try:
     din = source.encode(stylizer)
   except infer.InferenceError as e:
@@ -291,6 +385,7 @@ def encode(stylizer, source: SignalSource, model_path: str, mix) -> Signals:
 @dataclasses.dataclass
 class Job:
   """One content and the outputs still to write for it: {signal index: path}."""
+
   path: str
   outputs: dict[int, str]
   shape: tuple[int, int] = (0, 0)
@@ -301,14 +396,17 @@ def plan(content_paths, signal_names, out: str, overwrite: bool):
   stems = unique_stems(content_paths)
   suffix = Path(out).suffix.lower()
   if suffix in image_io.IMAGE_EXTENSIONS and suffix not in FILE_SUFFIXES:
-    raise image_io.ImageError(f'{out}: unsupported output format {suffix!r} (use '
-                              f'{", ".join(FILE_SUFFIXES)}, or a folder)')
+    raise image_io.ImageError(
+      f'{out}: unsupported output format {suffix!r} (use {", ".join(FILE_SUFFIXES)}, or a folder)'
+    )
   single = suffix in FILE_SUFFIXES and not os.path.isdir(out)
   total = len(stems) * len(signal_names)
   if single and total != 1:
-    raise infer.InferenceError(f'{out}: names one file, but there are {total} outputs '
-                                   f'({len(stems)} contents x {len(signal_names)} '
-                                   f'signals); give a folder')
+    raise infer.InferenceError(
+      f'{out}: names one file, but there are {total} outputs '
+      f'({len(stems)} contents x {len(signal_names)} '
+      f'signals); give a folder'
+    )
   jobs, skipped = [], 0
   for path, stem in zip(content_paths, stems):
     outputs = {}
@@ -331,14 +429,14 @@ def check_contents(jobs: Sequence[Job], size: int | None, max_pixels: int) -> No
 
 def check_output(jobs: Sequence[Job]) -> None:
   """Raises OSError where an output folder could not be created or written (creates none)."""
-  for folder in sorted({os.path.dirname(os.path.abspath(p))
-                        for job in jobs for p in job.outputs.values()}):
+  for folder in sorted(
+    {os.path.dirname(os.path.abspath(p)) for job in jobs for p in job.outputs.values()}
+  ):
     existing = folder
     while not os.path.exists(existing):
       existing = os.path.dirname(existing)
     if not os.path.isdir(existing):
-      raise NotADirectoryError(errno.ENOTDIR, 'a file is in the way of the output folder',
-                               existing)
+      raise NotADirectoryError(errno.ENOTDIR, 'a file is in the way of the output folder', existing)
     if not os.access(existing, os.W_OK):
       raise PermissionError(errno.EACCES, 'output folder is not writable', existing)
 
@@ -355,22 +453,28 @@ def batches(jobs: Sequence[Job], num_signals: int, per_call: int):
     by_shape[job.shape].append(job)
   for group in by_shape.values():
     for start in range(0, len(group), contents_per_call):
-      chunk = group[start:start + contents_per_call]
+      chunk = group[start : start + contents_per_call]
       needed = sorted({i for job in chunk for i in job.outputs})
       for s in range(0, len(needed), signals_per_call):
-        yield chunk, needed[s:s + signals_per_call], signals_per_call
+        yield chunk, needed[s : s + signals_per_call], signals_per_call
 
 
 def stylize_batch(stylizer, signals: Signals, chunk, index, width, args) -> np.ndarray:
   """Outputs [S, B, H, W, 3] of one batch; the signal axis padded to `width`."""
-  contents = images.to_float(np.stack([load_content(j.path, args.size, args.max_pixels)
-                                       for j in chunk]))
+  contents = images.to_float(
+    np.stack([load_content(j.path, args.size, args.max_pixels) for j in chunk])
+  )
   din = core.take_signals(signals.din, list(index) + [index[-1]] * (width - len(index)))
   if args.strength < 1.0:
     din = stylizer.with_strength(din, contents, args.strength, args.style_size)
-  return stylizer.stylize(contents, din, tile_size=args.tile_size,
-                          stats_max_side=args.stats_max_side, exact_stats=args.exact_stats,
-                          preserve_colors=args.preserve_color)
+  return stylizer.stylize(
+    contents,
+    din,
+    tile_size=args.tile_size,
+    stats_max_side=args.stats_max_side,
+    exact_stats=args.exact_stats,
+    preserve_colors=args.preserve_color,
+  )
 
 
 def run(stylizer, signals: Signals, jobs: Sequence[Job], args) -> int:
@@ -406,8 +510,10 @@ def load_signals(args, source: SignalSource):
   """(Stylizer, encoded signals) for the run."""
   stylizer = infer.Stylizer.load(args.model, dtype=args.dtype)
   if args.strength < 1.0 and stylizer.signal_kind != 'image':
-    raise UsageError(f'--strength: below 1 needs an image-signal model; {args.model} '
-                     f'takes {stylizer.signal_kind} signals')
+    raise UsageError(
+      f'--strength: below 1 needs an image-signal model; {args.model} '
+      f'takes {stylizer.signal_kind} signals'
+    )
   return stylizer, encode(stylizer, source, args.model, args.mix)
 
 
@@ -416,8 +522,9 @@ def stylize_files(args) -> str:
   start = time.time()
   source, jobs, skipped = check_inputs(args)
   if skipped:
-    print(f'note: skipping {skipped} existing output(s); --overwrite replaces them',
-          file=sys.stderr)
+    print(
+      f'note: skipping {skipped} existing output(s); --overwrite replaces them', file=sys.stderr
+    )
   written, work_s = 0, 0.0
   if jobs:
     stylizer, signals = load_signals(args, source)
@@ -425,8 +532,9 @@ def stylize_files(args) -> str:
     written = run(stylizer, signals, jobs, args)
     work_s = time.time() - work_start
   per_image = f', {1000 * work_s / written:.0f} ms/image' if written else ''
-  return (f'written {written}, skipped {skipped} in {time.time() - start:.1f} s'
-          f'{per_image} -> {args.out}')
+  return (
+    f'written {written}, skipped {skipped} in {time.time() - start:.1f} s{per_image} -> {args.out}'
+  )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

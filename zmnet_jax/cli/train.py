@@ -1,3 +1,17 @@
+# Copyright 2026 The zmnet_jax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """`python -m zmnet_jax.train --config NAME_OR_PATH[:variant] --workdir DIR [--config.a.b=v]`.
 
 Trains (resuming from the latest checkpoint in DIR), then evaluates held-out styles; see
@@ -21,8 +35,9 @@ USAGE_EXAMPLE = 'python -m zmnet_jax.train --config tiny --workdir runs/tiny'
 
 def setup_logging() -> None:
   """Our progress lines at INFO; the libraries' chatter (absl, orbax, tfds) at WARNING."""
-  logging.basicConfig(level=logging.WARNING, format='%(asctime)s %(message)s',
-                      datefmt='%H:%M:%S', force=True)
+  logging.basicConfig(
+    level=logging.WARNING, format='%(asctime)s %(message)s', datefmt='%H:%M:%S', force=True
+  )
   logging.getLogger('zmnet_jax').setLevel(logging.INFO)
   logging.getLogger('absl').setLevel(logging.ERROR)  # tfds' per-builder config notices
 
@@ -32,7 +47,7 @@ def resolve_config_arg(argv: Sequence[str]) -> list[str]:
   out, args = [], list(argv)
   for i, arg in enumerate(args):
     if arg.startswith('--config='):
-      arg = '--config=' + configs.resolve(arg[len('--config='):])
+      arg = '--config=' + configs.resolve(arg[len('--config=') :])
     elif i > 0 and args[i - 1] == '--config':
       arg = configs.resolve(arg)
     out.append(arg)
@@ -49,10 +64,17 @@ def parse_flags(argv: Sequence[str]):
   except ValueError as e:
     raise common.UsageError(f'--config: {e}') from e
   values = flags.FlagValues()
-  config_flags.DEFINE_config_file('config', None, 'Config name or file ([:variant]).',
-                                  flag_values=values, lock_config=True, sys_argv=argv)
-  flags.DEFINE_string('workdir', None, 'Where checkpoints, metrics and samples go.',
-                      flag_values=values)
+  config_flags.DEFINE_config_file(
+    'config',
+    None,
+    'Config name or file ([:variant]).',
+    flag_values=values,
+    lock_config=True,
+    sys_argv=argv,
+  )
+  flags.DEFINE_string(
+    'workdir', None, 'Where checkpoints, metrics and samples go.', flag_values=values
+  )
   try:
     values(argv)
     config = values.config
@@ -76,7 +98,7 @@ def flag_error(error: Exception) -> str:
 
 def unknown_field(argv: Sequence[str], error: Exception) -> str:
   """One line naming the `--config.x.y` override whose field the config lacks."""
-  key = str(error.args[0] if error.args else error).strip("'\"")
+  key = str(error.args[0] if error.args else error).strip('\'"')
   for arg in argv:
     name = arg.split('=', 1)[0]
     if name.startswith('--config.') and name.rsplit('.', 1)[-1] == key:
@@ -91,9 +113,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     config, workdir = parse_flags(argv)
     setup_logging()
     from zmnet_jax.training import trainer  # pylint: disable=g-import-not-at-top
+
     return json.dumps(trainer.train_and_evaluate(config, workdir), indent=2)
 
   from zmnet_jax.training.trainer import TrainingError  # pylint: disable=g-import-not-at-top
+
   return common.run(command, errors=(TrainingError, ValueError))
 
 

@@ -1,3 +1,17 @@
+# Copyright 2026 The zmnet_jax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Word / attribute signals (the paper's noon -> night experiment), vector PNet branch.
 
 Trains on `signals.words` (word -> folder of photos that show it; by default noon and
@@ -16,8 +30,17 @@ import ml_collections
 
 from zmnet_jax.configs import default, shared_data
 
-EVAL_WORDS = ('noon', 'morning', 'afternoon', '0.5 morning + 0.5 night', 'evening', 'night',
-              'sunset', 'dusk', 'midnight')
+EVAL_WORDS = (
+  'noon',
+  'morning',
+  'afternoon',
+  '0.5 morning + 0.5 night',
+  'evening',
+  'night',
+  'sunset',
+  'dusk',
+  'midnight',
+)
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
@@ -31,10 +54,15 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   config.signals.embedder = 'wordllama'  # or a .json/.txt/.npz/.npy word-vector file
   config.signals.reduce_dim = 2  # the paper compresses word embeddings to 2-D; 0 keeps all
   config.signals.words = ml_collections.ConfigDict(
-      {'noon': f'{root}/attributes/noon', 'night': f'{root}/attributes/night'})
+    {'noon': f'{root}/attributes/noon', 'night': f'{root}/attributes/night'}
+  )
   config.signals.references = ml_collections.ConfigDict(
-      {'noon': f'{root}/attributes/noon', 'night': f'{root}/attributes/night',
-       'dusk': f'{root}/attributes/dusk'})
+    {
+      'noon': f'{root}/attributes/noon',
+      'night': f'{root}/attributes/night',
+      'dusk': f'{root}/attributes/dusk',
+    }
+  )
   config.signals.eval_words = EVAL_WORDS
   config.eval.num_contents = 4
   if arg == 'tiny':

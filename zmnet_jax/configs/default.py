@@ -1,3 +1,17 @@
+# Copyright 2026 The zmnet_jax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Paper-scale recipe: 256 px crops, serial PNet on style images, VGG19 (Caffe) losses.
 
 Trains on the embedded default data unless `data` points at real folders; see
@@ -23,10 +37,12 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   config.distributed = False  # True: call jax.distributed.initialize() (multi-host).
 
   config.model = ml_collections.ConfigDict()
-  config.model.tnet = ml_collections.ConfigDict(dict(
-      channels=(32, 64, 128), num_residual_blocks=5, base_affine=False, fast_padding=True))
-  config.model.pnet = ml_collections.ConfigDict(dict(
-      variant='serial', signal='image', width=256, vector_blocks=2, signal_dim=0))
+  config.model.tnet = ml_collections.ConfigDict(
+    dict(channels=(32, 64, 128), num_residual_blocks=5, base_affine=False, fast_padding=True)
+  )
+  config.model.pnet = ml_collections.ConfigDict(
+    dict(variant='serial', signal='image', width=256, vector_blocks=2, signal_dim=0)
+  )
 
   config.vgg = ml_collections.ConfigDict(dict(arch='vgg19', weights='', pooling='max'))
 
@@ -36,7 +52,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   # layer), measured on scikit-image samples. Retune them for VGG16 or 'mean_std'.
   config.loss.content_weights = ml_collections.ConfigDict({'relu4_1': 1e-6})
   config.loss.style_weights = ml_collections.ConfigDict(
-      {'relu1_1': 2e-3, 'relu2_1': 5e-5, 'relu3_1': 5e-5, 'relu4_1': 1e-6})
+    {'relu1_1': 2e-3, 'relu2_1': 5e-5, 'relu3_1': 5e-5, 'relu4_1': 1e-6}
+  )
   config.loss.style_kind = 'gram'  # or 'mean_std'
   config.loss.tv_weight = 5.0
 
@@ -54,16 +71,35 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   config.data.store_short_side = 512
   config.data.num_workers = 0
 
-  config.optim = ml_collections.ConfigDict(dict(
-      learning_rate=1e-3, warmup_steps=1000, decay='cosine', end_learning_rate_factor=0.01,
-      b1=0.9, b2=0.999, eps=1e-8, weight_decay=0.0, grad_clip_norm=1.0))
+  config.optim = ml_collections.ConfigDict(
+    dict(
+      learning_rate=1e-3,
+      warmup_steps=1000,
+      decay='cosine',
+      end_learning_rate_factor=0.01,
+      b1=0.9,
+      b2=0.999,
+      eps=1e-8,
+      weight_decay=0.0,
+      grad_clip_norm=1.0,
+    )
+  )
 
-  config.train = ml_collections.ConfigDict(dict(
-      num_steps=40_000, batch_size=8, log_every=50, checkpoint_every=1000,
-      keep_checkpoints=3, sample_every=1000, eval_every=5000))
+  config.train = ml_collections.ConfigDict(
+    dict(
+      num_steps=40_000,
+      batch_size=8,
+      log_every=50,
+      checkpoint_every=1000,
+      keep_checkpoints=3,
+      sample_every=1000,
+      eval_every=5000,
+    )
+  )
 
-  config.eval = ml_collections.ConfigDict(dict(
-      num_contents=8, num_styles=16, image_size=256, style_size=256, batch_styles=4))
+  config.eval = ml_collections.ConfigDict(
+    dict(num_contents=8, num_styles=16, image_size=256, style_size=256, batch_styles=4)
+  )
 
   if arg == 'tiny':
     shrink_for_cpu(config)

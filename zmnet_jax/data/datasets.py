@@ -1,3 +1,17 @@
+# Copyright 2026 The zmnet_jax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Which folders a config trains and evaluates on, and its training stream."""
 
 from __future__ import annotations
@@ -31,20 +45,25 @@ def resolve_datasets(config: ml_collections.ConfigDict) -> DatasetFolders:
   if data_config.source == 'embedded':
     root = os.path.join(cache.cache_dir(), 'embedded_data')
     dirs = embedded.materialize_embedded_data(root)
-    return DatasetFolders(dirs['content_train'], dirs['style_train'] if needs_styles else '',
-                          dirs['content_val'], dirs['style_val'] if needs_styles else '')
+    return DatasetFolders(
+      dirs['content_train'],
+      dirs['style_train'] if needs_styles else '',
+      dirs['content_val'],
+      dirs['style_val'] if needs_styles else '',
+    )
   if data_config.source != 'folders':
-    raise ValueError(f"data.source must be 'embedded' or 'folders', got "
-                     f'{data_config.source!r}')
+    raise ValueError(f"data.source must be 'embedded' or 'folders', got {data_config.source!r}")
   folders = DatasetFolders(
-      data_config.content_dir, data_config.style_dir if needs_styles else '',
-      data_config.content_val_dir, data_config.style_val_dir if needs_styles else '')
+    data_config.content_dir,
+    data_config.style_dir if needs_styles else '',
+    data_config.content_val_dir,
+    data_config.style_val_dir if needs_styles else '',
+  )
   required = dataclasses.asdict(folders)
   if not needs_styles:
     required = {k: v for k, v in required.items() if not k.startswith('style')}
     required.update({f'signals.words.{w}': p for w, p in config.signals.words.items()})
-    required.update({f'signals.references.{w}': p
-                     for w, p in config.signals.references.items()})
+    required.update({f'signals.references.{w}': p for w, p in config.signals.references.items()})
   for name, path in required.items():
     if not path:
       raise ValueError(f'{name} is not set (data.source is "folders")')
@@ -57,14 +76,18 @@ def data_dir(data_config: ml_collections.ConfigDict) -> str:
   return data_config.data_dir or os.path.join(cache.cache_dir(), 'tfds')
 
 
-def make_train_input(folders: DatasetFolders, config: ml_collections.ConfigDict,
-                     global_batch: int, seed: int, vocab=None):
+def make_train_input(
+  folders: DatasetFolders,
+  config: ml_collections.ConfigDict,
+  global_batch: int,
+  seed: int,
+  vocab=None,
+):
   """This host's share of the training stream: content x style (x word signal)."""
   data_config = ml_collections.ConfigDict(config.data.to_dict())
   data_config.content_dir = folders.content_train
   data_config.style_dir = folders.style_train
   data_config.data_dir = data_dir(config.data)
   if config.model.pnet.signal == 'vector':
-    return word_input.make_word_style_input(data_config, config.signals, vocab,
-                                            global_batch, seed)
+    return word_input.make_word_style_input(data_config, config.signals, vocab, global_batch, seed)
   return train_input.make_train_input(data_config, global_batch, seed)

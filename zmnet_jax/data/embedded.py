@@ -1,3 +1,17 @@
+# Copyright 2026 The zmnet_jax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """A tiny default dataset built from images shipped inside installed wheels.
 
 Photos (contents) and textures / colourful images (styles) come from
@@ -67,17 +81,19 @@ def _jacksboro_relief() -> np.ndarray:
 
   elevation = cbook.get_sample_data('jacksboro_fault_dem.npz')['elevation']
   shaded = colors.LightSource(azdeg=315, altdeg=45).shade(
-      elevation.astype(np.float64),
-      cmap=matplotlib.colormaps['gist_earth'],
-      vert_exag=0.05,
-      blend_mode='overlay',
+    elevation.astype(np.float64),
+    cmap=matplotlib.colormaps['gist_earth'],
+    vert_exag=0.05,
+    blend_mode='overlay',
   )
   return shaded[..., :3]
 
 
 # folder -> {file stem: loader}; read-only.
-IMAGES = types.MappingProxyType({
-    'content_train': types.MappingProxyType({
+IMAGES = types.MappingProxyType(
+  {
+    'content_train': types.MappingProxyType(
+      {
         'astronaut': _skimage('astronaut'),
         'coffee': _skimage('coffee'),
         'rocket': _skimage('rocket'),
@@ -85,12 +101,16 @@ IMAGES = types.MappingProxyType({
         'motorcycle': _motorcycle,
         'grace_hopper': _matplotlib_photo('grace_hopper.jpg'),
         'flower': _sklearn('flower.jpg'),
-    }),
-    'content_val': types.MappingProxyType({
+      }
+    ),
+    'content_val': types.MappingProxyType(
+      {
         'chelsea': _skimage('chelsea'),
         'china': _sklearn('china.jpg'),
-    }),
-    'style_train': types.MappingProxyType({
+      }
+    ),
+    'style_train': types.MappingProxyType(
+      {
         'brick': _skimage('brick'),
         'grass': _skimage('grass'),
         'hubble_deep_field': _skimage('hubble_deep_field'),
@@ -98,12 +118,16 @@ IMAGES = types.MappingProxyType({
         'retina': _skimage('retina'),
         'skimage_logo': _skimage('logo'),
         'jacksboro_relief': _jacksboro_relief,
-    }),
-    'style_val': types.MappingProxyType({
+      }
+    ),
+    'style_val': types.MappingProxyType(
+      {
         'immunohistochemistry': _skimage('immunohistochemistry'),
         'gravel': _skimage('gravel'),
-    }),
-})
+      }
+    ),
+  }
+)
 
 
 def materialize_embedded_data(root: str | os.PathLike) -> dict[str, str]:
@@ -137,9 +161,9 @@ def _is_complete(root: Path) -> bool:
   except (OSError, ValueError):
     return False
   return manifest == _manifest() and all(
-      (root / folder / f'{stem}.png').is_file()
-      for folder, loaders in IMAGES.items()
-      for stem in loaders
+    (root / folder / f'{stem}.png').is_file()
+    for folder, loaders in IMAGES.items()
+    for stem in loaders
   )
 
 

@@ -1,3 +1,17 @@
+# Copyright 2026 The zmnet_jax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Evaluation images: fixed, deterministic sets of squares, loaded whole or in chunks."""
 
 from __future__ import annotations
@@ -17,7 +31,7 @@ _LOG = logging.getLogger(__name__)
 
 
 def load_eval_images(
-    folder: str | os.PathLike, size: int, limit: int | None = None
+  folder: str | os.PathLike, size: int, limit: int | None = None
 ) -> tuple[list[str], np.ndarray]:
   """Loads up to ``limit`` images, short side resized to ``size``, centered.
 
@@ -66,12 +80,18 @@ def _try_load(path: str, size: int):
     return e
 
 
-def image_chunks(paths: Sequence[str], root: str, size: int, chunk: int,
-                 skipped: list[str] | None = None, workers: int = 4):
+def image_chunks(
+  paths: Sequence[str],
+  root: str,
+  size: int,
+  chunk: int,
+  skipped: list[str] | None = None,
+  workers: int = 4,
+):
   """(names relative to `root`, images [n, size, size, 3]) per `chunk` paths, decoded on
   threads one chunk ahead. Undecodable files are logged, appended to `skipped` and left out.
   """
-  groups = [list(paths[i:i + chunk]) for i in range(0, len(paths), chunk)]
+  groups = [list(paths[i : i + chunk]) for i in range(0, len(paths), chunk)]
   with concurrent.futures.ThreadPoolExecutor(workers) as pool:
 
     def submit(group):

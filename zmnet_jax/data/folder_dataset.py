@@ -1,3 +1,17 @@
+# Copyright 2026 The zmnet_jax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Image folders prepared once as TFDS datasets (ArrayRecord files, no TensorFlow).
 
 An image folder is prepared into ``data_dir`` by :class:`ImageFolderDataset`, a TFDS
@@ -25,12 +39,12 @@ from PIL import Image
 
 from zmnet_jax.data import images
 from zmnet_jax.data.image_io import (
-    DataError,
-    ImageError,
-    decode_image_bytes,
-    encode_jpeg,
-    list_images,
-    read_bytes,
+  DataError,
+  ImageError,
+  decode_image_bytes,
+  encode_jpeg,
+  list_images,
+  read_bytes,
 )
 
 _STORAGE_FORMAT_VERSION = 1  # Bump when the stored bytes change meaning.
@@ -48,9 +62,7 @@ class ImageFolderConfig(tfds.core.BuilderConfig):
   num_files: int = 0
 
 
-def image_folder_config(
-    source_dir: str | os.PathLike, store_short_side: int
-) -> ImageFolderConfig:
+def image_folder_config(source_dir: str | os.PathLike, store_short_side: int) -> ImageFolderConfig:
   """Lists ``source_dir`` and names a config after its contents.
 
   Raises:
@@ -60,21 +72,17 @@ def image_folder_config(
   root = os.path.abspath(source_dir)
   fingerprint = folder_fingerprint(root, files, store_short_side)
   return ImageFolderConfig(
-      name=f'{_slug(root)}_s{store_short_side}_{fingerprint[:16]}',
-      description=f'Images of {root}, short side <= {store_short_side}.',
-      source_dir=root,
-      store_short_side=store_short_side,
-      num_files=len(files),
+    name=f'{_slug(root)}_s{store_short_side}_{fingerprint[:16]}',
+    description=f'Images of {root}, short side <= {store_short_side}.',
+    source_dir=root,
+    store_short_side=store_short_side,
+    num_files=len(files),
   )
 
 
-def folder_fingerprint(
-    root: str, files: Sequence[str], store_short_side: int
-) -> str:
+def folder_fingerprint(root: str, files: Sequence[str], store_short_side: int) -> str:
   """Hash of the file list (relative paths, sizes, mtimes) and settings."""
-  digest = hashlib.sha256(
-      f'v{_STORAGE_FORMAT_VERSION};s{store_short_side}\n'.encode()
-  )
+  digest = hashlib.sha256(f'v{_STORAGE_FORMAT_VERSION};s{store_short_side}\n'.encode())
   for path in files:
     stat = os.stat(path)
     relative = Path(os.path.relpath(path, root)).as_posix()
@@ -94,9 +102,7 @@ class _LocalDatasetInfo(tfds.core.DatasetInfo):
     pass
 
 
-class ImageFolderDataset(
-    tfds.core.GeneratorBasedBuilder, skip_registration=True
-):
+class ImageFolderDataset(tfds.core.GeneratorBasedBuilder, skip_registration=True):
   """Images of one folder (recursively) as a single 'train' split.
 
   Features: ``image`` (JPEG bytes, short side at most ``store_short_side``),
@@ -109,15 +115,15 @@ class ImageFolderDataset(
 
   def _info(self) -> tfds.core.DatasetInfo:
     return _LocalDatasetInfo(
-        builder=self,
-        description=self.builder_config.description,
-        features=tfds.features.FeaturesDict({
-            'image': tfds.features.Image(
-                shape=(None, None, 3), encoding_format='jpeg'
-            ),
-            'label': tfds.features.Text(),
-            'filename': tfds.features.Text(),
-        }),
+      builder=self,
+      description=self.builder_config.description,
+      features=tfds.features.FeaturesDict(
+        {
+          'image': tfds.features.Image(shape=(None, None, 3), encoding_format='jpeg'),
+          'label': tfds.features.Text(),
+          'filename': tfds.features.Text(),
+        }
+      ),
     )
 
   def _split_generators(self, dl_manager):
@@ -130,8 +136,10 @@ class ImageFolderDataset(
     skipped = []
     start = time.monotonic()
     _LOG.info(
-        'Preparing %d images of %s (short side <= %d).',
-        len(files), config.source_dir, config.store_short_side,
+      'Preparing %d images of %s (short side <= %d).',
+      len(files),
+      config.source_dir,
+      config.store_short_side,
     )
     for path, result in _encode_all(files, config.store_short_side):
       relative = Path(os.path.relpath(path, config.source_dir))
@@ -139,11 +147,14 @@ class ImageFolderDataset(
         skipped.append(f'{relative.as_posix()} ({_reason(result, path)})')
         continue
       label = relative.parent.as_posix()
-      yield relative.as_posix(), {
+      yield (
+        relative.as_posix(),
+        {
           'image': result,
           'label': '' if label == '.' else label,
           'filename': relative.as_posix(),
-      }
+        },
+      )
     _log_preparation(config.source_dir, files, skipped, start)
     if len(skipped) == len(files):
       raise DataError(f'{config.source_dir}: no decodable images')
@@ -169,18 +180,18 @@ def encode_for_storage(path: str, store_short_side: int) -> bytes:
 
 
 def prepare_image_folder(
-    source_dir: str | os.PathLike,
-    data_dir: str | os.PathLike,
-    store_short_side: int = 512,
+  source_dir: str | os.PathLike,
+  data_dir: str | os.PathLike,
+  store_short_side: int = 512,
 ) -> ImageFolderDataset:
   """Prepares ``source_dir`` into ``data_dir`` unless already prepared."""
   return prepare(image_folder_config(source_dir, store_short_side), data_dir)
 
 
 def open_image_folder(
-    source_dir: str | os.PathLike,
-    data_dir: str | os.PathLike,
-    store_short_side: int = 512,
+  source_dir: str | os.PathLike,
+  data_dir: str | os.PathLike,
+  store_short_side: int = 512,
 ) -> Sequence[dict[str, Any]]:
   """Random-access source of the prepared folder (preparing it if needed).
 
@@ -197,8 +208,7 @@ def prepare(config: ImageFolderConfig, data_dir) -> ImageFolderDataset:
     builder.download_and_prepare()
   except DataError as e:  # From _generate_examples, reworded by TFDS.
     raise DataError(
-        f'{config.source_dir}: none of the {config.num_files} images could '
-        'be decoded'
+      f'{config.source_dir}: none of the {config.num_files} images could be decoded'
     ) from e
   except OSError:
     # Processes sharing data_dir race; the loser's final rename fails.
@@ -209,19 +219,15 @@ def prepare(config: ImageFolderConfig, data_dir) -> ImageFolderDataset:
 
 
 def _builder(config: ImageFolderConfig, data_dir) -> ImageFolderDataset:
-  return ImageFolderDataset(
-      config=config, data_dir=os.fspath(data_dir), file_format='array_record'
-  )
+  return ImageFolderDataset(config=config, data_dir=os.fspath(data_dir), file_format='array_record')
 
 
 def data_source(builder: ImageFolderDataset) -> Sequence[dict[str, Any]]:
-  return builder.as_data_source(
-      split='train', decoders={'image': tfds.decode.SkipDecoding()}
-  )
+  return builder.as_data_source(split='train', decoders={'image': tfds.decode.SkipDecoding()})
 
 
 def _encode_all(
-    files: Sequence[str], store_short_side: int
+  files: Sequence[str], store_short_side: int
 ) -> Iterator[tuple[str, bytes | ImageError]]:
   """Yields (path, stored bytes or the ImageError), in order, using threads."""
 
@@ -240,25 +246,30 @@ def _encode_all(
 def _is_plain_rgb_jpeg(data: bytes) -> bool:
   with Image.open(io.BytesIO(data)) as image:
     return (
-        image.format == 'JPEG'
-        and image.mode == 'RGB'
-        and image.getexif().get(0x0112, 1) == 1  # EXIF orientation: normal.
+      image.format == 'JPEG'
+      and image.mode == 'RGB'
+      and image.getexif().get(0x0112, 1) == 1  # EXIF orientation: normal.
     )
 
 
 def _log_preparation(source_dir, files, skipped, start) -> None:
   kept = len(files) - len(skipped)
   _LOG.info(
-      'Prepared %d images of %s in %.1f s.',
-      kept, source_dir, time.monotonic() - start,
+    'Prepared %d images of %s in %.1f s.',
+    kept,
+    source_dir,
+    time.monotonic() - start,
   )
   if skipped:
     listed = ', '.join(skipped[:_MAX_LISTED_SKIPS])
     more = len(skipped) - _MAX_LISTED_SKIPS
     _LOG.warning(
-        '%s: skipped %d of %d images that could not be decoded: %s%s',
-        source_dir, len(skipped), len(files), listed,
-        f', ... and {more} more' if more > 0 else '',
+      '%s: skipped %d of %d images that could not be decoded: %s%s',
+      source_dir,
+      len(skipped),
+      len(files),
+      listed,
+      f', ... and {more} more' if more > 0 else '',
     )
 
 

@@ -1,3 +1,17 @@
+# Copyright 2026 The zmnet_jax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Robust image reading and writing, shared by training and inference.
 
 Every decoder entry point returns ``uint8 [H, W, 3]`` RGB with EXIF orientation
@@ -16,9 +30,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-IMAGE_EXTENSIONS = frozenset(
-    {'.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff'}
-)
+IMAGE_EXTENSIONS = frozenset({'.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff'})
 # Larger decoded images are refused (every command's --max-pixels default); below
 # Pillow's own decompression-bomb warning threshold (~89.5 M pixels).
 DEFAULT_MAX_PIXELS = 50_000_000
@@ -37,9 +49,7 @@ class DataError(ValueError):
   """The input data or its configuration cannot be used (one-line reason)."""
 
 
-def load_image(
-    path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS
-) -> np.ndarray:
+def load_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
   """Reads an image file as ``uint8 [H, W, 3]`` RGB."""
   return decode_image_bytes(read_bytes(path), str(path), max_pixels)
 
@@ -57,7 +67,7 @@ def read_bytes(path: str | os.PathLike) -> bytes:
 
 
 def decode_image_bytes(
-    data: bytes, name: str = '<bytes>', max_pixels: int = DEFAULT_MAX_PIXELS
+  data: bytes, name: str = '<bytes>', max_pixels: int = DEFAULT_MAX_PIXELS
 ) -> np.ndarray:
   """Decodes encoded image bytes as ``uint8 [H, W, 3]`` RGB.
 
@@ -85,14 +95,10 @@ def decode_image_bytes(
   except UnidentifiedImageError as e:
     raise ImageError(f'{name}: not a recognized image file') from e
   except Exception as e:  # Pillow raises many types for corrupt data.
-    raise ImageError(
-        f'{name}: truncated or corrupt image ({_one_line(e)})'
-    ) from e
+    raise ImageError(f'{name}: truncated or corrupt image ({_one_line(e)})') from e
 
 
-def save_image(
-    path: str | os.PathLike, image: np.ndarray, quality: int = JPEG_QUALITY
-) -> None:
+def save_image(path: str | os.PathLike, image: np.ndarray, quality: int = JPEG_QUALITY) -> None:
   """Writes ``image`` as PNG or JPEG (chosen by the file extension).
 
   Args:
@@ -107,10 +113,7 @@ def save_image(
   path = Path(path)
   image_format = _OUTPUT_FORMATS.get(path.suffix.lower())
   if image_format is None:
-    raise ImageError(
-        f'{path}: unsupported output format {path.suffix!r} '
-        '(use .png, .jpg or .jpeg)'
-    )
+    raise ImageError(f'{path}: unsupported output format {path.suffix!r} (use .png, .jpg or .jpeg)')
   pil_image = Image.fromarray(to_uint8(image, str(path)))
   try:
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -126,9 +129,7 @@ def encode_jpeg(image: np.ndarray, quality: int = JPEG_QUALITY) -> bytes:
   return buffer.getvalue()
 
 
-def list_images(
-    folder: str | os.PathLike, recursive: bool = True
-) -> list[str]:
+def list_images(folder: str | os.PathLike, recursive: bool = True) -> list[str]:
   """Returns the sorted paths of the image files in ``folder``.
 
   Matches the extensions in ``IMAGE_EXTENSIONS`` case-insensitively; hidden
@@ -157,16 +158,11 @@ def to_uint8(image: np.ndarray, name: str = '<array>') -> np.ndarray:
   if array.ndim == 3 and array.shape[-1] == 1:
     array = array[..., 0]
   if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[-1] != 3):
-    raise ImageError(
-        f'{name}: expected an image of shape [H, W, 3] or [H, W], '
-        f'got {array.shape}'
-    )
+    raise ImageError(f'{name}: expected an image of shape [H, W, 3] or [H, W], got {array.shape}')
   if array.dtype == np.uint8:
     return array
   if not np.issubdtype(array.dtype, np.floating):
-    raise ImageError(
-        f'{name}: expected float values in [0, 1] or uint8, got {array.dtype}'
-    )
+    raise ImageError(f'{name}: expected float values in [0, 1] or uint8, got {array.dtype}')
   if not np.all(np.isfinite(array)):
     raise ImageError(f'{name}: image contains NaN or infinite values')
   return np.round(np.clip(array, 0.0, 1.0) * 255.0).astype(np.uint8)
@@ -176,8 +172,7 @@ def _check_pixel_count(image: Image.Image, name: str, max_pixels: int) -> None:
   width, height = image.size
   if width * height > max_pixels:
     raise ImageError(
-        f'{name}: too many pixels ({width}x{height} = {width * height:,} > '
-        f'max_pixels={max_pixels:,})'
+      f'{name}: too many pixels ({width}x{height} = {width * height:,} > max_pixels={max_pixels:,})'
     )
 
 
@@ -189,10 +184,7 @@ def _to_rgb_uint8(image: Image.Image, name: str) -> np.ndarray:
   if mode in _SIXTEEN_BIT_MODES:
     return _sixteen_bit_to_rgb(np.asarray(image))
   if mode == 'F':
-    raise ImageError(
-        f'{name}: unsupported floating-point image (mode F): value range '
-        'unknown'
-    )
+    raise ImageError(f'{name}: unsupported floating-point image (mode F): value range unknown')
   if _has_alpha(image):
     return _composite_on_white(image)
   try:
@@ -234,9 +226,7 @@ def _walk_files(root: Path) -> Iterator[Path]:
 
 
 def _top_level_files(root: Path) -> Iterator[Path]:
-  return (
-      p for p in root.iterdir() if p.is_file() and not p.name.startswith('.')
-  )
+  return (p for p in root.iterdir() if p.is_file() and not p.name.startswith('.'))
 
 
 def _is_image_name(filename: str) -> bool:

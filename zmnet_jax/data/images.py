@@ -1,3 +1,17 @@
+# Copyright 2026 The zmnet_jax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Image arrays in memory: pixel types, the one short-side resize, crops, padding, grids.
 
 Decoded images are `uint8 [H, W, 3]`; the networks read `float32` in [0, 1]. Training,
@@ -44,9 +58,13 @@ def resize_short_side(image: np.ndarray, size: int) -> np.ndarray:
     resized = Image.fromarray(image).resize((new_width, new_height), Image.Resampling.BICUBIC)
     return np.asarray(resized)
   channels = [
-      np.asarray(Image.fromarray(np.ascontiguousarray(image[..., c], np.float32), mode='F')
-                 .resize((new_width, new_height), Image.Resampling.BICUBIC))
-      for c in range(image.shape[-1])]
+    np.asarray(
+      Image.fromarray(np.ascontiguousarray(image[..., c], np.float32), mode='F').resize(
+        (new_width, new_height), Image.Resampling.BICUBIC
+      )
+    )
+    for c in range(image.shape[-1])
+  ]
   return np.clip(np.stack(channels, axis=-1), 0.0, 1.0)
 
 
@@ -56,7 +74,7 @@ def center_crop(image: np.ndarray, size: int) -> np.ndarray:
   if min(height, width) < size:
     raise ValueError(f'cannot crop {size}x{size} from {height}x{width}')
   top, left = (height - size) // 2, (width - size) // 2
-  return image[top:top + size, left:left + size]
+  return image[top : top + size, left : left + size]
 
 
 def square(image: np.ndarray, size: int) -> np.ndarray:
@@ -84,12 +102,11 @@ def contact_sheet(contents: np.ndarray, styles: np.ndarray, outputs: np.ndarray)
   """Grid image: styles along the top, contents down the left, outputs[s, c] in the cells."""
   num_styles, num_contents, h, w = outputs.shape[:4]
   pad = 2
-  sheet = np.ones(((num_contents + 1) * (h + pad), (num_styles + 1) * (w + pad), 3),
-                  np.float32)
+  sheet = np.ones(((num_contents + 1) * (h + pad), (num_styles + 1) * (w + pad), 3), np.float32)
 
   def put(row, col, image):
     image = fit(to_float(image), h, w)
-    sheet[row * (h + pad):row * (h + pad) + h, col * (w + pad):col * (w + pad) + w] = image
+    sheet[row * (h + pad) : row * (h + pad) + h, col * (w + pad) : col * (w + pad) + w] = image
 
   for s in range(num_styles):
     put(0, s + 1, styles[s])

@@ -1,3 +1,17 @@
+# Copyright 2026 The zmnet_jax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """The training stream: prepared image folders -> Grain -> endless, resumable batches.
 
 Each folder (content, style, or one per word) is read through its TFDS data source into
@@ -42,11 +56,11 @@ class TrainInput:
   """
 
   def __init__(
-      self,
-      iterators: Mapping[str, grain.DatasetIterator],
-      datasets: Mapping[str, str],
-      local_batch_size: int,
-      num_images: Mapping[str, int],
+    self,
+    iterators: Mapping[str, grain.DatasetIterator],
+    datasets: Mapping[str, str],
+    local_batch_size: int,
+    num_images: Mapping[str, int],
   ):
     self._iterators = dict(iterators)
     self._datasets = dict(datasets)
@@ -59,9 +73,7 @@ class TrainInput:
   def __next__(self) -> dict[str, np.ndarray]:
     if not self._iterators:
       raise ValueError('TrainInput is closed')
-    return {
-        name: _plain_array(next(it)) for name, it in self._iterators.items()
-    }
+    return {name: _plain_array(next(it)) for name, it in self._iterators.items()}
 
   def get_state(self) -> dict[str, Any]:
     """JSON-serializable position of both streams."""
@@ -72,9 +84,10 @@ class TrainInput:
     """Continues exactly after the batch at which ``state`` was taken."""
     if state.get('datasets', self._datasets) != self._datasets:
       _LOG.warning(
-          'Restoring input state saved for datasets %s into %s: the image '
-          'folders changed, so the batch sequence will differ.',
-          state.get('datasets'), self._datasets,
+        'Restoring input state saved for datasets %s into %s: the image '
+        'folders changed, so the batch sequence will differ.',
+        state.get('datasets'),
+        self._datasets,
       )
     for name, it in self._iterators.items():
       it.set_state(state[name])
@@ -100,11 +113,11 @@ def _plain_array(batch: np.ndarray) -> np.ndarray:
 
 
 def make_train_input(
-    data_config,
-    global_batch_size: int,
-    seed: int,
-    process_index: int | None = None,
-    process_count: int | None = None,
+  data_config,
+  global_batch_size: int,
+  seed: int,
+  process_index: int | None = None,
+  process_count: int | None = None,
 ) -> TrainInput:
   """Builds the training input of this process (preparing data if needed).
 
@@ -130,31 +143,31 @@ def make_train_input(
   store_short_side = _store_short_side(data_config, specs)
   # List every folder before preparing any, so a bad one fails at once.
   configs = {
-      name: folder_dataset.image_folder_config(spec.folder, store_short_side)
-      for name, spec in specs.items()
+    name: folder_dataset.image_folder_config(spec.folder, store_short_side)
+    for name, spec in specs.items()
   }
   iterators, num_images = {}, {}
   for name, spec in specs.items():
     source = folder_dataset.data_source(folder_dataset.prepare(configs[name], data_dir))
     num_images[name] = len(source)
     iterators[name] = _batched_stream(
-        source,
-        spec,
-        batch_size=local_batch_size,
-        seeds=_stream_seeds(seed, spec.stream_id, process_index),
-        shard=(process_index, process_count),
-        num_workers=int(_get(data_config, 'num_workers', 0)),
-        num_threads=int(_get(data_config, 'num_threads', _default_threads())),
+      source,
+      spec,
+      batch_size=local_batch_size,
+      seeds=_stream_seeds(seed, spec.stream_id, process_index),
+      shard=(process_index, process_count),
+      num_workers=int(_get(data_config, 'num_workers', 0)),
+      num_threads=int(_get(data_config, 'num_threads', _default_threads())),
     )
   datasets = {name: config.name for name, config in configs.items()}
   return TrainInput(iterators, datasets, local_batch_size, num_images)
 
 
 def random_crop_flip(
-    image: np.ndarray,
-    rng: np.random.Generator,
-    crop_size: int,
-    short_side: int,
+  image: np.ndarray,
+  rng: np.random.Generator,
+  crop_size: int,
+  short_side: int,
 ) -> np.ndarray:
   """Resize (short side) + random square crop + random flip, to float32 [0,1].
 
@@ -166,15 +179,13 @@ def random_crop_flip(
   left = int(rng.integers(0, new_width - crop_size + 1))
   scale_y, scale_x = height / new_height, width / new_width
   box = (
-      left * scale_x,
-      top * scale_y,
-      (left + crop_size) * scale_x,
-      (top + crop_size) * scale_y,
+    left * scale_x,
+    top * scale_y,
+    (left + crop_size) * scale_x,
+    (top + crop_size) * scale_y,
   )
   crop = np.asarray(
-      Image.fromarray(image).resize(
-          (crop_size, crop_size), Image.Resampling.BICUBIC, box=box
-      )
+    Image.fromarray(image).resize((crop_size, crop_size), Image.Resampling.BICUBIC, box=box)
   )
   if rng.random() < 0.5:
     crop = crop[:, ::-1]
@@ -182,11 +193,11 @@ def random_crop_flip(
 
 
 def _augment(
-    element: Mapping[str, Any],
-    rng: np.random.Generator,
-    *,
-    crop_size: int,
-    short_side: int,
+  element: Mapping[str, Any],
+  rng: np.random.Generator,
+  *,
+  crop_size: int,
+  short_side: int,
 ) -> np.ndarray:
   name = element['filename']
   name = name.decode() if isinstance(name, bytes) else str(name)
@@ -195,43 +206,37 @@ def _augment(
 
 
 def _batched_stream(
-    source: Sequence[Any],
-    spec: _StreamSpec,
-    *,
-    batch_size: int,
-    seeds: tuple[int, int],
-    shard: tuple[int, int],
-    num_workers: int,
-    num_threads: int,
+  source: Sequence[Any],
+  spec: _StreamSpec,
+  *,
+  batch_size: int,
+  seeds: tuple[int, int],
+  shard: tuple[int, int],
+  num_workers: int,
+  num_threads: int,
 ) -> grain.DatasetIterator:
   process_index, process_count = shard
   if len(source) < process_count:
     raise DataError(
-        f'{spec.folder}: {len(source)} usable images, fewer than the '
-        f'{process_count} processes that each need a shard'
+      f'{spec.folder}: {len(source)} usable images, fewer than the '
+      f'{process_count} processes that each need a shard'
     )
   shuffle_seed, augment_seed = seeds
   dataset = grain.MapDataset.source(source)[process_index::process_count]
   dataset = dataset.shuffle(seed=shuffle_seed).repeat()
   dataset = dataset.random_map(
-      functools.partial(
-          _augment,
-          crop_size=spec.crop_size,
-          short_side=spec.resize_short_side,
-      ),
-      seed=augment_seed,
+    functools.partial(
+      _augment,
+      crop_size=spec.crop_size,
+      short_side=spec.resize_short_side,
+    ),
+    seed=augment_seed,
   )
-  read_options = grain.ReadOptions(
-      num_threads=num_threads, prefetch_buffer_size=2 * batch_size
-  )
-  batched = dataset.to_iter_dataset(read_options).batch(
-      batch_size, drop_remainder=True
-  )
+  read_options = grain.ReadOptions(num_threads=num_threads, prefetch_buffer_size=2 * batch_size)
+  batched = dataset.to_iter_dataset(read_options).batch(batch_size, drop_remainder=True)
   if num_workers > 0:
     _ensure_absl_flags_parsed()
-    batched = batched.mp_prefetch(
-        grain.MultiprocessingOptions(num_workers=num_workers)
-    )
+    batched = batched.mp_prefetch(grain.MultiprocessingOptions(num_workers=num_workers))
   return iter(batched)
 
 
@@ -250,14 +255,12 @@ def _stream_specs(data_config) -> dict[str, _StreamSpec]:
   content_size = int(_required(data_config, 'content_size'))
   style_size = int(_required(data_config, 'style_size'))
   specs = {
-      'content': _StreamSpec(
-          stream_id=0,
-          folder=str(_required(data_config, 'content_dir')),
-          crop_size=content_size,
-          resize_short_side=int(
-              _get(data_config, 'resize_short_side', content_size)
-          ),
-      ),
+    'content': _StreamSpec(
+      stream_id=0,
+      folder=str(_required(data_config, 'content_dir')),
+      crop_size=content_size,
+      resize_short_side=int(_get(data_config, 'resize_short_side', content_size)),
+    ),
   }
   style_resize = int(_get(data_config, 'style_resize_short_side', style_size))
   style_dirs = dict(_get(data_config, 'style_dirs', {}))
@@ -267,13 +270,13 @@ def _stream_specs(data_config) -> dict[str, _StreamSpec]:
     style_dirs = {f'style:{label}': str(folder) for label, folder in style_dirs.items()}
   for i, (name, folder) in enumerate(style_dirs.items()):
     specs[name] = _StreamSpec(
-        stream_id=1 + i, folder=folder, crop_size=style_size,
-        resize_short_side=style_resize)
+      stream_id=1 + i, folder=folder, crop_size=style_size, resize_short_side=style_resize
+    )
   for name, spec in specs.items():
     if spec.resize_short_side < spec.crop_size:
       raise DataError(
-          f'{name}: resize short side {spec.resize_short_side} is smaller '
-          f'than the crop size {spec.crop_size}'
+        f'{name}: resize short side {spec.resize_short_side} is smaller '
+        f'than the crop size {spec.crop_size}'
       )
   return specs
 
@@ -283,8 +286,8 @@ def _store_short_side(data_config, specs: Mapping[str, _StreamSpec]) -> int:
   largest = max(spec.resize_short_side for spec in specs.values())
   if store_short_side < largest:
     raise DataError(
-        f'store_short_side {store_short_side} is smaller than the resize '
-        f'short side {largest}: stored images would be upscaled'
+      f'store_short_side {store_short_side} is smaller than the resize '
+      f'short side {largest}: stored images would be upscaled'
     )
   return store_short_side
 
@@ -299,8 +302,8 @@ def _stream_seeds(seed: int, stream_id: int, process_index: int):
 def _local_batch_size(global_batch_size: int, process_count: int) -> int:
   if global_batch_size <= 0 or global_batch_size % process_count:
     raise DataError(
-        f'global batch size {global_batch_size} must be a positive multiple '
-        f'of the process count {process_count}'
+      f'global batch size {global_batch_size} must be a positive multiple '
+      f'of the process count {process_count}'
     )
   return global_batch_size // process_count
 

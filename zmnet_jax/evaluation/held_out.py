@@ -1,3 +1,17 @@
+# Copyright 2026 The zmnet_jax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Held-out evaluation: every style x every content, vmapped over style signals.
 
 This is the one evaluation code path: training's periodic/final evaluation and sample grids
@@ -58,9 +72,11 @@ def load_held_out(folders, config) -> HeldOutSet:
   """The evaluation contents and styles named by the config (deterministic order)."""
   ev = config.eval
   content_names, contents = eval_images.load_eval_images(
-      folders.content_val, ev.image_size, limit=ev.num_contents)
+    folders.content_val, ev.image_size, limit=ev.num_contents
+  )
   style_names, styles = eval_images.load_eval_images(
-      folders.style_val, ev.style_size, limit=ev.num_styles)
+    folders.style_val, ev.style_size, limit=ev.num_styles
+  )
   return HeldOutSet(content_names, contents, style_names, styles)
 
 
@@ -78,15 +94,16 @@ def pair_scores(model: Model, vgg_params, lpips_params, outputs, contents, style
   tiled_content = jax.tree.map(lambda f: jnp.tile(f, (num_styles, 1, 1, 1)), content_feats)
   repeated_style = jax.tree.map(lambda f: jnp.repeat(f, batch, axis=0), style_feats)
   weights = model.loss
-  content = sum(losses.content_terms(out_feats, tiled_content,
-                                     weights.content_weights).values())
+  content = sum(losses.content_terms(out_feats, tiled_content, weights.content_weights).values())
   scores = {'content_loss': content.reshape(num_styles, batch)}
   for kind in STYLE_KINDS:
     terms = losses.style_terms(out_feats, repeated_style, weights.style_weights, kind)
     scores[f'style_loss_{kind}'] = sum(terms.values()).reshape(num_styles, batch)
   scores['lpips'] = metrics.lpips_from_features(
-      lpips_params, metrics.lpips_features(lpips_params, outputs),
-      metrics.lpips_features(lpips_params, contents))
+    lpips_params,
+    metrics.lpips_features(lpips_params, outputs),
+    metrics.lpips_features(lpips_params, contents),
+  )
   scores['ssim'] = metrics.ssim(outputs, contents)
   return scores
 
@@ -97,6 +114,7 @@ def pair_scores(model: Model, vgg_params, lpips_params, outputs, contents, style
 @dataclasses.dataclass(frozen=True)
 class Networks:
   """What an evaluation runs: the compiled functions and their (placed) params."""
+
   functions: core.InferenceFunctions
   params: Any
   vgg_params: Any
@@ -112,8 +130,9 @@ class Networks:
     return self.functions.num_devices
 
 
-def networks(model: Model, params, vgg_params, mesh=None, lpips_params=None,
-             scores: bool = True) -> Networks:
+def networks(
+  model: Model, params, vgg_params, mesh=None, lpips_params=None, scores: bool = True
+) -> Networks:
   """Networks for an evaluation (replicated over the mesh, once); loads the LPIPS weights
   when scoring needs them."""
   if scores and lpips_params is None:
@@ -130,8 +149,9 @@ def scorer(functions: core.InferenceFunctions):
   """`pair_scores` jitted once per model and mesh: (vgg, lpips, outputs, contents,
   styles) -> scores, with the outputs and styles split over the devices."""
   rep, split = 'replicated', 'split'
-  return functions.jit(functools.partial(pair_scores, functions.model),
-                       (rep, rep, split, rep, split), split)
+  return functions.jit(
+    functools.partial(pair_scores, functions.model), (rep, rep, split, rep, split), split
+  )
 
 
 def chunk_size(batch_styles: int, num_styles: int, num_devices: int = 1) -> int:
@@ -158,17 +178,21 @@ def score_chunk(nets: Networks, outputs: jax.Array, contents: jax.Array, styles)
 
 def to_host(tree):
   """Numpy copies of (possibly sharded, possibly multi-host) arrays."""
+
   def get(x):
     if isinstance(x, jax.Array) and not x.is_fully_addressable:
       from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
+
       x = multihost_utils.process_allgather(x, tiled=True)
     return np.asarray(x)
+
   return jax.tree.map(get, tree)
 
 
 @dataclasses.dataclass
 class Throughput:
   """Stylization wall-clock seconds and (real) pairs per chunk, in order."""
+
   seconds: list[float] = dataclasses.field(default_factory=list)
   pairs: list[int] = dataclasses.field(default_factory=list)
 
@@ -182,10 +206,14 @@ class Throughput:
       raise ValueError('throughput needs at least two timed chunks')
     steady_s, steady_pairs = sum(self.seconds[1:]), sum(self.pairs[1:])
     per_pair = steady_s / steady_pairs
-    return {'pairs_per_s': steady_pairs / steady_s, 'ms_per_image': 1000.0 * per_pair,
-            'compile_s': max(self.seconds[0] - per_pair * self.pairs[0], 0.0),
-            'first_chunk_s': self.seconds[0], 'timed_pairs': steady_pairs,
-            'timed_s': steady_s}
+    return {
+      'pairs_per_s': steady_pairs / steady_s,
+      'ms_per_image': 1000.0 * per_pair,
+      'compile_s': max(self.seconds[0] - per_pair * self.pairs[0], 0.0),
+      'first_chunk_s': self.seconds[0],
+      'timed_pairs': steady_pairs,
+      'timed_s': steady_s,
+    }
 
 
 @dataclasses.dataclass(frozen=True)
@@ -205,10 +233,15 @@ def _time_stylize(nets: Networks, contents, styles) -> tuple[jax.Array, jax.Arra
   return styles, outputs, time.perf_counter() - start
 
 
-def evaluate_chunks(nets: Networks, contents: np.ndarray,
-                    chunks: Iterable[tuple[list[str], np.ndarray]], size: int,
-                    throughput: Throughput | None = None, keep_styles: int | None = None,
-                    keep_contents: int | None = None) -> Iterator[ChunkResult]:
+def evaluate_chunks(
+  nets: Networks,
+  contents: np.ndarray,
+  chunks: Iterable[tuple[list[str], np.ndarray]],
+  size: int,
+  throughput: Throughput | None = None,
+  keep_styles: int | None = None,
+  keep_contents: int | None = None,
+) -> Iterator[ChunkResult]:
   """Stylizes (and scores, if `nets` has LPIPS) each chunk of (names, style images).
 
   Every chunk is padded to `size` signals. Outputs are kept for the first `keep_styles`
@@ -225,8 +258,10 @@ def evaluate_chunks(nets: Networks, contents: np.ndarray,
     first = padded if first is None else first
     scores = {}
     if nets.lpips_params is not None:
-      scores = {k: v[:len(names)] for k, v in
-                to_host(score_chunk(nets, outputs, placed, styles_on_device)).items()}
+      scores = {
+        k: v[: len(names)]
+        for k, v in to_host(score_chunk(nets, outputs, placed, styles_on_device)).items()
+      }
     take = len(names) if keep_styles is None else max(0, min(len(names), keep_styles - kept))
     kept += take
     out = to_host(outputs)[:take, :keep_contents] if take else None
@@ -237,16 +272,21 @@ def evaluate_chunks(nets: Networks, contents: np.ndarray,
 
 def array_chunks(names: Sequence[str], styles: np.ndarray, size: int):
   for start in range(0, len(styles), size):
-    yield list(names[start:start + size]), styles[start:start + size]
+    yield list(names[start : start + size]), styles[start : start + size]
 
 
 def run_info(nets: Networks, contents: np.ndarray, styles_size, size: int) -> dict:
   """What a throughput number was measured on."""
   device = jax.devices()[0]
-  return {'image_size': list(contents.shape[1:3]), 'style_size': list(styles_size),
-          'num_contents': len(contents), 'signals_per_chunk': size,
-          'num_devices': nets.num_devices, 'platform': device.platform,
-          'device_kind': device.device_kind}
+  return {
+    'image_size': list(contents.shape[1:3]),
+    'style_size': list(styles_size),
+    'num_contents': len(contents),
+    'signals_per_chunk': size,
+    'num_devices': nets.num_devices,
+    'platform': device.platform,
+    'device_kind': device.device_kind,
+  }
 
 
 # ----------------------------------------------------------------------------- held-out set
@@ -259,22 +299,37 @@ class Evaluation:
   throughput: dict
 
 
-def evaluate_held_out(model: Model, params, vgg_params, held_out: HeldOutSet,
-                      batch_styles: int = 4, mesh=None, lpips_params=None,
-                      scores: bool = True) -> Evaluation:
+def evaluate_held_out(
+  model: Model,
+  params,
+  vgg_params,
+  held_out: HeldOutSet,
+  batch_styles: int = 4,
+  mesh=None,
+  lpips_params=None,
+  scores: bool = True,
+) -> Evaluation:
   """Stylizes (and scores) every content with every style of `held_out`."""
   nets = networks(model, params, vgg_params, mesh, lpips_params, scores)
   size = chunk_size(batch_styles, len(held_out.styles), nets.num_devices)
   timer = Throughput() if scores else None
-  results = list(evaluate_chunks(nets, held_out.contents,
-                                 array_chunks(held_out.style_names, held_out.styles, size),
-                                 size, timer))
+  results = list(
+    evaluate_chunks(
+      nets,
+      held_out.contents,
+      array_chunks(held_out.style_names, held_out.styles, size),
+      size,
+      timer,
+    )
+  )
   outputs = np.concatenate([r.outputs for r in results])
   merged = {k: np.concatenate([r.scores[k] for r in results]) for k in results[0].scores}
   throughput = {}
   if timer is not None:
-    throughput = {**timer.report(), **run_info(nets, held_out.contents,
-                                               held_out.styles.shape[1:3], size)}
+    throughput = {
+      **timer.report(),
+      **run_info(nets, held_out.contents, held_out.styles.shape[1:3], size),
+    }
   return Evaluation(outputs, merged, throughput)
 
 
@@ -282,33 +337,53 @@ def summarize(scores, style_names: Sequence[str]) -> dict:
   """Means over all pairs and per style (the per-style mean of every score)."""
   report = {f'mean_{k}': float(np.mean(v)) for k, v in scores.items()}
   report['per_style'] = {
-      name: {k: float(np.mean(v[i])) for k, v in scores.items()}
-      for i, name in enumerate(style_names)}
+    name: {k: float(np.mean(v[i])) for k, v in scores.items()} for i, name in enumerate(style_names)
+  }
   return report
 
 
-def evaluate_and_report(model: Model, params, vgg_params, held_out: HeldOutSet, prefix: str,
-                        eval_config, step: int, mesh=None) -> dict:
+def evaluate_and_report(
+  model: Model,
+  params,
+  vgg_params,
+  held_out: HeldOutSet,
+  prefix: str,
+  eval_config,
+  step: int,
+  mesh=None,
+) -> dict:
   """Writes `{prefix}.json` (scores) and `{prefix}.png` (contact sheet); returns the report."""
-  result = evaluate_held_out(model, params, vgg_params, held_out, eval_config.batch_styles,
-                             mesh)
+  result = evaluate_held_out(model, params, vgg_params, held_out, eval_config.batch_styles, mesh)
   scores = result.scores
-  report = {'step': step, 'num_contents': len(held_out.content_names),
-            'num_styles': len(held_out.style_names)}
+  report = {
+    'step': step,
+    'num_contents': len(held_out.content_names),
+    'num_styles': len(held_out.style_names),
+  }
   report.update(summarize(scores, held_out.style_names))
   report['throughput'] = result.throughput
   report['pairs'] = [
-      dict(content=c, style=s, **{k: float(v[i, j]) for k, v in scores.items()})
-      for i, s in enumerate(held_out.style_names)
-      for j, c in enumerate(held_out.content_names)]
+    dict(content=c, style=s, **{k: float(v[i, j]) for k, v in scores.items()})
+    for i, s in enumerate(held_out.style_names)
+    for j, c in enumerate(held_out.content_names)
+  ]
   if jax.process_index() == 0:
     files.write_json(prefix + '.json', report)
-    image_io.save_image(prefix + '.png',
-                        images.contact_sheet(held_out.contents, held_out.styles, result.outputs))
-    log.info('evaluation at step %d: content %.4g, style (Gram) %.4g, LPIPS %.3f, SSIM %.3f '
-             'over %d pairs (%.1f pairs/s) -> %s.json', step, report['mean_content_loss'],
-             report['mean_style_loss_gram'], report['mean_lpips'], report['mean_ssim'],
-             len(report['pairs']), result.throughput['pairs_per_s'], prefix)
+    image_io.save_image(
+      prefix + '.png', images.contact_sheet(held_out.contents, held_out.styles, result.outputs)
+    )
+    log.info(
+      'evaluation at step %d: content %.4g, style (Gram) %.4g, LPIPS %.3f, SSIM %.3f '
+      'over %d pairs (%.1f pairs/s) -> %s.json',
+      step,
+      report['mean_content_loss'],
+      report['mean_style_loss_gram'],
+      report['mean_lpips'],
+      report['mean_ssim'],
+      len(report['pairs']),
+      result.throughput['pairs_per_s'],
+      prefix,
+    )
   return report
 
 
@@ -317,5 +392,6 @@ def save_sample_grid(model: Model, params, vgg_params, held_out: HeldOutSet, pat
   result = evaluate_held_out(model, params, vgg_params, held_out, scores=False)
   if jax.process_index() == 0:
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    image_io.save_image(path, images.contact_sheet(held_out.contents, held_out.styles,
-                                            result.outputs))
+    image_io.save_image(
+      path, images.contact_sheet(held_out.contents, held_out.styles, result.outputs)
+    )

@@ -1,3 +1,17 @@
+# Copyright 2026 The zmnet_jax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Image-quality metrics in JAX: LPIPS (VGG16 variant) and SSIM.
 
 Both take RGB images in [0, 1] shaped [..., H, W, 3] (leading dimensions broadcast) and
@@ -50,12 +64,13 @@ def lpips_features(params, images: jax.Array) -> list[jax.Array]:
   lead, image_shape = images.shape[:-3], images.shape[-3:]
   flat = jnp.asarray(images, jnp.float32).reshape((-1,) + image_shape)
   feats = lpips_network().apply(params['vgg'], flat)
-  return [_unit_normalize(feats[name]).reshape(lead + feats[name].shape[1:])
-          for name in LPIPS_LAYERS]
+  return [
+    _unit_normalize(feats[name]).reshape(lead + feats[name].shape[1:]) for name in LPIPS_LAYERS
+  ]
 
 
 def _unit_normalize(features: jax.Array, eps: float = 1e-10) -> jax.Array:
-  norm = jnp.sqrt(jnp.sum(features ** 2, axis=-1, keepdims=True))
+  norm = jnp.sqrt(jnp.sum(features**2, axis=-1, keepdims=True))
   return features / (norm + eps)
 
 
@@ -88,8 +103,14 @@ def _blur_valid(x: jax.Array, kernel: np.ndarray) -> jax.Array:
   for shape in ((taps, 1, 1, 1), (1, taps, 1, 1)):
     k = jnp.broadcast_to(jnp.asarray(kernel).reshape(shape), shape[:3] + (channels,))
     x = jax.lax.conv_general_dilated(
-        x, k, (1, 1), 'VALID', dimension_numbers=('NHWC', 'HWIO', 'NHWC'),
-        feature_group_count=channels, precision=jax.lax.Precision.HIGHEST)
+      x,
+      k,
+      (1, 1),
+      'VALID',
+      dimension_numbers=('NHWC', 'HWIO', 'NHWC'),
+      feature_group_count=channels,
+      precision=jax.lax.Precision.HIGHEST,
+    )
   return x
 
 
@@ -98,8 +119,7 @@ def ssim(x: jax.Array, y: jax.Array, data_range: float = 1.0) -> jax.Array:
   x, y = jnp.broadcast_arrays(jnp.asarray(x, jnp.float32), jnp.asarray(y, jnp.float32))
   lead, (h, w, c) = x.shape[:-3], x.shape[-3:]
   if min(h, w) < 2 * SSIM_RADIUS + 1:
-    raise ValueError(f'SSIM needs images of at least {2 * SSIM_RADIUS + 1} pixels, '
-                     f'got {h}x{w}')
+    raise ValueError(f'SSIM needs images of at least {2 * SSIM_RADIUS + 1} pixels, got {h}x{w}')
   x, y = x.reshape((-1, h, w, c)), y.reshape((-1, h, w, c))
   stack = jnp.concatenate([x, y, x * x, y * y, x * y], axis=-1)
   mx, my, mxx, myy, mxy = jnp.split(_blur_valid(stack, gaussian_kernel()), 5, axis=-1)

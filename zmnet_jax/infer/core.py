@@ -1,3 +1,17 @@
+# Copyright 2026 The zmnet_jax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """The compiled inference functions: encode signals, transform contents, DIN statistics.
 
 `functions_for(model, mesh)` jit-compiles each function once, with its shardings
@@ -37,25 +51,28 @@ def broadcast_din(din, batch: int):
   return jax.tree.map(lambda p: jnp.broadcast_to(p, (batch,) + p.shape), din)
 
 
-def apply_tnet(model: model_lib.Model, params, contents: jax.Array, din_one, stats=None,
-               mutable=False):
+def apply_tnet(
+  model: model_lib.Model, params, contents: jax.Array, din_one, stats=None, mutable=False
+):
   """TNet on contents [B, H, W, 3] with one signal's DIN params ({layer: ([C], [C])}).
 
   `stats` ({layer: (mean, var)} [B, C]) replaces the images' own statistics.
   """
   tnet = zmnet.TNet(model.net.tnet, model.net.dtype, stats=stats)
-  return tnet.apply({'params': params['transformer']}, contents,
-                    broadcast_din(din_one, contents.shape[0]), mutable=mutable)
+  return tnet.apply(
+    {'params': params['transformer']},
+    contents,
+    broadcast_din(din_one, contents.shape[0]),
+    mutable=mutable,
+  )
 
 
 def layer_inputs(model: model_lib.Model, params, contents: jax.Array, din_one, stats=None):
   """Every DIN layer's input {layer: [B, h, w, C]} for one signal (XLA keeps only those
   that the caller uses, and the layers they need)."""
-  _, sown = apply_tnet(model, params, contents, din_one, stats,
-                       mutable=[zmnet.PRENORM_COLLECTION])
+  _, sown = apply_tnet(model, params, contents, din_one, stats, mutable=[zmnet.PRENORM_COLLECTION])
   inputs = sown[zmnet.PRENORM_COLLECTION]
-  return {name: inputs[f'{name}_input']
-          for name, _ in zmnet.conditioned_layers(model.net.tnet)}
+  return {name: inputs[f'{name}_input'] for name, _ in zmnet.conditioned_layers(model.net.tnet)}
 
 
 def stylize_all(model: model_lib.Model, params, contents: jax.Array, din, stats=None):
@@ -68,9 +85,12 @@ def stylize_all(model: model_lib.Model, params, contents: jax.Array, din, stats=
 
 def signal_statistics(model: model_lib.Model, params, contents: jax.Array, din):
   """Each DIN layer's (mean, var) for every signal x content: leaves [S, B, C]."""
+
   def one_signal(d):
-    return {name: zmnet.instance_statistics(x)
-            for name, x in layer_inputs(model, params, contents, d).items()}
+    return {
+      name: zmnet.instance_statistics(x)
+      for name, x in layer_inputs(model, params, contents, d).items()
+    }
 
   return jax.vmap(one_signal)(din)
 
@@ -90,14 +110,16 @@ def masked_moments(x: jax.Array, mask: jax.Array):
   return jnp.broadcast_to(count, mean.shape), mean, m2
 
 
-def layer_moments(model: model_lib.Model, layer: str, params, window: jax.Array,
-                  mask: jax.Array, din, stats):
+def layer_moments(
+  model: model_lib.Model, layer: str, params, window: jax.Array, mask: jax.Array, din, stats
+):
   """Moments of DIN layer `layer`'s input over a window's core, for every signal.
 
   The window [B, h, w, 3] goes through TNet up to `layer` only (XLA drops the rest),
   normalized with `stats` ({layer: (mean, var)}, leaves [S, B, C]) in the layers before
   it; `mask` [h, w] marks the core. Returns (count, mean, m2), each [S, B, C].
   """
+
   def one_signal(d, s):
     return masked_moments(layer_inputs(model, params, window, d, s)[layer], mask)
 
@@ -153,12 +175,13 @@ class InferenceFunctions:
     self.encode = self.jit(model.encode, (rep, rep, split), split)
     self.embed = self.jit(model.embed, (rep, rep, split), split)
     self.din_from_embedding = self.jit(model.din_from_embedding, (rep, split), split)
-    self.transform = self.jit(functools.partial(stylize_all, model), (rep, rep, split),
-                              split)
-    self.transform_with_stats = self.jit(functools.partial(stylize_all, model),
-                                         (rep, rep, split, split), split)
-    self.statistics = self.jit(functools.partial(signal_statistics, model),
-                               (rep, rep, split), split)
+    self.transform = self.jit(functools.partial(stylize_all, model), (rep, rep, split), split)
+    self.transform_with_stats = self.jit(
+      functools.partial(stylize_all, model), (rep, rep, split, split), split
+    )
+    self.statistics = self.jit(
+      functools.partial(signal_statistics, model), (rep, rep, split), split
+    )
     self._layer_moments = {}
 
   def jit(self, fn, in_placement: Sequence[str], out_placement: str):
@@ -166,10 +189,15 @@ class InferenceFunctions:
     mesh's 'data' axis (plain `jax.jit` without a mesh)."""
     if self.mesh is None:
       return jax.jit(fn)
-    shardings = {'replicated': sharding.replicated(self.mesh),
-                 'split': sharding.batch_sharding(self.mesh)}
-    return jax.jit(fn, in_shardings=tuple(shardings[p] for p in in_placement),
-                   out_shardings=shardings[out_placement])
+    shardings = {
+      'replicated': sharding.replicated(self.mesh),
+      'split': sharding.batch_sharding(self.mesh),
+    }
+    return jax.jit(
+      fn,
+      in_shardings=tuple(shardings[p] for p in in_placement),
+      out_shardings=shardings[out_placement],
+    )
 
   def replicate(self, tree):
     """Places params (or contents) on every device of the mesh, once."""
@@ -186,8 +214,7 @@ class InferenceFunctions:
   def layer_moments(self, layer: str, params, window, mask, din, stats):
     """`layer_moments` for one DIN layer (compiled once per layer, on the default device)."""
     if layer not in self._layer_moments:
-      self._layer_moments[layer] = jax.jit(functools.partial(layer_moments, self.model,
-                                                             layer))
+      self._layer_moments[layer] = jax.jit(functools.partial(layer_moments, self.model, layer))
     return self._layer_moments[layer](params, window, mask, din, stats)
 
 

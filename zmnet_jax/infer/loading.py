@@ -1,3 +1,17 @@
+# Copyright 2026 The zmnet_jax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Finding and reading a trained model: its config and its params, nothing else.
 
 A model is either a training workdir (`config.json` + orbax `checkpoints/`; also its
@@ -31,6 +45,7 @@ class InferenceError(ValueError):
 @dataclasses.dataclass(frozen=True)
 class ModelSource:
   """Where a model's config and params are: a workdir's checkpoint or a params file."""
+
   path: str  # what error messages name
   model_dir: str  # the folder that may hold its signal vocabulary
   config_path: str = ''  # workdir: config.json
@@ -45,11 +60,12 @@ class ModelSource:
 
 def pretrained_path(name: str) -> str:
   """The params file of a model shipped in the package, by name (`PRETRAINED`)."""
-  path = os.path.join(os.path.dirname(os.path.dirname(__file__)), 'pretrained',
-                      PRETRAINED[name])
+  path = os.path.join(os.path.dirname(os.path.dirname(__file__)), 'pretrained', PRETRAINED[name])
   if not os.path.isfile(path):
-    raise InferenceError(f'{path}: the pretrained model {name!r} is missing from this '
-                         f'installation; reinstall zmnet_jax or give --model')
+    raise InferenceError(
+      f'{path}: the pretrained model {name!r} is missing from this '
+      f'installation; reinstall zmnet_jax or give --model'
+    )
   return path
 
 
@@ -61,22 +77,27 @@ def resolve_model_path(path: str | None = None) -> ModelSource:
     path = pretrained_path(path)
   path = os.path.abspath(path.rstrip('/'))
   if not os.path.exists(path):
-    raise InferenceError(f'{path}: model not found (give a training workdir, a checkpoint '
-                         f'folder or a {params_file.SUFFIX} params file)')
+    raise InferenceError(
+      f'{path}: model not found (give a training workdir, a checkpoint '
+      f'folder or a {params_file.SUFFIX} params file)'
+    )
   if os.path.isfile(path):
     return ModelSource(path, os.path.dirname(path), params_path=path)
-  candidates = [(path, os.path.join(path, workdir.CHECKPOINTS), None),
-                (os.path.dirname(path), path, None)]
+  candidates = [
+    (path, os.path.join(path, workdir.CHECKPOINTS), None),
+    (os.path.dirname(path), path, None),
+  ]
   base = os.path.basename(path)
   if base.isdigit():
-    candidates.append((os.path.dirname(os.path.dirname(path)), os.path.dirname(path),
-                       int(base)))
+    candidates.append((os.path.dirname(os.path.dirname(path)), os.path.dirname(path), int(base)))
   for folder, ckpt_dir, step in candidates:
     config_path = os.path.join(folder, workdir.CONFIG_FILE)
     if os.path.isfile(config_path) and os.path.isdir(ckpt_dir):
       return ModelSource(path, folder, config_path, ckpt_dir, step)
-  raise InferenceError(f'{path}: no {workdir.CONFIG_FILE} with a checkpoints/ folder beside it; is '
-                       f'this a training workdir?')
+  raise InferenceError(
+    f'{path}: no {workdir.CONFIG_FILE} with a checkpoints/ folder beside it; is '
+    f'this a training workdir?'
+  )
 
 
 @dataclasses.dataclass
@@ -143,31 +164,37 @@ def build(config, config_path: str):
     raise InferenceError(f'{config_path}: unusable model config ({reason})') from e
 
 
-def check_file_params(path: str, params, abstract,
-                      config_name: str = 'the config stored in it') -> None:
+def check_file_params(
+  path: str, params, abstract, config_name: str = 'the config stored in it'
+) -> None:
   """A params file's arrays must be exactly those the config builds."""
   want = params_file.flatten_shapes(abstract)
   have = params_file.flatten_shapes(params)
-  problems = [f'{name} is {list(have[name])} but the config needs {list(shape)}'
-              if name in have else f'no {name}'
-              for name, shape in want.items() if have.get(name) != shape]
+  problems = [
+    f'{name} is {list(have[name])} but the config needs {list(shape)}'
+    if name in have
+    else f'no {name}'
+    for name, shape in want.items()
+    if have.get(name) != shape
+  ]
   problems += [f'{name} is not in the model' for name in sorted(set(have) - set(want))]
   if problems:
     more = f', and {len(problems) - 1} more arrays differ' if len(problems) > 1 else ''
-    raise InferenceError(f'{path}: params do not match {config_name} '
-                         f'({problems[0]}{more})')
+    raise InferenceError(f'{path}: params do not match {config_name} ({problems[0]}{more})')
 
 
 def read_checkpoint_params(source: ModelSource, abstract):
   """(params, step) from a workdir's checkpoint (orbax), or the one-line reason why not."""
   from zmnet_jax import checkpointing  # pylint: disable=g-import-not-at-top  (orbax: lazy)
+
   ckpt = checkpointing.Checkpointer(source.checkpoints, 0, 1_000_000)
   try:
     return ckpt.restore_params(abstract, source.step)
   except (FileNotFoundError, checkpointing.CheckpointUnreadable) as e:
     raise InferenceError(str(e)) from e
   except checkpointing.CheckpointMismatch as e:
-    raise InferenceError(f'{source.checkpoints}: checkpoint does not match '
-                         f'{source.config_path} ({e})') from e
+    raise InferenceError(
+      f'{source.checkpoints}: checkpoint does not match {source.config_path} ({e})'
+    ) from e
   finally:
     ckpt.close()

@@ -1,3 +1,17 @@
+# Copyright 2026 The zmnet_jax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Zero-shot inference: encode signals once, apply them to images of any size.
 
     stylizer = Stylizer.load()                        # the pretrained model (or a path)
@@ -31,6 +45,7 @@ class Stylizer:
 
   With a mesh, signals are split over its 'data' devices (params replicated once).
   """
+
   model: model_lib.Model
   params: dict
   vgg_params: dict
@@ -50,8 +65,16 @@ class Stylizer:
     params file, or a training workdir (its checkpoints/ or one step's folder)."""
     source = loading.resolve_model_path(path)
     loaded = loading.load_model(source, dtype)
-    return cls(loaded.model, loaded.params, loaded.vgg_params, loaded.config, loaded.step,
-               mesh, loaded.card, source)
+    return cls(
+      loaded.model,
+      loaded.params,
+      loaded.vgg_params,
+      loaded.config,
+      loaded.step,
+      mesh,
+      loaded.card,
+      source,
+    )
 
   @property
   def signal_kind(self) -> str:
@@ -65,8 +88,9 @@ class Stylizer:
     Each image is first resized so its short side is `style_size` (default: the model's
     `eval.style_size`, the scale it was trained at); styles of one shape share a compile.
     """
-    return core.concat_signals([self.encode_inputs(self.style_input(s, style_size))
-                                for s in styles])
+    return core.concat_signals(
+      [self.encode_inputs(self.style_input(s, style_size)) for s in styles]
+    )
 
   def style_input(self, style: np.ndarray, style_size: int | None = None) -> np.ndarray:
     """One style image as the encoder reads it: [1, h, w, 3] float, short side resized."""
@@ -84,8 +108,9 @@ class Stylizer:
     vectors = np.asarray(vectors, np.float32)
     dim = self.config.model.pnet.get('signal_dim') or None
     if vectors.ndim != 2 or (dim and vectors.shape[1] != dim):
-      raise InferenceError(f'signal vectors must be shaped [S, {dim or "D"}], got '
-                           f'{list(vectors.shape)}')
+      raise InferenceError(
+        f'signal vectors must be shaped [S, {dim or "D"}], got {list(vectors.shape)}'
+      )
     if not np.all(np.isfinite(vectors)):
       raise InferenceError('signal vectors contain NaN or infinite values')
     return vectors
@@ -113,11 +138,13 @@ class Stylizer:
 
   def _require(self, kind: str) -> None:
     if self.signal_kind != kind:
-      raise InferenceError(f'this model was trained on {self.signal_kind} signals, not '
-                           f'{kind} signals')
+      raise InferenceError(
+        f'this model was trained on {self.signal_kind} signals, not {kind} signals'
+      )
 
-  def with_strength(self, din, contents: np.ndarray, strength: float,
-                    style_size: int | None = None):
+  def with_strength(
+    self, din, contents: np.ndarray, strength: float, style_size: int | None = None
+  ):
     """Per (signal, content) DIN params moved from the content's own (0) to the style's (1).
 
     Returns leaves shaped [S, B, C]: interpolation needs each content's own parameters,
@@ -126,18 +153,26 @@ class Stylizer:
     if not 0.0 <= strength <= 1.0:
       raise InferenceError(f'strength must be in [0, 1], got {strength}')
     if self.signal_kind != 'image':
-      raise InferenceError(f'a strength below 1 needs an image-signal model (the content '
-                           f'is its own style at 0); this one takes {self.signal_kind} '
-                           f'signals')
+      raise InferenceError(
+        f'a strength below 1 needs an image-signal model (the content '
+        f'is its own style at 0); this one takes {self.signal_kind} '
+        f'signals'
+      )
     own = self.encode_images(list(contents), style_size)  # [B]
-    return jax.tree.map(
-        lambda s, o: strength * s[:, None] + (1.0 - strength) * o[None], din, own)
+    return jax.tree.map(lambda s, o: strength * s[:, None] + (1.0 - strength) * o[None], din, own)
 
   # --------------------------------------------------------------------------- images
 
-  def stylize(self, contents: np.ndarray, din, *, tile_size: int = 1024,
-              stats_max_side: int = 1024, exact_stats: bool = False,
-              preserve_colors: bool = False) -> np.ndarray:
+  def stylize(
+    self,
+    contents: np.ndarray,
+    din,
+    *,
+    tile_size: int = 1024,
+    stats_max_side: int = 1024,
+    exact_stats: bool = False,
+    preserve_colors: bool = False,
+  ) -> np.ndarray:
     """Contents [B, H, W, 3] in [0, 1] x DIN params [S] (or [S, B]) -> [S, B, H, W, 3].
 
     Any H, W (reflect-padded to a multiple of 4 and cropped back). Images larger than
@@ -149,12 +184,17 @@ class Stylizer:
     contents = images.to_float(contents)
     if contents.ndim != 4 or contents.shape[-1] != 3:
       raise InferenceError(f'contents must be [B, H, W, 3], got {contents.shape}')
-    options = dict(tile_size=tile_size, stats_max_side=stats_max_side,
-                   exact_stats=exact_stats, preserve_colors=preserve_colors)
+    options = dict(
+      tile_size=tile_size,
+      stats_max_side=stats_max_side,
+      exact_stats=exact_stats,
+      preserve_colors=preserve_colors,
+    )
     if jax.tree.leaves(din)[0].ndim == 3:  # Per-content parameters: one content at a time.
-      outs = [self.stylize(contents[i:i + 1], jax.tree.map(lambda x, i=i: x[:, i], din),
-                           **options)
-              for i in range(contents.shape[0])]
+      outs = [
+        self.stylize(contents[i : i + 1], jax.tree.map(lambda x, i=i: x[:, i], din), **options)
+        for i in range(contents.shape[0])
+      ]
       return np.concatenate(outs, axis=1)
     count = core.num_signals(din)
     din = self.functions.split(core.pad_signals(din, self.functions.num_devices))
@@ -162,8 +202,9 @@ class Stylizer:
     if max(padded.shape[1:3]) <= tile_size:
       out = np.asarray(self.functions.transform(self.params, padded, din))
     else:
-      out = tiling.stylize_tiled(self.functions, self.params, padded, din, tile_size,
-                                 stats_max_side, exact_stats)
+      out = tiling.stylize_tiled(
+        self.functions, self.params, padded, din, tile_size, stats_max_side, exact_stats
+      )
     out = out[:count, :, :h, :w]
     if preserve_colors:
       out = color.preserve_color(contents[None], out)

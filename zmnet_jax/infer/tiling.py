@@ -1,3 +1,17 @@
+# Copyright 2026 The zmnet_jax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Images of any size: padding to the stride, exact tiles, whole-image statistics.
 
 Very large images are stylized in tiles: each tile's window holds its core plus the
@@ -60,16 +74,18 @@ def tile_windows(length: int, tile: int, halo: int) -> list[tuple[int, int, int]
   if length <= tile:
     return [(0, 0, length)]
   if tile < 4 * halo:
-    raise ValueError(f'tiles of {tile} px are too small for a {halo} px halo (need '
-                     f'{4 * halo})')
+    raise ValueError(f'tiles of {tile} px are too small for a {halo} px halo (need {4 * halo})')
   core = tile - 2 * halo
-  return [(min(max(start - halo, 0), length - tile), start, min(start + core, length))
-          for start in range(0, length, core)]
+  return [
+    (min(max(start - halo, 0), length - tile), start, min(start + core, length))
+    for start in range(0, length, core)
+  ]
 
 
 class Tile(NamedTuple):
   """One tile as (rows, columns) slices: its window in the image, its core in the image,
   and its core in the window."""
+
   window: tuple[slice, slice]
   core: tuple[slice, slice]
   core_in_window: tuple[slice, slice]
@@ -85,10 +101,14 @@ def core_mask(tile: Tile) -> np.ndarray:
 
 def image_tiles(height: int, width: int, tile: int, halo: int) -> list[Tile]:
   """Row-major tiles of an image whose cores partition it (see `tile_windows`)."""
+
   def axis(length):
     size = min(tile, length)
-    return [(slice(w, w + size), slice(c0, c1), slice(c0 - w, c1 - w))
-            for w, c0, c1 in tile_windows(length, tile, halo)]
+    return [
+      (slice(w, w + size), slice(c0, c1), slice(c0 - w, c1 - w))
+      for w, c0, c1 in tile_windows(length, tile, halo)
+    ]
+
   return [Tile(*zip(ys, xs)) for ys in axis(height) for xs in axis(width)]
 
 
@@ -98,10 +118,13 @@ def downscale(batch: np.ndarray, max_side: int) -> np.ndarray:
   scale = max_side / max(h, w)
   if scale >= 1:
     return batch
-  size = (max(8, int(round(h * scale / STRIDE)) * STRIDE),
-          max(8, int(round(w * scale / STRIDE)) * STRIDE))
-  return np.asarray(jax.image.resize(batch, (batch.shape[0],) + size + (3,), 'linear',
-                                     antialias=True))
+  size = (
+    max(8, int(round(h * scale / STRIDE)) * STRIDE),
+    max(8, int(round(w * scale / STRIDE)) * STRIDE),
+  )
+  return np.asarray(
+    jax.image.resize(batch, (batch.shape[0],) + size + (3,), 'linear', antialias=True)
+  )
 
 
 def merge_moments(a, b):
@@ -109,11 +132,12 @@ def merge_moments(a, b):
   (na, mean_a, m2a), (nb, mean_b, m2b) = a, b
   n = na + nb
   delta = mean_b - mean_a
-  return n, mean_a + delta * nb / n, m2a + m2b + delta ** 2 * na * nb / n
+  return n, mean_a + delta * nb / n, m2a + m2b + delta**2 * na * nb / n
 
 
-def exact_statistics(fns: core.InferenceFunctions, params, padded: np.ndarray, din,
-                     tiles: Sequence[Tile]):
+def exact_statistics(
+  fns: core.InferenceFunctions, params, padded: np.ndarray, din, tiles: Sequence[Tile]
+):
   """The DIN statistics of an untiled pass over `padded`, computed tile by tile.
 
   Layer by layer: layer k's input is computed on every tile with the exact statistics
@@ -129,8 +153,7 @@ def exact_statistics(fns: core.InferenceFunctions, params, padded: np.ndarray, d
     log.info('exact tiled statistics: layer %d/%d (%s)', k + 1, len(layers), name)
     total = None
     for window, mask in zip(windows, masks):
-      part = fns.layer_moments(name, params, jnp.asarray(window), jnp.asarray(mask), din,
-                               stats)
+      part = fns.layer_moments(name, params, jnp.asarray(window), jnp.asarray(mask), din, stats)
       part = tuple(np.asarray(v, np.float64) for v in part)
       total = part if total is None else merge_moments(total, part)
     count, mean, m2 = total
@@ -138,12 +161,18 @@ def exact_statistics(fns: core.InferenceFunctions, params, padded: np.ndarray, d
   return stats
 
 
-def stylize_tiled(fns: core.InferenceFunctions, params, padded: np.ndarray, din,
-                  tile_size: int, stats_max_side: int, exact_stats: bool) -> np.ndarray:
+def stylize_tiled(
+  fns: core.InferenceFunctions,
+  params,
+  padded: np.ndarray,
+  din,
+  tile_size: int,
+  stats_max_side: int,
+  exact_stats: bool,
+) -> np.ndarray:
   """[S] signals x padded contents [B, H, W, 3] -> [S, B, H, W, 3], tile by tile."""
   halo = tile_halo(fns.model.net.tnet)
-  tiles = image_tiles(*padded.shape[1:3], max(tile_size // STRIDE * STRIDE, 4 * halo),
-                      halo)
+  tiles = image_tiles(*padded.shape[1:3], max(tile_size // STRIDE * STRIDE, 4 * halo), halo)
   small = downscale(padded, stats_max_side)
   if exact_stats and small.shape != padded.shape:
     stats = fns.split(exact_statistics(fns, params, padded, din, tiles))
@@ -154,5 +183,6 @@ def stylize_tiled(fns: core.InferenceFunctions, params, padded: np.ndarray, din,
     window = fns.replicate(padded[(slice(None),) + tile.window])
     tile_out = np.asarray(fns.transform_with_stats(params, window, din, stats))
     out[(slice(None), slice(None)) + tile.core] = tile_out[
-        (slice(None), slice(None)) + tile.core_in_window]
+      (slice(None), slice(None)) + tile.core_in_window
+    ]
   return out

@@ -1,3 +1,17 @@
+# Copyright 2026 The zmnet_jax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Perceptual losses over VGG activations: content, style (Gram or mean/std), total variation.
 
 Every function returns per-sample values (shape [N]) so training can average them and
@@ -37,11 +51,14 @@ def _active(weights: Mapping[str, float]) -> list[tuple[str, float]]:
   return [(name, float(w)) for name, w in weights.items() if w]
 
 
-def content_terms(output: Features, content: Features,
-                  weights: Mapping[str, float]) -> dict[str, jax.Array]:
+def content_terms(
+  output: Features, content: Features, weights: Mapping[str, float]
+) -> dict[str, jax.Array]:
   """Weighted feature MSE per layer: {'content/relu4_1': [N], ...}."""
-  return {f'content/{name}': w * _per_sample_mse(output[name], content[name])
-          for name, w in _active(weights)}
+  return {
+    f'content/{name}': w * _per_sample_mse(output[name], content[name])
+    for name, w in _active(weights)
+  }
 
 
 def style_distance(a: jax.Array, b: jax.Array, kind: str) -> jax.Array:
@@ -54,11 +71,14 @@ def style_distance(a: jax.Array, b: jax.Array, kind: str) -> jax.Array:
   raise ValueError(f"style loss kind must be 'gram' or 'mean_std', got {kind!r}")
 
 
-def style_terms(output: Features, style: Features, weights: Mapping[str, float],
-                kind: str = 'gram') -> dict[str, jax.Array]:
+def style_terms(
+  output: Features, style: Features, weights: Mapping[str, float], kind: str = 'gram'
+) -> dict[str, jax.Array]:
   """Weighted style distance per layer: {'style/relu1_1': [N], ...}."""
-  return {f'style/{name}': w * style_distance(output[name], style[name], kind)
-          for name, w in _active(weights)}
+  return {
+    f'style/{name}': w * style_distance(output[name], style[name], kind)
+    for name, w in _active(weights)
+  }
 
 
 def total_variation(images: jax.Array) -> jax.Array:
@@ -69,8 +89,9 @@ def total_variation(images: jax.Array) -> jax.Array:
   return dh + dw
 
 
-def perceptual_loss_terms(output_images: jax.Array, output: Features, content: Features,
-                          style: Features, config) -> dict[str, jax.Array]:
+def perceptual_loss_terms(
+  output_images: jax.Array, output: Features, content: Features, style: Features, config
+) -> dict[str, jax.Array]:
   """All per-sample loss terms plus their weighted sums 'content', 'style', 'tv', 'total'.
 
   `config` has `content_weights`, `style_weights` (layer -> weight), `style_kind`

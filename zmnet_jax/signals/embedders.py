@@ -1,3 +1,17 @@
+# Copyright 2026 The zmnet_jax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Word embedders: text -> float32 vectors (WordLlama offline, or a user vector file).
 
 A signal is a float32 vector fed to the parameter network in place of a style image. It
@@ -99,7 +113,8 @@ class WordLlamaEmbedder:
       try:
         # cache_dir=package folder works around the wheel's tokenizer path bug.
         self._model = wordllama.WordLlama.load(
-            dim=256, trunc_dim=trunc, cache_dir=package_dir, disable_download=True)
+          dim=256, trunc_dim=trunc, cache_dir=package_dir, disable_download=True
+        )
       except (OSError, ValueError) as e:
         raise TextError(f'cannot load the wordllama model from {package_dir}: {e}') from e
     return self._model
@@ -168,7 +183,7 @@ class VectorFileEmbedder:
   def _unknown_message(self, word: str) -> str:
     close = difflib.get_close_matches(word, self.words, n=3, cutoff=0.6)
     close += difflib.get_close_matches(word.lower(), self.words, n=3, cutoff=0.6)
-    hint = f"; did you mean {', '.join(repr(w) for w in dict.fromkeys(close))}?" if close else ''
+    hint = f'; did you mean {", ".join(repr(w) for w in dict.fromkeys(close))}?' if close else ''
     return f'unknown word {word!r} (not in {self.name}, {len(self.words)} words){hint}'
 
 
@@ -192,8 +207,9 @@ def _checked_table(path: Path, words: list[str], vectors: np.ndarray):
   if not words:
     raise TextError(f'{path}: no vectors in file')
   if vectors.ndim != 2 or vectors.shape[0] != len(words) or vectors.shape[1] == 0:
-    raise TextError(f'{path}: expected one vector per word, got array {vectors.shape} '
-                    f'for {len(words)} words')
+    raise TextError(
+      f'{path}: expected one vector per word, got array {vectors.shape} for {len(words)} words'
+    )
   if not np.all(np.isfinite(vectors)):
     bad = words[int(np.flatnonzero(~np.all(np.isfinite(vectors), axis=1))[0])]
     raise TextError(f'{path}: non-finite value in the vector of {bad!r}')
@@ -256,8 +272,7 @@ def _txt_line(path: Path, lineno: int, fields: list[str], dim: int):
   if dim < 1:
     raise TextError(f'{path}:{lineno}: expected a word followed by numbers')
   if len(fields) < dim + 1 or any(_is_number(x) for x in fields[1:-dim]):
-    raise TextError(f'{path}:{lineno}: expected a word and {dim} numbers, '
-                    f'got {len(fields)} fields')
+    raise TextError(f'{path}:{lineno}: expected a word and {dim} numbers, got {len(fields)} fields')
   try:
     row = [float(x) for x in fields[-dim:]]
   except ValueError as e:
@@ -277,8 +292,12 @@ def _read_npz(path: Path):
   with np.load(path, allow_pickle=False) as data:
     arrays = {name: data[name] for name in data.files}
   words, vectors = arrays.get('words'), arrays.get('vectors')
-  if (set(arrays) == {'words', 'vectors'} and words.ndim == 1 and words.dtype.kind == 'U'
-      and vectors.ndim == 2):
+  if (
+    set(arrays) == {'words', 'vectors'}
+    and words.ndim == 1
+    and words.dtype.kind == 'U'
+    and vectors.ndim == 2
+  ):
     return [str(w) for w in words], vectors.astype(np.float64)
   return list(arrays), _stack(path, list(arrays.items()), lambda i, w: f'array {w!r}')
 
@@ -295,8 +314,9 @@ def _read_npy(path: Path):
   if vectors.dtype.kind not in 'fiu':
     raise TextError(f'{path}: expected a numeric array, got dtype {vectors.dtype}')
   if vectors.ndim != 2 or vectors.shape[0] != len(words):
-    raise TextError(f'{path}: array {vectors.shape} does not match the {len(words)} '
-                    f'words in {vocab.name}')
+    raise TextError(
+      f'{path}: array {vectors.shape} does not match the {len(words)} words in {vocab.name}'
+    )
   return words, vectors.astype(np.float64)
 
 
@@ -304,14 +324,17 @@ def make_embedder(spec: str = 'wordllama') -> TextEmbedder:
   """'wordllama' (256-d), 'wordllama:64' / ':128' / ':256', or a vector file path."""
   spec = str(spec)
   if spec == 'wordllama' or spec.startswith('wordllama:'):
-    dim = spec[len('wordllama:'):] if ':' in spec else '256'
+    dim = spec[len('wordllama:') :] if ':' in spec else '256'
     if not dim.isdigit():
-      raise TextError(f'bad embedder spec {spec!r}: expected wordllama:<dim>, dim in '
-                      f'{WORDLLAMA_DIMS}')
+      raise TextError(
+        f'bad embedder spec {spec!r}: expected wordllama:<dim>, dim in {WORDLLAMA_DIMS}'
+      )
     return WordLlamaEmbedder(int(dim))
   if Path(spec).suffix.lower() in VECTOR_FILE_SUFFIXES:
     if not Path(spec).is_file():
       raise TextError(f'{spec}: vector file not found')
     return VectorFileEmbedder(spec)
-  raise TextError(f"unknown embedder {spec!r}: expected 'wordllama', 'wordllama:<dim>' "
-                  f"or a vector file ({', '.join(VECTOR_FILE_SUFFIXES)})")
+  raise TextError(
+    f"unknown embedder {spec!r}: expected 'wordllama', 'wordllama:<dim>' "
+    f'or a vector file ({", ".join(VECTOR_FILE_SUFFIXES)})'
+  )

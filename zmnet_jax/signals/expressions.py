@@ -1,3 +1,17 @@
+# Copyright 2026 The zmnet_jax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Signal expressions: '0.3*noon + 0.7 night' -> weighted terms -> one mixed vector."""
 
 from __future__ import annotations
@@ -12,6 +26,7 @@ from zmnet_jax.signals.embedders import TextEmbedder, TextError, clean_text
 
 _WEIGHT = r'[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?:nan|inf(?:inity)?)'
 _TERM = re.compile(rf'^(?:({_WEIGHT})(?=[\s*]|$)\s*(\*)?)?\s*(.*)$', re.IGNORECASE)
+
 
 def parse_signal_expression(text: str) -> list[tuple[float, str]]:
   """'0.3*noon + 0.7 night' -> [(0.3, 'noon'), (0.7, 'night')].
@@ -58,5 +73,3 @@ def embed_expression(embedder: TextEmbedder, text: str) -> np.ndarray:
   terms = parse_signal_expression(text)
   vectors = embedder.embed([phrase for _, phrase in terms]).astype(np.float64)
   return (expression_weights(terms) @ vectors).astype(np.float32)
-
-

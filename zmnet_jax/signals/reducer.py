@@ -1,3 +1,17 @@
+# Copyright 2026 The zmnet_jax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """A 2-D (or k-D) affine reduction of word vectors, fitted by PCA, JSON round-trip exact."""
 
 from __future__ import annotations
@@ -8,6 +22,7 @@ import numpy as np
 
 from zmnet_jax.signals.embedders import TextError
 
+
 class Reducer:
   """An affine map x -> (x - mean) @ components.T, or the identity (both None).
 
@@ -15,19 +30,26 @@ class Reducer:
   through JSON exactly (parameters are float64, outputs float32).
   """
 
-  def __init__(self, mean: np.ndarray | None = None, components: np.ndarray | None = None,
-               method: str = 'identity'):
+  def __init__(
+    self,
+    mean: np.ndarray | None = None,
+    components: np.ndarray | None = None,
+    method: str = 'identity',
+  ):
     if (mean is None) != (components is None):
       raise TextError('reducer needs both mean and components, or neither')
     self.method = method
     self.mean = None if mean is None else np.asarray(mean, np.float64)
     self.components = None if components is None else np.asarray(components, np.float64)
     if self.components is not None and (
-        self.components.ndim != 2 or self.mean.shape != self.components.shape[1:]):
-      raise TextError(f'reducer components {self.components.shape} do not match '
-                      f'mean {self.mean.shape}')
+      self.components.ndim != 2 or self.mean.shape != self.components.shape[1:]
+    ):
+      raise TextError(
+        f'reducer components {self.components.shape} do not match mean {self.mean.shape}'
+      )
     if self.components is not None and not (
-        np.all(np.isfinite(self.mean)) and np.all(np.isfinite(self.components))):
+      np.all(np.isfinite(self.mean)) and np.all(np.isfinite(self.components))
+    ):
       raise TextError('reducer mean and components must be finite')
 
   @classmethod
@@ -44,8 +66,13 @@ class Reducer:
     return None if self.is_identity else int(self.components.shape[0])
 
   @classmethod
-  def fit(cls, vectors: np.ndarray, out_dim: int, method: str = 'pca',
-          background: np.ndarray | None = None) -> Reducer:
+  def fit(
+    cls,
+    vectors: np.ndarray,
+    out_dim: int,
+    method: str = 'pca',
+    background: np.ndarray | None = None,
+  ) -> Reducer:
     """PCA (numpy SVD) of the training vectors, plus optional background vectors.
 
     The mean and principal axes come from all rows given. When those rows span fewer
@@ -81,8 +108,11 @@ class Reducer:
   def to_dict(self) -> dict:
     if self.is_identity:
       return {'method': 'identity'}
-    return {'method': self.method, 'mean': self.mean.tolist(),
-            'components': self.components.tolist()}
+    return {
+      'method': self.method,
+      'mean': self.mean.tolist(),
+      'components': self.components.tolist(),
+    }
 
   @classmethod
   def from_dict(cls, data: Mapping) -> Reducer:
@@ -90,11 +120,14 @@ class Reducer:
     if data.get('method') == 'identity':
       return cls()
     if data.get('method') != 'pca' or 'mean' not in data or 'components' not in data:
-      raise TextError(f"bad reducer dict: expected method 'identity', or 'pca' with mean and "
-                      f'components; got keys {sorted(data)}')
+      raise TextError(
+        f"bad reducer dict: expected method 'identity', or 'pca' with mean and "
+        f'components; got keys {sorted(data)}'
+      )
     try:
-      return cls(np.array(data['mean'], np.float64), np.array(data['components'], np.float64),
-                 'pca')
+      return cls(
+        np.array(data['mean'], np.float64), np.array(data['components'], np.float64), 'pca'
+      )
     except (TypeError, ValueError) as e:
       raise TextError(f'bad reducer dict: {e}') from e
 
@@ -103,11 +136,12 @@ def _principal_axes(centered: np.ndarray, out_dim: int) -> list[np.ndarray]:
   _, s, vt = np.linalg.svd(centered, full_matrices=False)
   # Relative tolerance at float32 resolution: the embeddings are float32.
   rank = int(np.sum(s > max(1e-6 * (s[0] if s.size else 0.0), 1e-12)))
-  return list(vt[:min(rank, out_dim)])
+  return list(vt[: min(rank, out_dim)])
 
 
-def _complete_basis(axes: list[np.ndarray], candidates: Sequence[np.ndarray],
-                    out_dim: int) -> list[np.ndarray]:
+def _complete_basis(
+  axes: list[np.ndarray], candidates: Sequence[np.ndarray], out_dim: int
+) -> list[np.ndarray]:
   """Gram-Schmidt: adds candidates (in order) until there are out_dim orthonormal axes."""
   axes = list(axes)
   for c in candidates:

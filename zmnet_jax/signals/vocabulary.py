@@ -1,3 +1,17 @@
+# Copyright 2026 The zmnet_jax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """The vocabulary of a word-signal model: text -> signal vector, saved beside its model.
 
 `SignalVocabulary` chains the embedder, expression mixing and the reducer, and serializes
@@ -30,22 +44,37 @@ class SignalVocabulary:
   reducer is affine and weights sum to 1, reducing a mix equals mixing reductions.
   """
 
-  def __init__(self, embedder: TextEmbedder, words: Sequence[str],
-               reducer: Reducer | None = None, vectors: np.ndarray | None = None):
+  def __init__(
+    self,
+    embedder: TextEmbedder,
+    words: Sequence[str],
+    reducer: Reducer | None = None,
+    vectors: np.ndarray | None = None,
+  ):
     self.embedder = embedder
     self.words = [clean_text(w) for w in words]
     if len(set(self.words)) != len(self.words):
       raise TextError(f'duplicate training words in {self.words}')
     self.reducer = reducer or Reducer.identity()
     if self.reducer.mean is not None and self.reducer.mean.shape != (embedder.dim,):
-      raise TextError(f'reducer expects {self.reducer.mean.shape[0]}-d vectors but embedder '
-                      f'{embedder.name!r} gives {embedder.dim}-d ones')
-    self.vectors = embedder.embed(self.words) if vectors is None else _table(
-        vectors, len(self.words), embedder.dim)
+      raise TextError(
+        f'reducer expects {self.reducer.mean.shape[0]}-d vectors but embedder '
+        f'{embedder.name!r} gives {embedder.dim}-d ones'
+      )
+    self.vectors = (
+      embedder.embed(self.words)
+      if vectors is None
+      else _table(vectors, len(self.words), embedder.dim)
+    )
 
   @classmethod
-  def build(cls, embedder: TextEmbedder | str, words: Sequence[str], out_dim: int | None = None,
-            background_words: Sequence[str] = ()) -> SignalVocabulary:
+  def build(
+    cls,
+    embedder: TextEmbedder | str,
+    words: Sequence[str],
+    out_dim: int | None = None,
+    background_words: Sequence[str] = (),
+  ) -> SignalVocabulary:
     """Embeds the training words and, when out_dim is set, fits a PCA reducer on them
     (plus the background words' embeddings, which only shape the axes)."""
     embedder = make_embedder(embedder) if isinstance(embedder, str) else embedder
@@ -73,12 +102,17 @@ class SignalVocabulary:
     return self.reducer.transform(self.vectors)
 
   def to_dict(self) -> dict:
-    return {'embedder': self.embedder.name, 'words': list(self.words),
-            'vectors': self.vectors.tolist(), 'reducer': self.reducer.to_dict()}
+    return {
+      'embedder': self.embedder.name,
+      'words': list(self.words),
+      'vectors': self.vectors.tolist(),
+      'reducer': self.reducer.to_dict(),
+    }
 
   @classmethod
-  def from_dict(cls, data: Mapping, embedder: TextEmbedder | None = None,
-                atol: float | None = 1e-5) -> SignalVocabulary:
+  def from_dict(
+    cls, data: Mapping, embedder: TextEmbedder | None = None, atol: float | None = 1e-5
+  ) -> SignalVocabulary:
     """Rebuilds a vocabulary; `embedder` defaults to make_embedder(data['embedder']).
 
     With `atol` set, raises TextError when the embedder's vectors for the training
@@ -99,8 +133,9 @@ def _table(vectors, rows: int, dim: int) -> np.ndarray:
   vectors = np.asarray(vectors, np.float32)
   vectors = vectors.reshape(0, dim) if not rows and not vectors.size else vectors
   if vectors.shape != (rows, dim):
-    raise TextError(f'training vectors have shape {vectors.shape}; the words and embedder '
-                    f'need {(rows, dim)}')
+    raise TextError(
+      f'training vectors have shape {vectors.shape}; the words and embedder need {(rows, dim)}'
+    )
   return vectors
 
 
@@ -108,8 +143,10 @@ def _check_vectors(vocab: SignalVocabulary, current: np.ndarray, atol: float) ->
   diff = np.max(np.abs(current - vocab.vectors), axis=1)
   worst = int(np.argmax(diff))
   if diff[worst] > atol:
-    raise TextError(f'embedder {vocab.embedder.name!r} no longer reproduces the training '
-                    f'vector of {vocab.words[worst]!r} (max diff {diff[worst]:.3g})')
+    raise TextError(
+      f'embedder {vocab.embedder.name!r} no longer reproduces the training '
+      f'vector of {vocab.words[worst]!r} (max diff {diff[worst]:.3g})'
+    )
 
 
 def build_vocabulary(signals: ml_collections.ConfigDict) -> SignalVocabulary:

@@ -1,3 +1,17 @@
+# Copyright 2026 The zmnet_jax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Trains PNet and TNet jointly, end to end, with VGG perceptual losses.
 
   python -m zmnet_jax.train --config tiny --workdir runs/tiny
@@ -38,8 +52,9 @@ class TrainingError(RuntimeError):
   """A run that cannot go on (non-finite loss, bad config); the message is for the user."""
 
 
-def train_step(model: model_lib.Model, tx, schedule: Callable, state: TrainState,
-               batch, vgg_params) -> tuple[TrainState, dict[str, jax.Array]]:
+def train_step(
+  model: model_lib.Model, tx, schedule: Callable, state: TrainState, batch, vgg_params
+) -> tuple[TrainState, dict[str, jax.Array]]:
   """One optimizer step. A non-finite loss leaves params and optimizer state unchanged."""
 
   def loss_fn(params):
@@ -54,11 +69,13 @@ def train_step(model: model_lib.Model, tx, schedule: Callable, state: TrainState
   finite = jnp.isfinite(loss) & jnp.isfinite(grad_norm)
   keep_if_finite = lambda new, old: jnp.where(finite, new, old)
   new_state = TrainState(
-      step=state.step + 1,
-      params=jax.tree.map(keep_if_finite, params, state.params),
-      opt_state=jax.tree.map(keep_if_finite, opt_state, state.opt_state))
-  metrics = dict(terms, loss=loss, grad_norm=grad_norm, finite=finite,
-                 learning_rate=schedule(state.step))
+    step=state.step + 1,
+    params=jax.tree.map(keep_if_finite, params, state.params),
+    opt_state=jax.tree.map(keep_if_finite, opt_state, state.opt_state),
+  )
+  metrics = dict(
+    terms, loss=loss, grad_norm=grad_norm, finite=finite, learning_rate=schedule(state.step)
+  )
   return new_state, metrics
 
 
@@ -76,10 +93,11 @@ def compile_train_step(model, tx, schedule, mesh, state_shardings, batch_shapes)
   batch_shardings = {k: sharding.batch_sharding(mesh) for k in batch_shapes}
   replicated = sharding.replicated(mesh)
   return jax.jit(
-      functools.partial(train_step, model, tx, schedule),
-      in_shardings=(state_shardings, batch_shardings, replicated),
-      out_shardings=(state_shardings, replicated),
-      donate_argnums=(0,))
+    functools.partial(train_step, model, tx, schedule),
+    in_shardings=(state_shardings, batch_shardings, replicated),
+    out_shardings=(state_shardings, replicated),
+    donate_argnums=(0,),
+  )
 
 
 class StopRequest:
@@ -128,26 +146,27 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   if config.model.pnet.signal == 'vector':
     vocab = vocabulary.build_vocabulary(config.signals)
     config.model.pnet.signal_dim = vocab.dim
-  train_input = datasets_lib.make_train_input(datasets, config, global_batch, config.seed,
-                                              vocab)
+  train_input = datasets_lib.make_train_input(datasets, config, global_batch, config.seed, vocab)
   model, vgg_params = model_lib.build_model(config)
   vgg_params = jax.device_put(vgg_params, sharding.replicated(mesh))
   tx, schedule = make_optimizer(config.optim, num_steps)
   batch_shapes = model_lib.batch_shapes(config, global_batch)
-  state, state_shardings = create_sharded_state(model, tx, config, vgg_params, batch_shapes,
-                                                mesh)
+  state, state_shardings = create_sharded_state(model, tx, config, vgg_params, batch_shapes, mesh)
   step_fn = compile_train_step(model, tx, schedule, mesh, state_shardings, batch_shapes)
 
-  ckpt = checkpointing.Checkpointer(os.path.join(workdir, workdir_lib.CHECKPOINTS),
-                                    config.train.checkpoint_every,
-                                    config.train.keep_checkpoints)
+  ckpt = checkpointing.Checkpointer(
+    os.path.join(workdir, workdir_lib.CHECKPOINTS),
+    config.train.checkpoint_every,
+    config.train.keep_checkpoints,
+  )
   try:
     state = ckpt.restore_latest(state, train_input)
   except checkpointing.CheckpointMismatch as e:
     raise TrainingError(
-        f'{ckpt.directory}: the checkpoints do not fit this config ({e}); train in a new '
-        f'--workdir, or resume with the config saved in '
-        f'{os.path.join(workdir, workdir_lib.CONFIG_FILE)}') from e
+      f'{ckpt.directory}: the checkpoints do not fit this config ({e}); train in a new '
+      f'--workdir, or resume with the config saved in '
+      f'{os.path.join(workdir, workdir_lib.CONFIG_FILE)}'
+    ) from e
   if jax.process_index() == 0:  # Only once the checkpoints fit it.
     workdir_lib.save_config(config, workdir)
     if vocab is not None:
@@ -158,16 +177,22 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
 
   evaluator = Evaluator(model, vgg_params, config, datasets, vocab, workdir, mesh)
   writer = MetricsWriter(workdir, enabled=jax.process_index() == 0)
-  outputs = {'workdir': workdir, 'checkpoints': ckpt.directory,
-             'metrics': writer.jsonl_path, 'samples': os.path.join(workdir, 'samples')}
+  outputs = {
+    'workdir': workdir,
+    'checkpoints': ckpt.directory,
+    'metrics': writer.jsonl_path,
+    'samples': os.path.join(workdir, 'samples'),
+  }
   try:
     with StopRequest() as stop:
-      state = run_train_loop(config, state, step_fn, train_input, vgg_params, mesh, ckpt,
-                             writer, stop, evaluator)
+      state = run_train_loop(
+        config, state, step_fn, train_input, vgg_params, mesh, ckpt, writer, stop, evaluator
+      )
     if not stop.requested:
       writer.write_scalars(int(state.step), evaluator.evaluate(state.params, int(state.step)))
-      outputs.update(eval=os.path.join(workdir, 'eval.json'),
-                     eval_grid=os.path.join(workdir, 'eval.png'))
+      outputs.update(
+        eval=os.path.join(workdir, 'eval.json'), eval_grid=os.path.join(workdir, 'eval.png')
+      )
   finally:
     writer.close()
     ckpt.close()
@@ -175,8 +200,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   return outputs
 
 
-def run_train_loop(config, state, step_fn, train_input, vgg_params, mesh, ckpt, writer,
-                   stop, evaluator: Evaluator):
+def run_train_loop(
+  config, state, step_fn, train_input, vgg_params, mesh, ckpt, writer, stop, evaluator: Evaluator
+):
   """Steps until `num_steps`; logs, checkpoints, samples and evaluates along the way."""
   num_steps = config.train.num_steps
   step = int(state.step)
@@ -219,8 +245,9 @@ def run_train_loop(config, state, step_fn, train_input, vgg_params, mesh, ckpt, 
 def to_global_batch(local_batch, mesh) -> dict[str, jax.Array]:
   """Host-local numpy batch -> global arrays sharded over the 'data' axis."""
   target = sharding.batch_sharding(mesh)
-  return {k: jax.make_array_from_process_local_data(target, np.asarray(v))
-          for k, v in local_batch.items()}
+  return {
+    k: jax.make_array_from_process_local_data(target, np.asarray(v)) for k, v in local_batch.items()
+  }
 
 
 def check_finite(step: int, metrics, ckpt) -> None:
@@ -228,16 +255,25 @@ def check_finite(step: int, metrics, ckpt) -> None:
     ckpt.wait()
     last = ckpt.latest_step()
     raise TrainingError(
-        f'non-finite loss or gradient at step {step} (loss={float(metrics["loss"])}); '
-        f'stopped. The last good checkpoint is step {last} in {ckpt.directory}; try a '
-        f'lower optim.learning_rate or loss weights')
+      f'non-finite loss or gradient at step {step} (loss={float(metrics["loss"])}); '
+      f'stopped. The last good checkpoint is step {last} in {ckpt.directory}; try a '
+      f'lower optim.learning_rate or loss weights'
+    )
 
 
 def log_progress(step, num_steps, scalars, start_time, start_step):
   done = step - start_step
   rate = done / max(time.time() - start_time, 1e-9)
   eta = (num_steps - step) / rate if rate > 0 else float('inf')
-  log.info('step %d/%d  loss %.4g (content %.3g, style %.3g, tv %.3g)  lr %.2e  '
-           '%.1f img/s  ETA %s', step, num_steps, scalars['loss'], scalars['content'],
-           scalars['style'], scalars['tv'], scalars['learning_rate'],
-           scalars['images_per_s'], format_duration(eta))
+  log.info(
+    'step %d/%d  loss %.4g (content %.3g, style %.3g, tv %.3g)  lr %.2e  %.1f img/s  ETA %s',
+    step,
+    num_steps,
+    scalars['loss'],
+    scalars['content'],
+    scalars['style'],
+    scalars['tv'],
+    scalars['learning_rate'],
+    scalars['images_per_s'],
+    format_duration(eta),
+  )
