@@ -35,6 +35,9 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   config.dtype = 'float32'  # compute dtype; 'bfloat16' on accelerators. Params stay float32.
   config.mesh = [('data', -1)]  # -1: all remaining devices. Add ('model', k) to shard width.
   config.distributed = False  # True: call jax.distributed.initialize() (multi-host).
+  # A params file or workdir to start from (fine-tuning), with a fresh optimizer; used
+  # only while the workdir has no checkpoint (a resume continues its own run).
+  config.init_from = ''
 
   config.model = ml_collections.ConfigDict()
   config.model.tnet = ml_collections.ConfigDict(

@@ -41,7 +41,9 @@ from zmnet_jax import checkpointing, sharding, workdir as workdir_lib
 from zmnet_jax.data import datasets as datasets_lib
 from zmnet_jax.evaluation.evaluator import Evaluator
 from zmnet_jax.models import model as model_lib
+from zmnet_jax.infer import loading
 from zmnet_jax.signals import vocabulary
+from zmnet_jax.training import export as export_lib
 from zmnet_jax.training.metrics_writer import MetricsWriter, format_duration
 from zmnet_jax.training.state import TrainState, init_train_state, make_optimizer
 
@@ -174,6 +176,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   start_step = int(state.step)
   if start_step:
     log.info('resumed from step %d', start_step)
+  elif config.get('init_from'):
+    params = initial_params(config.init_from, model, config, vgg_params, state_shardings.params)
+    state = state.replace(params=params)
 
   evaluator = Evaluator(model, vgg_params, config, datasets, vocab, workdir, mesh)
   writer = MetricsWriter(workdir, enabled=jax.process_index() == 0)
@@ -184,6 +189,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     'samples': os.path.join(workdir, 'samples'),
   }
   try:
+    run_start = time.time()
     with StopRequest() as stop:
       state = run_train_loop(
         config, state, step_fn, train_input, vgg_params, mesh, ckpt, writer, stop, evaluator
@@ -193,11 +199,31 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
       outputs.update(
         eval=os.path.join(workdir, 'eval.json'), eval_grid=os.path.join(workdir, 'eval.png')
       )
+    if jax.process_index() == 0:
+      seconds = time.time() - run_start
+      export_lib.record_run(
+        workdir, start_step, int(state.step), seconds, global_batch, stop.requested
+      )
+      outputs['params'] = export_lib.export_params(
+        workdir, config, state.params, int(state.step), vocab
+      )
   finally:
     writer.close()
     ckpt.close()
     train_input.close()
   return outputs
+
+
+def initial_params(init_from: str, model, config, vgg_params, shardings):
+  """The params of `init_from` (a params file or workdir) placed for training, where a
+  fresh optimizer starts from them; TrainingError when they do not fit this config."""
+  abstract = model.abstract_params(config, vgg_params)
+  try:
+    params, step = loading.read_params(loading.resolve_model_path(init_from), abstract)
+  except loading.InferenceError as e:
+    raise TrainingError(f'config.init_from: {e}') from e
+  log.info('starting from the params of %s (step %d), fresh optimizer', init_from, step)
+  return jax.device_put(params, shardings)
 
 
 def run_train_loop(

@@ -1,0 +1,140 @@
+# Copyright 2026 The zmnet_jax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""A workdir's trained model as one params file, with its model card.
+
+The card says how the model was made and how it scores: the training command and config,
+steps, images seen, wall time and hardware of every run that trained it (`runs.jsonl`),
+the data folders, and the last held-out evaluation (`eval.json`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+import jax
+
+from zmnet_jax import params_file, workdir as workdir_lib
+from zmnet_jax.infer import loading
+from zmnet_jax.signals import vocabulary
+
+RUNS_FILE = 'runs.jsonl'
+EXPORT_FILE = 'model.safetensors'
+EVAL_KEYS = (
+  'mean_content_loss',
+  'mean_style_loss_gram',
+  'mean_style_loss_mean_std',
+  'mean_lpips',
+  'mean_ssim',
+  'mean_style_ratio',
+)
+
+
+def record_run(
+  workdir: str, start_step: int, end_step: int, seconds: float, batch_size: int, stopped_early: bool
+) -> None:
+  """Appends one line for a training run (process 0): steps, time, hardware, command."""
+  device = jax.devices()[0]
+  line = {
+    'started': time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(time.time() - seconds)),
+    'start_step': int(start_step),
+    'end_step': int(end_step),
+    'images': int((end_step - start_step) * batch_size),
+    'seconds': float(seconds),
+    'platform': device.platform,
+    'device_kind': device.device_kind,
+    'num_devices': jax.device_count(),
+    'num_processes': jax.process_count(),
+    'stopped_early': bool(stopped_early),
+    'command': ' '.join(sys.argv),
+  }
+  with open(os.path.join(workdir, RUNS_FILE), 'a') as f:
+    f.write(json.dumps(line) + '\n')
+
+
+def read_jsonl(path: str) -> list[dict]:
+  if not os.path.isfile(path):
+    return []
+  with open(path) as f:
+    return [json.loads(line) for line in f if line.strip()]
+
+
+def seconds_from_metrics(workdir: str, batch_size: int) -> float:
+  """Training time estimated from `metrics.jsonl` (images/s of each logged interval), for
+  workdirs trained before runs were recorded."""
+  lines = [m for m in read_jsonl(os.path.join(workdir, 'metrics.jsonl')) if m.get('images_per_s')]
+  seconds, previous = 0.0, 0
+  for line in lines:
+    seconds += max(line['step'] - previous, 0) * batch_size / line['images_per_s']
+    previous = line['step']
+  return seconds
+
+
+def model_card(workdir: str, config, step: int) -> dict:
+  """What is known of how the model in `workdir` was trained and how it scores."""
+  runs = read_jsonl(os.path.join(workdir, RUNS_FILE))
+  batch = int(config.train.batch_size)
+  card = {
+    'steps': int(step),
+    'images_seen': int(step) * batch,
+    'training': {
+      'runs': runs,
+      'wall_time_s': (
+        sum(r['seconds'] for r in runs) if runs else seconds_from_metrics(workdir, batch)
+      ),
+      'hardware': sorted({f'{r["num_devices"]} x {r["device_kind"]}' for r in runs}),
+      'command': runs[-1]['command'] if runs else '',
+    },
+    'data': {
+      k: config.data.get(k, '')
+      for k in ('source', 'content_dir', 'style_dir', 'content_val_dir', 'style_val_dir')
+    },
+  }
+  eval_path = os.path.join(workdir, 'eval.json')
+  if os.path.isfile(eval_path):
+    with open(eval_path) as f:
+      report = json.load(f)
+    card['validation'] = {
+      'step': report.get('step'),
+      'num_contents': report.get('num_contents'),
+      'num_styles': report.get('num_styles'),
+      **{k: report[k] for k in EVAL_KEYS if k in report},
+    }
+  return card
+
+
+def export_params(
+  workdir: str, config, params, step: int, vocab=None, path: str | None = None
+) -> str:
+  """Writes params straight from training (default `WORKDIR/model.safetensors`)."""
+  path = path or os.path.join(workdir, EXPORT_FILE)
+  card = model_card(workdir, config, step)
+  vocab_dict = vocab.to_dict() if vocab is not None else None
+  config_dict = json.loads(config.to_json_best_effort())
+  return params_file.save(path, jax.device_get(params), config_dict, card, vocab_dict)
+
+
+def export_workdir(model_path: str, out: str) -> str:
+  """Writes the params of a workdir's checkpoint (latest, or the step folder given) as a
+  params file with its config, model card and vocabulary; returns the path."""
+  source = loading.resolve_model_path(model_path)
+  if source.is_file:
+    raise loading.InferenceError(f'{model_path}: already a params file')
+  loaded = loading.load_model(source)
+  vocab = vocabulary.load_vocabulary(source.model_dir)
+  config = workdir_lib.read_config(source.config_path)
+  return export_params(source.model_dir, config, loaded.params, loaded.step, vocab, out)
