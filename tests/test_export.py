@@ -25,7 +25,9 @@ import pytest
 
 from zmnet_jax import infer, params_file
 from zmnet_jax.cli import export as cli_export
+from zmnet_jax.cli import stylize as cli_stylize
 from zmnet_jax.configs import default
+from zmnet_jax.data import image_io
 from zmnet_jax.training import trainer
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -135,3 +137,30 @@ def test_init_from_starts_from_the_exported_params(trained_workdir, exported, tm
     r'match this config \(.* is \[128\] but the config needs \[144\]',
   ):
     trainer.train_and_evaluate(wider, str(tmp_path / 'wider'))
+
+
+def test_the_shipped_model_loads_by_default_without_training_machinery():
+  code = (
+    'import sys; from zmnet_jax import Stylizer; s = Stylizer.load(); '
+    "f = Stylizer.load('fast'); import jax, numpy as np; "
+    'assert all(np.array_equal(a, b) for a, b in zip(jax.tree.leaves(s.params), '
+    'jax.tree.leaves(f.params))); '
+    "print(s.signal_kind, s.step, s.card['images_seen'], sorted(m.split('.')[0] for m in "
+    "sys.modules if m.split('.')[0] in ('optax', 'orbax', 'grain', 'tensorflow_datasets')))"
+  )
+  result = subprocess.run(
+    [sys.executable, '-c', code], cwd=REPO, text=True, capture_output=True, check=True
+  )
+  kind, step, images, heavy = result.stdout.strip().splitlines()[-1].split(' ', 3)
+  assert kind == 'image' and int(step) > 0 and int(images) >= 8 * int(step)
+  assert heavy == '[]'
+
+
+def test_stylize_without_a_model_uses_the_shipped_one(word_folders, tmp_path):
+  content = image_io.list_images(word_folders['content_val'])[0]
+  style = image_io.list_images(word_folders['style_val'])[0]
+  out = tmp_path / 'out.png'
+  args = ['--content', content, '--style', style, '--size', '96', '--out', str(out)]
+  assert cli_stylize.main(args) == 0
+  result = image_io.load_image(out)
+  assert min(result.shape[:2]) == 96 and result.std() > 5

@@ -136,7 +136,12 @@ def parse_args(argv):
     description=__doc__,
     formatter_class=argparse.RawDescriptionHelpFormatter,
   )
-  p.add_argument('--model', required=True, help='training workdir or checkpoint folder')
+  p.add_argument(
+    '--model',
+    default='default',
+    metavar='NAME_OR_PATH',
+    help=common.MODEL_HELP,
+  )
   p.add_argument('--content', required=True, help='the still image to animate')
   p.add_argument(
     '--signals', required=True, help='comma-separated words/expressions or style-image paths'

@@ -41,6 +41,12 @@ USER_ERRORS = (
 )
 
 
+MODEL_HELP = (
+  "'default' (the pretrained model shipped in the package; the default), 'fast', a "
+  '.safetensors params file, a training workdir, its checkpoints/ or one step folder'
+)
+
+
 class UsageError(InferenceError):
   """A bad command-line value; the message names the option."""
 

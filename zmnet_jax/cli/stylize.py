@@ -66,9 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
   )
   p.add_argument(
     '--model',
-    required=True,
-    metavar='WORKDIR_OR_CHECKPOINT',
-    help='training workdir, its checkpoints/ folder or one step folder',
+    default='default',
+    metavar='NAME_OR_PATH',
+    help=common.MODEL_HELP,
   )
   p.add_argument(
     '--content',
