@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""LPIPS (VGG16) and SSIM in JAX against their references."""
+"""LPIPS (VGG16), SSIM and the style ratio in JAX, against their references."""
 
 import numpy as np
 import pytest
@@ -135,3 +135,21 @@ def test_gaussian_kernel_is_skimages_window():
   delta[10, 10] = 1.0
   blurred_delta = filters.gaussian(delta, sigma=1.5, truncate=3.5, mode='reflect')
   np.testing.assert_allclose(np.outer(k, k), blurred_delta[5:16, 5:16], atol=1e-6)
+
+
+def test_style_ratio_is_one_unstylized_near_zero_at_the_style_and_between_for_a_blend():
+  params = metrics.load_style_ratio()
+  content = astronaut()[None]
+  style = resized(data.coffee())[None]
+  blend = 0.5 * content + 0.5 * style
+  ratio = lambda out: float(metrics.style_ratio(params, out, content, style)[0])
+  assert ratio(content) == pytest.approx(1.0, abs=1e-5)
+  assert ratio(style) < 1e-3
+  assert 1e-3 < ratio(blend) < 0.9
+  batch = metrics.style_ratio(
+    params,
+    np.concatenate([content, style]),
+    np.concatenate([content, content]),
+    np.concatenate([style, style]),
+  )
+  assert batch.shape == (2,)

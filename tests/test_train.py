@@ -259,3 +259,42 @@ def test_sigterm_saves_a_checkpoint_and_stops(tmp_path):
   saved = sorted(int(p) for p in os.listdir(workdir / 'checkpoints') if p.isdigit())
   assert saved and saved[-1] >= max(logged) >= 2
   assert not (workdir / 'eval.json').exists()  # a preempted run does not evaluate
+
+
+def checkpoint_run_info(workdir):
+  with open(
+    os.path.join(workdir, 'checkpoints', str(latest_step(workdir)), 'run', 'metadata')
+  ) as f:
+    return json.load(f)
+
+
+def latest_step(workdir):
+  return max(int(d) for d in os.listdir(os.path.join(workdir, 'checkpoints')) if d.isdigit())
+
+
+@pytest.mark.slow
+def test_time_budget_fixes_the_schedule_stops_saves_exports_and_resumes_it(tmp_path):
+  config = small_config(num_steps=100_000, checkpoint_every=0, log_every=1, sample_every=0)
+  config.optim.warmup_steps = 2
+  config.train.max_seconds = 40.0  # the first step compiles: ~15-25 s on 2 busy cores
+  workdir = str(tmp_path / 'budget')
+  out = trainer.train_and_evaluate(config, workdir)
+  run = checkpoint_run_info(workdir)
+  stopped = latest_step(workdir)
+  assert run['fixed'] and 12 < run['schedule_steps'] < 100_000
+  assert 12 < stopped <= run['schedule_steps']
+  assert os.path.isfile(out['params']) and os.path.isfile(out['eval'])
+  lines = [json.loads(l) for l in open(out['metrics']) if '"loss"' in l]
+  _, schedule = train_state.make_optimizer(config.optim, run['schedule_steps'])
+  last = lines[-1]
+  assert last['step'] == stopped
+  np.testing.assert_allclose(last['learning_rate'], schedule(stopped - 1), rtol=1e-5)
+  # A resume keeps the fixed schedule; without a budget it runs to the schedule's end.
+  config.train.max_seconds = 0.0
+  trainer.train_and_evaluate(config, workdir)
+  assert latest_step(workdir) == run['schedule_steps']
+  assert checkpoint_run_info(workdir) == run
+  lines = [json.loads(l) for l in open(out['metrics']) if '"loss"' in l]
+  np.testing.assert_allclose(
+    lines[-1]['learning_rate'], schedule(run['schedule_steps'] - 1), rtol=1e-5
+  )

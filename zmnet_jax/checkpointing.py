@@ -124,18 +124,27 @@ class Checkpointer:
     self._manager = ocp.CheckpointManager(
       self.directory,
       options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=True),
-      item_handlers={'state': ocp.PyTreeCheckpointHandler(), 'data': ocp.JsonCheckpointHandler()},
+      item_handlers={
+        'state': ocp.PyTreeCheckpointHandler(),
+        'data': ocp.JsonCheckpointHandler(),
+        'run': ocp.JsonCheckpointHandler(),
+      },
     )
+    self.restored_run = {}  # the `run` dict of the step restore_latest read ({} if none)
 
   def should_save(self, step: int) -> bool:
     return bool(self.every) and step % self.every == 0
 
-  def save(self, step: int, state, train_input) -> None:
+  def save(self, step: int, state, train_input, run: dict | None = None) -> None:
+    """Saves the state, the input's position and `run` (facts a resume must keep, e.g.
+    the fixed schedule length)."""
     data_state = train_input.get_state() if train_input is not None else {}
     self._manager.save(
       step,
       args=ocp.args.Composite(
-        state=ocp.args.PyTreeSave(state_dict(state)), data=ocp.args.JsonSave(data_state)
+        state=ocp.args.PyTreeSave(state_dict(state)),
+        data=ocp.args.JsonSave(data_state),
+        run=ocp.args.JsonSave(dict(run or {})),
       ),
       force=True,
     )
@@ -152,6 +161,7 @@ class Checkpointer:
     restored = self._restore(state_dict(state), step, with_data=True)
     if train_input is not None and restored['data']:
       train_input.set_state(restored['data'])
+    self.restored_run = dict(restored.get('run') or {})
     return state.replace(**restored['state'])
 
   def restore_params(self, abstract_params, step: int | None = None):
@@ -187,6 +197,8 @@ class Checkpointer:
       }
       if with_data:
         items['data'] = ocp.args.JsonRestore()
+        if os.path.isdir(os.path.join(self.directory, str(step), 'run')):  # none before 2026-12
+          items['run'] = ocp.args.JsonRestore()
       try:
         return self._manager.restore(step, args=ocp.args.Composite(**items))
       except Exception as e:  # pylint: disable=broad-except  (many types for bad files)

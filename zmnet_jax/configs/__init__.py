@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 
-NAMES = ('default', 'shared_data', 'attributes', 'gpu', 'tpu', 'release_cpu')
+NAMES = ('default', 'shared_data', 'attributes', 'gpu', 'tpu', 'release_cpu', 'release_gpu')
 ALIASES = {'tiny': 'default:tiny'}
 
 

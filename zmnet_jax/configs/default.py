@@ -97,12 +97,18 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
       keep_checkpoints=3,
       sample_every=1000,
       eval_every=5000,
+      # Seconds of training (0: no budget), from the first step: the schedule's length is
+      # fixed from the measured step time and the run saves and exports when it is spent.
+      max_seconds=0.0,
     )
   )
 
   config.eval = ml_collections.ConfigDict(
     dict(num_contents=8, num_styles=16, image_size=256, style_size=256, batch_styles=4)
   )
+  # Evaluate held-out styles at the end of training (needs the LPIPS and style-ratio VGGs,
+  # fetched on first use; off for an offline machine that has only the training VGG).
+  config.eval.at_end = True
 
   if arg == 'tiny':
     shrink_for_cpu(config)

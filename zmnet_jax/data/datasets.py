@@ -22,7 +22,7 @@ import os
 import ml_collections
 
 from zmnet_jax import cache
-from zmnet_jax.data import embedded, train_input, word_input
+from zmnet_jax.data import embedded, packed, train_input, word_input
 from zmnet_jax.data.image_io import DataError
 
 
@@ -67,7 +67,7 @@ def resolve_datasets(config: ml_collections.ConfigDict) -> DatasetFolders:
   for name, path in required.items():
     if not path:
       raise ValueError(f'{name} is not set (data.source is "folders")')
-    if not os.path.isdir(path):
+    if not (os.path.isdir(path) or packed.is_packed(path)):
       raise DataError(f'{path}: data folder not found ({name})')
   return folders
 

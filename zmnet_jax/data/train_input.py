@@ -34,7 +34,7 @@ import jax
 import numpy as np
 from PIL import Image
 
-from zmnet_jax.data import folder_dataset, images
+from zmnet_jax.data import images, packed
 from zmnet_jax.data.image_io import DataError, decode_image_bytes
 
 _LOG = logging.getLogger(__name__)
@@ -139,16 +139,10 @@ def make_train_input(
     process_count = jax.process_count()
   local_batch_size = _local_batch_size(global_batch_size, process_count)
   specs = _stream_specs(data_config)
-  data_dir = _required(data_config, 'data_dir')
-  store_short_side = _store_short_side(data_config, specs)
-  # List every folder before preparing any, so a bad one fails at once.
-  configs = {
-    name: folder_dataset.image_folder_config(spec.folder, store_short_side)
-    for name, spec in specs.items()
-  }
+  sources, datasets = _sources(specs, data_config)
   iterators, num_images = {}, {}
   for name, spec in specs.items():
-    source = folder_dataset.data_source(folder_dataset.prepare(configs[name], data_dir))
+    source = sources[name]
     num_images[name] = len(source)
     iterators[name] = _batched_stream(
       source,
@@ -159,8 +153,34 @@ def make_train_input(
       num_workers=int(_get(data_config, 'num_workers', 0)),
       num_threads=int(_get(data_config, 'num_threads', _default_threads())),
     )
-  datasets = {name: config.name for name, config in configs.items()}
   return TrainInput(iterators, datasets, local_batch_size, num_images)
+
+
+def _sources(specs: Mapping[str, _StreamSpec], data_config):
+  """({name: random-access source}, {name: dataset id}) of every stream.
+
+  Image folders are prepared as TFDS datasets (listed first, so a bad one fails before
+  any work); packed `.npz` files are read as they are (no TFDS needed).
+  """
+  folders = {n: s for n, s in specs.items() if not packed.is_packed(s.folder)}
+  configs = {}
+  if folders:
+    from zmnet_jax.data import folder_dataset  # pylint: disable=g-import-not-at-top  (TFDS)
+
+    data_dir = _required(data_config, 'data_dir')
+    store_short_side = _store_short_side(data_config, specs)
+    configs = {
+      n: folder_dataset.image_folder_config(s.folder, store_short_side) for n, s in folders.items()
+    }
+  sources, datasets = {}, {}
+  for name, spec in specs.items():
+    if name in configs:
+      builder = folder_dataset.prepare(configs[name], data_dir)
+      sources[name], datasets[name] = folder_dataset.data_source(builder), configs[name].name
+    else:
+      sources[name] = packed.PackedImages(spec.folder)
+      datasets[name] = f'packed_{os.path.basename(spec.folder)}_{len(sources[name])}'
+  return sources, datasets
 
 
 def random_crop_flip(

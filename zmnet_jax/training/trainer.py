@@ -44,6 +44,7 @@ from zmnet_jax.models import model as model_lib
 from zmnet_jax.infer import loading
 from zmnet_jax.signals import vocabulary
 from zmnet_jax.training import export as export_lib
+from zmnet_jax.training.budget import Budget
 from zmnet_jax.training.metrics_writer import MetricsWriter, format_duration
 from zmnet_jax.training.state import TrainState, init_train_state, make_optimizer
 
@@ -135,6 +136,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
 
   Returns the paths of what it wrote: checkpoints, samples, metrics and eval report.
   """
+  run_start = time.time()
   if config.distributed:
     jax.distributed.initialize()
   os.makedirs(workdir, exist_ok=True)
@@ -151,10 +153,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   train_input = datasets_lib.make_train_input(datasets, config, global_batch, config.seed, vocab)
   model, vgg_params = model_lib.build_model(config)
   vgg_params = jax.device_put(vgg_params, sharding.replicated(mesh))
-  tx, schedule = make_optimizer(config.optim, num_steps)
+  tx, _ = make_optimizer(config.optim, num_steps)
   batch_shapes = model_lib.batch_shapes(config, global_batch)
   state, state_shardings = create_sharded_state(model, tx, config, vgg_params, batch_shapes, mesh)
-  step_fn = compile_train_step(model, tx, schedule, mesh, state_shardings, batch_shapes)
 
   ckpt = checkpointing.Checkpointer(
     os.path.join(workdir, workdir_lib.CHECKPOINTS),
@@ -179,6 +180,12 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   elif config.get('init_from'):
     params = initial_params(config.init_from, model, config, vgg_params, state_shardings.params)
     state = state.replace(params=params)
+  budget = Budget.create(config.train, ckpt.restored_run)
+
+  def compile_for(schedule_steps: int):
+    """The train step with the schedule `schedule_steps` long (same optimizer state)."""
+    tx, schedule = make_optimizer(config.optim, schedule_steps)
+    return compile_train_step(model, tx, schedule, mesh, state_shardings, batch_shapes)
 
   evaluator = Evaluator(model, vgg_params, config, datasets, vocab, workdir, mesh)
   writer = MetricsWriter(workdir, enabled=jax.process_index() == 0)
@@ -189,12 +196,21 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     'samples': os.path.join(workdir, 'samples'),
   }
   try:
-    run_start = time.time()
     with StopRequest() as stop:
       state = run_train_loop(
-        config, state, step_fn, train_input, vgg_params, mesh, ckpt, writer, stop, evaluator
+        config,
+        state,
+        compile_for,
+        budget,
+        train_input,
+        vgg_params,
+        mesh,
+        ckpt,
+        writer,
+        stop,
+        evaluator,
       )
-    if not stop.requested:
+    if not stop.requested and config.eval.get('at_end', True):
       writer.write_scalars(int(state.step), evaluator.evaluate(state.params, int(state.step)))
       outputs.update(
         eval=os.path.join(workdir, 'eval.json'), eval_grid=os.path.join(workdir, 'eval.png')
@@ -227,15 +243,28 @@ def initial_params(init_from: str, model, config, vgg_params, shardings):
 
 
 def run_train_loop(
-  config, state, step_fn, train_input, vgg_params, mesh, ckpt, writer, stop, evaluator: Evaluator
+  config,
+  state,
+  compile_for,
+  budget: Budget,
+  train_input,
+  vgg_params,
+  mesh,
+  ckpt,
+  writer,
+  stop,
+  evaluator: Evaluator,
 ):
-  """Steps until `num_steps`; logs, checkpoints, samples and evaluates along the way."""
-  num_steps = config.train.num_steps
+  """Steps to the end of the schedule (or of the time budget); logs, checkpoints,
+  samples and evaluates along the way. `compile_for(schedule_steps)` gives the step."""
+  step_fn = compile_for(budget.schedule_steps)
+  num_steps = budget.schedule_steps
   step = int(state.step)
   tc = config.train
   start_time, start_step = time.time(), step
   pending = None  # (step, metrics) of the previous step: read one step late, no stall.
   interval_start, interval_images, interval_metrics = time.time(), 0, []
+  budget.start()
   while step < num_steps:
     batch = to_global_batch(next(train_input), mesh)
     state, metrics = step_fn(state, batch, vgg_params)
@@ -245,16 +274,21 @@ def run_train_loop(
     if pending is not None:
       check_finite(*pending, ckpt)
     pending = (step, metrics)
-    if step % tc.log_every == 0 or step == num_steps:
+    if fixed := budget.measure(step, start_step):
+      step_fn, num_steps = compile_for(fixed), fixed
+    out_of_time = budget.expired()
+    if out_of_time:
+      log.warning('time budget (train.max_seconds) spent at step %d: saving', step)
+    if step % tc.log_every == 0 or step == num_steps or out_of_time:
       check_finite(step, metrics, ckpt)
       scalars = interval_means(interval_metrics)
       scalars['learning_rate'] = float(metrics['learning_rate'])
       scalars['images_per_s'] = interval_images / max(time.time() - interval_start, 1e-9)
       writer.write_scalars(step, scalars)
       log_progress(step, num_steps, scalars, start_time, start_step)
-    if ckpt.should_save(step) or step == num_steps or stop.requested:
+    if ckpt.should_save(step) or step == num_steps or stop.requested or out_of_time:
       check_finite(step, metrics, ckpt)
-      ckpt.save(step, state, train_input)
+      ckpt.save(step, state, train_input, budget.run_info())
     if tc.sample_every and (step % tc.sample_every == 0 or step == num_steps):
       evaluator.sample(state.params, step)
     if tc.eval_every and step % tc.eval_every == 0 and step != num_steps:
@@ -263,6 +297,8 @@ def run_train_loop(
       interval_start, interval_images, interval_metrics = time.time(), 0, []
     if stop.requested:
       log.warning('stopped at step %d on request; rerun the same command to resume', step)
+      break
+    if out_of_time:
       break
   ckpt.wait()
   return state

@@ -1,0 +1,63 @@
+# Copyright 2026 The zmnet_jax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""The release recipe on one large GPU, in a time budget: the shipped model, trained on.
+
+The same slim model as `release_cpu` (so the result replaces the shipped `fast` model and
+stays fast on CPUs), started from the shipped params, bfloat16, a large batch, the data of
+a bundle made by launch/device_bundle.py, and `train.max_seconds` of training. Run
+(see launch/README.md; `launch/device_train.sh` does all of it):
+
+  python -m zmnet_jax.train --config release_gpu:BUNDLE_DIR --workdir runs/gpu_release
+"""
+
+import os
+
+import ml_collections
+
+from zmnet_jax.configs import release_cpu
+
+SHIPPED = os.path.join(os.path.dirname(os.path.dirname(__file__)), 'pretrained', 'fast.safetensors')
+
+
+def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
+  """`arg`: the bundle folder (default `.device_bundle`)."""
+  bundle = arg or '.device_bundle'
+  config = release_cpu.get_config()
+  config.dtype = 'bfloat16'
+  config.init_from = SHIPPED
+  config.data.update(
+    content_dir=f'{bundle}/content_train.npz',
+    style_dir=f'{bundle}/style_train.npz',
+    content_val_dir=f'{bundle}/content_val',
+    style_val_dir=f'{bundle}/style_val',
+    data_dir='',
+    store_short_side=144,
+    num_workers=8,
+  )
+  config.vgg.weights = f'{bundle}/vgg19_to_relu4_1.npz'
+  config.optim.update(learning_rate=1e-3, warmup_steps=100)
+  config.train.update(
+    num_steps=100_000,
+    batch_size=128,
+    max_seconds=480.0,
+    log_every=50,
+    checkpoint_every=500,
+    keep_checkpoints=1,
+    sample_every=0,
+    eval_every=0,
+  )
+  # Offline: no LPIPS / style-ratio VGGs there; evaluate the exported model afterwards.
+  config.eval.update(num_contents=8, num_styles=8, image_size=256, style_size=256, at_end=False)
+  return config
