@@ -153,3 +153,12 @@ def test_style_ratio_is_one_unstylized_near_zero_at_the_style_and_between_for_a_
     np.concatenate([style, style]),
   )
   assert batch.shape == (2,)
+  grid = metrics.style_ratio_grid(
+    params,
+    np.stack([np.concatenate([content, blend]), np.concatenate([blend, style])]),
+    np.concatenate([content, content]),
+    np.concatenate([style, style]),
+  )
+  np.testing.assert_allclose(
+    grid, [[1.0, ratio(blend)], [ratio(blend), ratio(style)]], rtol=1e-4, atol=1e-6
+  )

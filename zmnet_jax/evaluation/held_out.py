@@ -114,9 +114,7 @@ def pair_scores(model: Model, vgg_params, lpips_params, ratio_params, outputs, c
     metrics.lpips_features(lpips_params, contents),
   )
   scores['ssim'] = metrics.ssim(outputs, contents)
-  scores['style_ratio'] = metrics.style_ratio(
-    ratio_params, flat, jnp.tile(contents, (num_styles, 1, 1, 1)), jnp.repeat(styles, batch, 0)
-  ).reshape(num_styles, batch)
+  scores['style_ratio'] = metrics.style_ratio_grid(ratio_params, outputs, contents, styles)
   return scores
 
 

@@ -164,3 +164,22 @@ def style_ratio(params, outputs: jax.Array, contents: jax.Array, styles: jax.Arr
     for name in RATIO_LAYERS
   ]
   return jnp.exp(jnp.mean(jnp.stack(logs), axis=0))
+
+
+def style_ratio_grid(params, outputs: jax.Array, contents: jax.Array, styles: jax.Array):
+  """`style_ratio` of outputs [S, B, H, W, 3] (style s on content b) -> [S, B]; each
+  content and style goes through VGG once, not once per pair."""
+  num_styles, batch = outputs.shape[:2]
+  net = ratio_network()
+  flat = outputs.reshape((num_styles * batch,) + outputs.shape[2:])
+  out, content, style = (
+    net.apply(params, jnp.asarray(x, jnp.float32)) for x in (flat, contents, styles)
+  )
+  logs = []
+  for name in RATIO_LAYERS:
+    g_out = losses.gram_matrix(out[name]).reshape((num_styles, batch) + (out[name].shape[-1],) * 2)
+    g_content, g_style = losses.gram_matrix(content[name]), losses.gram_matrix(style[name])
+    to_style = jnp.mean(jnp.square(g_out - g_style[:, None]), axis=(2, 3))
+    unstylized = jnp.mean(jnp.square(g_content[None] - g_style[:, None]), axis=(2, 3))
+    logs.append(jnp.log(to_style + 1e-12) - jnp.log(unstylized + 1e-12))
+  return jnp.exp(jnp.mean(jnp.stack(logs), axis=0))
