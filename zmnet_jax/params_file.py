@@ -38,28 +38,24 @@ class ParamsFileError(ValueError):
   """A params file that cannot be used; the message names it, on one line."""
 
 
-def flatten(tree: Mapping[str, Any], prefix: str = '') -> dict[str, np.ndarray]:
+def leaves(tree: Mapping[str, Any], prefix: str = ''):
+  """('a/b', leaf) for every leaf of a nested mapping, in order."""
+  for key, value in tree.items():
+    name = f'{prefix}{key}'
+    if isinstance(value, Mapping):
+      yield from leaves(value, name + '/')
+    else:
+      yield name, value
+
+
+def flatten(tree: Mapping[str, Any]) -> dict[str, np.ndarray]:
   """{'a': {'b': x}} -> {'a/b': x} (numpy arrays)."""
-  flat = {}
-  for key, value in tree.items():
-    name = f'{prefix}{key}'
-    if isinstance(value, Mapping):
-      flat.update(flatten(value, name + '/'))
-    else:
-      flat[name] = np.asarray(value)
-  return flat
+  return {name: np.asarray(value) for name, value in leaves(tree)}
 
 
-def flatten_shapes(tree: Mapping[str, Any], prefix: str = '') -> dict[str, tuple]:
+def flatten_shapes(tree: Mapping[str, Any]) -> dict[str, tuple]:
   """{'a/b': shape} of a tree of arrays or ShapeDtypeStructs."""
-  shapes = {}
-  for key, value in tree.items():
-    name = f'{prefix}{key}'
-    if isinstance(value, Mapping):
-      shapes.update(flatten_shapes(value, name + '/'))
-    else:
-      shapes[name] = tuple(value.shape)
-  return shapes
+  return {name: tuple(value.shape) for name, value in leaves(tree)}
 
 
 def unflatten(flat: Mapping[str, np.ndarray]) -> dict[str, Any]:

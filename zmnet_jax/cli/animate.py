@@ -136,12 +136,7 @@ def parse_args(argv):
     description=__doc__,
     formatter_class=argparse.RawDescriptionHelpFormatter,
   )
-  p.add_argument(
-    '--model',
-    default='default',
-    metavar='NAME_OR_PATH',
-    help=common.MODEL_HELP,
-  )
+  common.add_model_argument(p)
   p.add_argument('--content', required=True, help='the still image to animate')
   p.add_argument(
     '--signals', required=True, help='comma-separated words/expressions or style-image paths'

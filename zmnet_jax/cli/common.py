@@ -41,10 +41,15 @@ USER_ERRORS = (
 )
 
 
-MODEL_HELP = (
-  "'default' (the pretrained model shipped in the package; the default), 'fast', a "
-  '.safetensors params file, a training workdir, its checkpoints/ or one step folder'
-)
+def add_model_argument(parser: argparse.ArgumentParser) -> None:
+  """`--model`: a shipped model's name (default: the pretrained one) or a path."""
+  parser.add_argument(
+    '--model',
+    default='default',
+    metavar='NAME_OR_PATH',
+    help="'default' (the pretrained model shipped in the package; the default), 'fast', a "
+    '.safetensors params file, a training workdir, its checkpoints/ or one step folder',
+  )
 
 
 class UsageError(InferenceError):

@@ -73,12 +73,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     prog='python -m zmnet_jax.evaluate',
     description='Held-out style x content evaluation of a model.',
   )
-  p.add_argument(
-    '--model',
-    default='default',
-    metavar='NAME_OR_PATH',
-    help=common.MODEL_HELP,
-  )
+  common.add_model_argument(p)
   p.add_argument('--content', required=True, help='folder of content images')
   p.add_argument('--styles', required=True, help='folder of held-out style images')
   p.add_argument('--out', required=True, help='folder for metrics.json, CSV, contact sheet')

@@ -64,12 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     prog='python -m zmnet_jax.stylize',
     description='Stylize content images with style images or signal vectors.',
   )
-  p.add_argument(
-    '--model',
-    default='default',
-    metavar='NAME_OR_PATH',
-    help=common.MODEL_HELP,
-  )
+  common.add_model_argument(p)
   p.add_argument(
     '--content',
     required=True,
