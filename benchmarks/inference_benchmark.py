@@ -29,7 +29,6 @@ times; the median is reported. Prints a table, writes JSON with --out.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import statistics
@@ -93,17 +92,9 @@ def parse_args(argv=None) -> argparse.Namespace:
   return p.parse_args(argv)
 
 
-def load_config_file(spec: str):
-  path, _, arg = configs.resolve(spec).partition(':')
-  module_spec = importlib.util.spec_from_file_location('benchmark_config', path)
-  module = importlib.util.module_from_spec(module_spec)
-  module_spec.loader.exec_module(module)
-  return module.get_config(arg or None)
-
-
 def fresh_stylizer(spec: str, dtype: str | None):
   """A Stylizer of a freshly initialized model of the config (weights are random)."""
-  config = load_config_file(spec)
+  config = configs.load(spec)
   if dtype:
     config.dtype = dtype
   model, vgg_params = model_lib.build_model(config)

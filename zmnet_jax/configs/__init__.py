@@ -18,6 +18,7 @@ Every config's small CPU variant is `:tiny`; `tiny` alone is `default:tiny`."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 
 NAMES = ('default', 'shared_data', 'attributes', 'gpu', 'tpu', 'release_cpu', 'release_gpu')
@@ -43,3 +44,12 @@ def resolve(spec: str) -> str:
     return os.path.join(os.path.dirname(__file__), f'{stem}.py') + sep + arg
   names = ', '.join(sorted(NAMES + tuple(ALIASES)))
   raise ValueError(f'{path}: no such config file, nor a packaged config name ({names})')
+
+
+def load(spec: str):
+  """The ConfigDict of a config name or file[:arg] (what `--config` takes)."""
+  path, _, arg = resolve(spec).partition(':')
+  module_spec = importlib.util.spec_from_file_location('zmnet_jax_config', path)
+  module = importlib.util.module_from_spec(module_spec)
+  module_spec.loader.exec_module(module)
+  return module.get_config(arg or None)
