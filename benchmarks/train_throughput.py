@@ -36,7 +36,6 @@ import sys
 import time
 
 import jax
-import jax.numpy as jnp
 
 from zmnet_jax import configs, sharding
 from zmnet_jax.models import model as model_lib

@@ -63,7 +63,7 @@ def test_export_round_trip_is_bit_exact_and_carries_a_card(trained_workdir, expo
 
 
 def test_export_refuses_to_overwrite_and_needs_the_suffix(trained_workdir, exported, capsys):
-  assert cli_export.main(['--model', trained_workdir, '--out', exported]) == 2
+  assert cli_export.main(['--model', trained_workdir, '--out', exported]) == 1
   assert cli_export.main(['--model', trained_workdir, '--out', exported + '.bin']) == 2
   err = capsys.readouterr().err.strip().splitlines()
   assert len(err) == 2 and 'exists' in err[0] and '.safetensors' in err[1]

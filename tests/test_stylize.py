@@ -330,7 +330,7 @@ ERROR_CASES = [
     ['--size 2000', 'max-pixels'],
   ),
   ('missing style', ['--style', '{b}/none.png'], ['{b}/none.png', 'not found']),
-  ('output under a file', ['--out', '{b}/a_file/out'], ['{b}/a_file', 'output folder']),
+  ('output under a file', ['--out', '{b}/a_file/out'], ['{b}/a_file', 'is a file']),
   ('one file, many outputs', ['--out', '{o}/one.png'], ['{o}/one.png', '20 outputs']),
   ('missing model', ['--model', '{b}/no_model'], ['{b}/no_model', 'model not found']),
   (
@@ -349,7 +349,7 @@ ERROR_CASES = [
   ('mix count', ['--mix', '1,1'], ['--mix', '2 weights for 4 signals']),
   ('strength too large', ['--strength', '1.5'], ['--strength', '[0, 1]']),
   ('strength not a number', ['--strength', 'nan'], ['--strength', '[0, 1]']),
-  ('size not a number', ['--size', 'big'], ['--size', 'invalid int']),
+  ('size not a number', ['--size', 'big'], ['--size', 'integer']),
   ('no signal', ['--style'], ['--style', 'expected at least one']),
 ]
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import logging
 import os
 import sys
@@ -25,6 +26,10 @@ import sys
 import jax
 import orbax.checkpoint as ocp
 
+from zmnet_jax import files
+
+# Written into each step's folder once orbax has finished it: {relative path: sha256}.
+CHECKSUMS_FILE = 'zmnet_checksums.json'
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +40,41 @@ class CheckpointMismatch(ValueError):
 
 class CheckpointUnreadable(ValueError):
   """A checkpoint that orbax cannot read (damaged or incomplete files); one line."""
+
+
+class CheckpointCorrupt(CheckpointUnreadable):
+  """A checkpoint whose files do not match the checksums written with it; one line."""
+
+
+def file_digests(folder: str) -> dict[str, str]:
+  """{path relative to `folder`: sha256} of every file below it but the checksums file."""
+  digests = {}
+  for root, _, names in os.walk(folder):
+    for name in sorted(names):
+      path = os.path.join(root, name)
+      relative = os.path.relpath(path, folder)
+      if relative != CHECKSUMS_FILE:
+        with open(path, 'rb') as f:
+          digests[relative] = hashlib.file_digest(f, 'sha256').hexdigest()
+  return digests
+
+
+def step_folders(directory: str) -> list[int]:
+  """The steps saved in a checkpoints folder (its integer-named subfolders), sorted."""
+  if not os.path.isdir(directory):
+    return []
+  return sorted(int(n) for n in os.listdir(directory) if n.isdigit())
+
+
+def first_difference(expected: dict[str, str], actual: dict[str, str]) -> str | None:
+  """How a step's files differ from its checksums (None when they match)."""
+  for name, digest in sorted(expected.items()):
+    if name not in actual:
+      return f'{name} is missing'
+    if actual[name] != digest:
+      return f'{name} does not match its checksum'
+  extra = sorted(set(actual) - set(expected))
+  return f'{extra[0]} was not written with it' if extra else None
 
 
 def error_reason(error: Exception) -> str:
@@ -131,6 +171,7 @@ class Checkpointer:
       },
     )
     self.restored_run = {}  # the `run` dict of the step restore_latest read ({} if none)
+    self._unsealed = []  # steps saved whose checksums are still to be written
 
   def should_save(self, step: int) -> bool:
     return bool(self.every) and step % self.every == 0
@@ -139,6 +180,7 @@ class Checkpointer:
     """Saves the state, the input's position and `run` (facts a resume must keep, e.g.
     the fixed schedule length)."""
     data_state = train_input.get_state() if train_input is not None else {}
+    self._seal()
     self._manager.save(
       step,
       args=ocp.args.Composite(
@@ -148,6 +190,34 @@ class Checkpointer:
       ),
       force=True,
     )
+    self._unsealed.append(step)
+
+  def _seal(self) -> None:
+    """Waits for orbax to finish the steps saved, then writes their checksums."""
+    if not self._unsealed:
+      return
+    self._manager.wait_until_finished()
+    if jax.process_index() == 0:
+      for step in self._unsealed:
+        folder = os.path.join(self.directory, str(step))
+        if os.path.isdir(folder):  # max_to_keep may have removed it already
+          files.write_json(os.path.join(folder, CHECKSUMS_FILE), file_digests(folder))
+    self._unsealed = []
+
+  def verify(self, step: int) -> None:
+    """CheckpointCorrupt when a step's files differ from the checksums written with them
+    (a step saved before checksums existed, or cut off before they were written, passes)."""
+    folder = os.path.join(self.directory, str(step))
+    try:
+      expected = files.read_json(os.path.join(folder, CHECKSUMS_FILE))
+    except FileNotFoundError:
+      log.info('%s: no checksums to verify (saved before they were written)', folder)
+      return
+    except (OSError, ValueError) as e:
+      raise self._unreadable(step, e, CheckpointCorrupt) from e
+    difference = first_difference(expected, file_digests(folder))
+    if difference:
+      raise self._unreadable(step, ValueError(f'damaged: {difference}'), CheckpointCorrupt)
 
   def latest_step(self) -> int | None:
     return self._manager.latest_step()
@@ -158,6 +228,7 @@ class Checkpointer:
     step = self._manager.latest_step()
     if step is None:
       return state
+    self.verify(step)
     restored = self._restore(state_dict(state), step, with_data=True)
     if train_input is not None and restored['data']:
       train_input.set_state(restored['data'])
@@ -169,6 +240,7 @@ class Checkpointer:
     step = self._manager.latest_step() if step is None else step
     if step is None:
       raise FileNotFoundError(f'{self.directory}: no checkpoint found')
+    self.verify(step)
     device = jax.sharding.SingleDeviceSharding(jax.devices()[0])
     abstract = jax.tree.map(
       lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=device), abstract_params
@@ -204,17 +276,17 @@ class Checkpointer:
       except Exception as e:  # pylint: disable=broad-except  (many types for bad files)
         raise self._unreadable(step, e) from e
 
-  def _unreadable(self, step: int, error: Exception) -> CheckpointUnreadable:
+  def _unreadable(
+    self, step: int, error: Exception, kind: type = CheckpointUnreadable
+  ) -> CheckpointUnreadable:
     folder = os.path.join(self.directory, str(step))
     earlier = [s for s in self._manager.all_steps() if s < step]
     advice = f'; move that folder away to use step {max(earlier)}' if earlier else ''
-    return CheckpointUnreadable(
-      f'{folder}: checkpoint cannot be read ({error_reason(error)}){advice}'
-    )
+    return kind(f'{folder}: checkpoint cannot be read ({error_reason(error)}){advice}')
 
   def wait(self) -> None:
-    self._manager.wait_until_finished()
+    self._seal()
 
   def close(self) -> None:
-    self._manager.wait_until_finished()
+    self._seal()
     self._manager.close()

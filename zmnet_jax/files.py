@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Writing files so that a reader never sees half of one: write a temporary, then rename."""
+"""Writing files safely: a reader never sees half of one (write a temporary, then rename),
+an output never replaces an input, and an unwritable output is found before any work."""
 
 from __future__ import annotations
 
@@ -21,7 +22,11 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
+
+
+class OutputError(ValueError):
+  """An output path that must not or cannot be written; the message is one line."""
 
 
 @contextlib.contextmanager
@@ -54,3 +59,54 @@ def write_bytes(path: str | os.PathLike, data: bytes) -> str:
 def write_json(path: str | os.PathLike, obj: Any, indent: int | None = 2) -> str:
   """Writes `obj` as JSON to `path` atomically."""
   return write_bytes(path, (json.dumps(obj, indent=indent) + '\n').encode('utf-8'))
+
+
+def read_json(path: str | os.PathLike) -> Any:
+  """The JSON value in a file (OSError, ValueError)."""
+  with open(path, encoding='utf-8') as f:
+    return json.load(f)
+
+
+def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+  """Whether two paths name one file (links and `..` resolved; hard links too)."""
+  if os.path.realpath(a) == os.path.realpath(b):
+    return True
+  try:
+    return os.path.samefile(a, b)
+  except OSError:
+    return False
+
+
+def check_not_input(output: str | os.PathLike, inputs: Iterable[str | os.PathLike]) -> None:
+  """OutputError when `output` is one of the `inputs` (it would destroy it)."""
+  for path in inputs:
+    if path and same_file(output, path):
+      raise OutputError(f'{output}: is an input ({path}); choose another output path')
+
+
+def check_writable(path: str | os.PathLike, folder: bool = False) -> None:
+  """OutputError unless `path` (a file, or a folder with `folder`) could be written: its
+  nearest existing ancestor is a writable folder, and `path` is not a folder (or a file)
+  in the way. Creates nothing."""
+  path = os.path.abspath(path)
+  if os.path.isdir(path) != folder and os.path.lexists(path):
+    kind = 'a folder' if os.path.isdir(path) else 'a file'
+    raise OutputError(f'{path}: is {kind}; expected {"a folder" if folder else "a file"} path')
+  existing = path if folder and os.path.isdir(path) else os.path.dirname(path)
+  while not os.path.lexists(existing):
+    existing = os.path.dirname(existing)
+  if not os.path.isdir(existing):
+    raise OutputError(f'{path}: cannot be created, {existing} is a file')
+  if not os.access(existing, os.W_OK | os.X_OK):
+    raise OutputError(f'{path}: cannot be written, {existing} is not writable')
+
+
+def check_new_file(
+  path: str | os.PathLike, inputs: Iterable[str | os.PathLike] = (), overwrite: bool = False
+) -> None:
+  """All the checks for one output file, before any work: not an input, not existing
+  (unless `overwrite`), writable."""
+  check_not_input(path, inputs)
+  if os.path.lexists(path) and not os.path.isdir(path) and not overwrite:
+    raise OutputError(f'{path}: exists; --overwrite replaces it')
+  check_writable(path)

@@ -16,12 +16,14 @@
 
 The file holds the ZMNet params (float32, names like `transformer/conv1/conv/kernel`) and,
 as safetensors metadata (strings), the model's config (JSON), an optional model card
-(JSON: how it was trained, how it scores) and, for word models, the signal vocabulary.
+(JSON: how it was trained, how it scores), for word models the signal vocabulary, and a
+sha256 of the arrays, checked on load (a flipped bit is an error, not a silent change).
 Reading one needs no optimizer, no orbax and no training data.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from typing import Any, Mapping
@@ -81,7 +83,12 @@ def save(
   from safetensors.numpy import save as save_tensors  # pylint: disable=g-import-not-at-top
 
   tensors = {k: np.ascontiguousarray(v, np.float32) for k, v in flatten(params).items()}
-  metadata = {'format': FORMAT, 'config': json.dumps(config), 'card': json.dumps(card or {})}
+  metadata = {
+    'format': FORMAT,
+    'config': json.dumps(config),
+    'card': json.dumps(card or {}),
+    'sha256': tensors_digest(tensors),
+  }
   if vocabulary is not None:
     metadata['signal_vocabulary'] = json.dumps(vocabulary)
   return files.write_bytes(path, save_tensors(tensors, metadata=metadata))
@@ -113,6 +120,8 @@ def load(path: str | os.PathLike) -> tuple[dict, dict, dict, dict | None]:
     vocab = json.loads(vocab) if vocab else None
   except (KeyError, json.JSONDecodeError) as e:
     raise ParamsFileError(f'{path}: damaged metadata ({_first_line(e)})') from e
+  if 'sha256' in metadata and metadata['sha256'] != tensors_digest(tensors):
+    raise ParamsFileError(f'{path}: damaged (the params do not match the checksum saved with them)')
   bad = [k for k, v in tensors.items() if not np.all(np.isfinite(v))]
   if bad:
     raise ParamsFileError(
@@ -120,6 +129,16 @@ def load(path: str | os.PathLike) -> tuple[dict, dict, dict, dict | None]:
       + (f' (and {len(bad) - 1} more arrays)' if len(bad) > 1 else '')
     )
   return config, unflatten(tensors), card, vocab
+
+
+def tensors_digest(tensors: Mapping[str, np.ndarray]) -> str:
+  """sha256 over the arrays' names, dtypes, shapes and bytes, in name order."""
+  digest = hashlib.sha256()
+  for name in sorted(tensors):
+    array = np.ascontiguousarray(tensors[name])
+    digest.update(f'{name}:{array.dtype.str}:{list(array.shape)};'.encode())
+    digest.update(array.tobytes())
+  return digest.hexdigest()
 
 
 def _metadata(data: bytes) -> dict[str, str]:

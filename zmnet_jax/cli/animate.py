@@ -37,10 +37,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from zmnet_jax import infer
+from zmnet_jax import files, infer
 from zmnet_jax.cli import common, stylize
 from zmnet_jax.data import image_io, images
-from zmnet_jax.infer import core
+from zmnet_jax.infer import core, loading
 from zmnet_jax.signals import vocabulary
 
 
@@ -69,10 +69,16 @@ def blend(tree, weights: np.ndarray):
   return jax.tree.map(lambda x: jnp.tensordot(w, x.astype(jnp.float32), axes=1), tree)
 
 
-def signal_inputs(stylizer: infer.Stylizer, specs: Sequence[str], model_path: str, style_size: int):
+def signal_inputs(
+  stylizer: infer.Stylizer,
+  specs: Sequence[str],
+  model_path: str,
+  style_size: int,
+  max_pixels: int = image_io.DEFAULT_MAX_PIXELS,
+):
   """The raw signals: style images [1, h, w, 3] or word vectors [1, D], one per spec."""
   if stylizer.signal_kind == 'image':
-    return [stylizer.style_input(image_io.load_image(s), style_size) for s in specs]
+    return [stylizer.style_input(image_io.load_image(s, max_pixels), style_size, s) for s in specs]
   vocab = stylize.load_model_vocabulary(model_path)
   if vocab is None:
     raise AnimationError(
@@ -101,37 +107,51 @@ def render(stylizer, content: np.ndarray, din, batch: int) -> list[np.ndarray]:
   return out
 
 
-def write_animation(path: str, frames: Sequence[np.ndarray], fps: float) -> str:
-  """MP4 through imageio's ffmpeg plugin when installed, else GIF; returns the path."""
-  uint8 = [image_io.to_uint8(f) for f in frames]
-  if path.lower().endswith('.mp4'):
-    if importlib.util.find_spec('imageio_ffmpeg') is None:
-      gif = os.path.splitext(path)[0] + '.gif'
-      print(
-        f'note: MP4 needs imageio-ffmpeg (pip install imageio-ffmpeg); wrote {gif} instead',
-        file=sys.stderr,
-      )
-      path = gif
-    else:
-      import imageio.v2 as imageio  # pylint: disable=g-import-not-at-top
-
-      even = [f[: f.shape[0] // 2 * 2, : f.shape[1] // 2 * 2] for f in uint8]
-      imageio.mimwrite(path, even, fps=fps, macro_block_size=2)
-      return path
-  if not path.lower().endswith('.gif'):
+def output_path(path: str) -> str:
+  """The file to write: `path`, or for an MP4 without imageio-ffmpeg the GIF beside it."""
+  if os.path.splitext(path)[1].lower() not in OUTPUT_SUFFIXES:
     raise AnimationError(f'{path}: output must end in .gif or .mp4')
-  from PIL import Image  # pylint: disable=g-import-not-at-top
-
-  pictures = [Image.fromarray(f) for f in uint8]
-  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-  pictures[0].save(
-    path, save_all=True, append_images=pictures[1:], duration=int(round(1000 / fps)), loop=0
-  )
+  if path.lower().endswith('.mp4') and importlib.util.find_spec('imageio_ffmpeg') is None:
+    gif = os.path.splitext(path)[0] + '.gif'
+    print(
+      f'note: MP4 needs imageio-ffmpeg (pip install imageio-ffmpeg); writing {gif} instead',
+      file=sys.stderr,
+    )
+    return gif
   return path
 
 
+def write_animation(path: str, frames: Sequence[np.ndarray], fps: float) -> str:
+  """An MP4 (imageio-ffmpeg) or GIF by the suffix of `output_path`, written to a temporary
+  name and renamed; returns the path."""
+  uint8 = [image_io.to_uint8(f) for f in frames]
+  if path.lower().endswith('.mp4'):
+    import imageio.v2 as imageio  # pylint: disable=g-import-not-at-top
+
+    even = [f[: f.shape[0] // 2 * 2, : f.shape[1] // 2 * 2] for f in uint8]
+    with files.atomic_path(path) as tmp:
+      imageio.mimwrite(tmp, even, fps=fps, macro_block_size=2)
+    return path
+  from PIL import Image  # pylint: disable=g-import-not-at-top
+
+  pictures = [Image.fromarray(f) for f in uint8]
+  with files.atomic_path(path) as tmp:
+    pictures[0].save(
+      tmp,
+      format='GIF',
+      save_all=True,
+      append_images=pictures[1:],
+      duration=int(round(1000 / fps)),
+      loop=0,
+    )
+  return path
+
+
+OUTPUT_SUFFIXES = ('.gif', '.mp4')
+
+
 def parse_args(argv):
-  p = argparse.ArgumentParser(
+  p = common.ArgumentParser(
     prog='python -m zmnet_jax.animate',
     description=__doc__,
     formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -141,34 +161,52 @@ def parse_args(argv):
   p.add_argument(
     '--signals', required=True, help='comma-separated words/expressions or style-image paths'
   )
-  p.add_argument('--frames', type=int, default=24)
+  p.add_argument('--frames', type=common.integer(2, 10_000), default=24, help='frame count')
   p.add_argument('--out', required=True, help='anim.gif or anim.mp4')
-  p.add_argument('--fps', type=float, default=12.0)
+  p.add_argument('--overwrite', action='store_true', help='replace an existing --out')
+  p.add_argument('--fps', type=common.number(above=0, most=1000), default=12.0)
   p.add_argument('--interpolate', choices=('params', 'embedding'), default='params')
-  p.add_argument('--size', type=int, default=0, help='resize the content short side')
-  p.add_argument('--style-size', type=int, default=256)
-  p.add_argument('--batch', type=int, default=8, help='frames per vmapped call')
-  return p.parse_args(argv)
+  p.add_argument(
+    '--size', type=common.integer(16), help='resize the content short side (default: as is)'
+  )
+  p.add_argument('--style-size', type=common.integer(16), default=256)
+  p.add_argument('--batch', type=common.integer(1), default=8, help='frames per vmapped call')
+  p.add_argument(
+    '--max-pixels',
+    type=common.number(least=1),
+    default=image_io.DEFAULT_MAX_PIXELS,
+    help='refuse a larger content (after --size) or style',
+  )
+  args = p.parse_args(argv)
+  args.max_pixels = int(args.max_pixels)
+  return args
+
+
+def check_output(args, specs: Sequence[str]) -> str:
+  """Before any work, the output path: .gif/.mp4, not an input, new (or --overwrite),
+  writable."""
+  path = output_path(args.out)
+  inputs = [args.content, *specs, loading.resolve_model_path(args.model).path]
+  files.check_new_file(path, inputs, args.overwrite)
+  return path
 
 
 def animate(args) -> str:
   """Everything `main` does; returns the summary line."""
   specs = [s.strip() for s in args.signals.split(',') if s.strip()]
   weights = sweep_weights(len(specs), args.frames)
+  out = check_output(args, specs)
+  content = image_io.load_image(args.content, args.max_pixels, args.size, '--size')
   stylizer = infer.Stylizer.load(args.model)
-  content = image_io.load_image(args.content)
-  if args.size:
-    content = images.resize_short_side(content, args.size)
-  raw = signal_inputs(stylizer, specs, args.model, args.style_size)
+  raw = signal_inputs(stylizer, specs, args.model, args.style_size, args.max_pixels)
   din = frame_din(stylizer, raw, weights, args.interpolate)
   frames = render(stylizer, images.to_float(content), din, args.batch)
-  path = write_animation(args.out, frames, args.fps)
-  return f'wrote {len(frames)} frames to {path}'
+  return f'wrote {len(frames)} frames to {write_animation(out, frames, args.fps)}'
 
 
 def main(argv=None) -> int:
-  args = parse_args(sys.argv[1:] if argv is None else argv)
-  return common.run(lambda: animate(args), errors=(AnimationError,))
+  argv = sys.argv[1:] if argv is None else argv
+  return common.run(lambda: animate(parse_args(argv)), errors=(AnimationError,))
 
 
 if __name__ == '__main__':

@@ -21,10 +21,12 @@ A bad input is one line on stderr, `error: <path>: <problem>`, and a non-zero ex
 from __future__ import annotations
 
 import argparse
+import logging
+import math
 import sys
 from typing import Callable, Sequence
 
-from zmnet_jax import params_file
+from zmnet_jax import files, params_file
 from zmnet_jax.data.image_io import DataError, ImageError
 from zmnet_jax.infer.loading import InferenceError
 from zmnet_jax.models.vgg_weights import WeightsError
@@ -37,6 +39,7 @@ USER_ERRORS = (
   TextError,
   WeightsError,
   params_file.ParamsFileError,
+  files.OutputError,
   OSError,
 )
 
@@ -63,6 +66,52 @@ class ArgumentParser(argparse.ArgumentParser):
     raise UsageError(message)
 
 
+def integer(least: int, most: int | None = None, multiple_of: int = 1):
+  """An argparse `type`: an integer in [least, most] (and a multiple of `multiple_of`)."""
+
+  def parse(text: str) -> int:
+    try:
+      value = int(text)
+    except ValueError:
+      raise argparse.ArgumentTypeError(f'expected an integer, got {text!r}') from None
+    if value < least or (most is not None and value > most):
+      bounds = f'at least {least}' if most is None else f'in [{least}, {most}]'
+      raise argparse.ArgumentTypeError(f'must be {bounds}, got {value}')
+    if value % multiple_of:
+      raise argparse.ArgumentTypeError(f'must be a multiple of {multiple_of}, got {value}')
+    return value
+
+  return parse
+
+
+def number(least: float | None = None, most: float | None = None, above: float | None = None):
+  """An argparse `type`: a finite float, at least `least` (or above `above`), at most `most`."""
+  low = f'[{least:g}' if least is not None else f'({above:g}' if above is not None else None
+  if low and most is not None:
+    bounds = f' in {low}, {most:g}]'
+  elif low:
+    bounds = f' at least {least:g}' if least is not None else f' greater than {above:g}'
+  else:
+    bounds = f' at most {most:g}' if most is not None else ''
+
+  def parse(text: str) -> float:
+    try:
+      value = float(text)
+    except ValueError:
+      value = math.nan
+    fits = (
+      math.isfinite(value)
+      and (least is None or value >= least)
+      and (above is None or value > above)
+      and (most is None or value <= most)
+    )
+    if not fits:
+      raise argparse.ArgumentTypeError(f'must be a finite number{bounds}, got {text!r}')
+    return value
+
+  return parse
+
+
 def error_line(error: BaseException) -> str:
   """`error: <path>: <problem>` on one line."""
   if isinstance(error, OSError) and error.filename:
@@ -72,11 +121,14 @@ def error_line(error: BaseException) -> str:
   return 'error: ' + ' '.join(message.split())
 
 
-def run(command: Callable[[], str | None], errors: Sequence[type] = ()) -> int:
+def run(command: Callable[[], str | tuple | None], errors: Sequence[type] = ()) -> int:
   """Runs `command`, printing what it returns; a user error becomes one line on stderr.
 
-  `errors` adds the command's own error types to USER_ERRORS.
+  `errors` adds the command's own error types to USER_ERRORS. A command may return
+  (summary, exit status) for a status other than 0 (e.g. stopped early, resumable).
   """
+  logging.getLogger('absl').setLevel(logging.ERROR)  # orbax's warnings before its errors
+  status = 0
   try:
     summary = command()
   except SystemExit as e:  # only --help exits: ArgumentParser raises UsageError instead
@@ -87,6 +139,8 @@ def run(command: Callable[[], str | None], errors: Sequence[type] = ()) -> int:
   except (*USER_ERRORS, *errors) as e:
     print(error_line(e), file=sys.stderr)
     return 2 if isinstance(e, UsageError) else 1
+  if isinstance(summary, tuple):
+    summary, status = summary
   if summary:
     print(summary)
-  return 0
+  return status

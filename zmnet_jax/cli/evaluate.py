@@ -54,22 +54,10 @@ SHEET_STYLES = 8
 SHEET_CONTENTS = 8
 
 
-def image_size(text: str) -> int:
-  value = int(text)
-  if value < 16 or value % 4:
-    raise argparse.ArgumentTypeError(f'{value} is not a multiple of 4 of at least 16')
-  return value
-
-
-def positive(text: str) -> int:
-  value = int(text)
-  if value < 1:
-    raise argparse.ArgumentTypeError(f'{value} is not a positive integer')
-  return value
-
-
 def parse_args(argv=None) -> argparse.Namespace:
-  p = argparse.ArgumentParser(
+  image_size = common.integer(16, multiple_of=4)
+  positive = common.integer(1)
+  p = common.ArgumentParser(
     prog='python -m zmnet_jax.evaluate',
     description='Held-out style x content evaluation of a model.',
   )
@@ -92,7 +80,26 @@ def parse_args(argv=None) -> argparse.Namespace:
     type=positive,
     help='at most N training styles (default: as many as held-out ones)',
   )
+  p.add_argument('--overwrite', action='store_true', help='replace the results of an earlier run')
   return p.parse_args(argv)
+
+
+OUTPUTS = ('metrics.json', 'per_style.csv', 'per_style_train.csv', 'contact_sheet.png')
+
+
+def check_out(args: argparse.Namespace) -> None:
+  """Before any work: --out is a writable folder holding no earlier results (unless
+  --overwrite) and is not an input folder."""
+  files.check_writable(args.out, folder=True)
+  for folder in (args.content, args.styles, args.train_styles):
+    if folder and files.same_file(args.out, folder):
+      raise files.OutputError(f'{args.out}: is an input folder ({folder}); choose another --out')
+  earlier = [n for n in OUTPUTS if os.path.lexists(os.path.join(args.out, n))]
+  if earlier and not args.overwrite:
+    raise files.OutputError(
+      f'{args.out}: holds the results of an earlier run ({", ".join(earlier)}); --overwrite '
+      f'replaces them'
+    )
 
 
 @dataclasses.dataclass
@@ -121,7 +128,7 @@ def evaluate_styles(
   skipped, names, means, sheet_styles, sheet_outputs = [], [], [], [], []
   timer = evaluation.Throughput()
   chunks = eval_images.image_chunks(paths, root, style_size, size, skipped)
-  with open(csv_path, 'w', newline='') as f:
+  with files.atomic_path(csv_path) as tmp, open(tmp, 'w', newline='') as f:
     writer = csv.writer(f)
     writer.writerow(['style', *evaluation.SCORE_NAMES])
     done = 0
@@ -163,6 +170,7 @@ def generalization_gap(held_out: StyleSetResult, seen: StyleSetResult, style_kin
 def run(args: argparse.Namespace) -> dict:
   """The whole evaluation; returns what metrics.json holds."""
   image_io.list_images(args.content)  # fail fast: missing or empty folders, unwritable out
+  check_out(args)
   style_paths = eval_images.select_evenly(image_io.list_images(args.styles), args.limit_styles)
   train_paths = []
   if args.train_styles:
@@ -278,8 +286,11 @@ def summary(report: dict, out: str) -> dict:
 
 
 def main(argv=None) -> int:
-  args = parse_args(argv)
-  return common.run(lambda: json.dumps(summary(run(args), args.out), indent=2))
+  def command():
+    args = parse_args(argv)
+    return json.dumps(summary(run(args), args.out), indent=2)
+
+  return common.run(command)
 
 
 if __name__ == '__main__':

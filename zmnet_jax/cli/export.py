@@ -27,7 +27,7 @@ import os
 import sys
 from typing import Sequence
 
-from zmnet_jax import params_file
+from zmnet_jax import files, params_file
 from zmnet_jax.cli import common
 
 
@@ -47,8 +47,7 @@ def parse_args(argv):
 def export(args) -> str:
   if not args.out.endswith(params_file.SUFFIX):
     raise common.UsageError(f'--out: {args.out} must end in {params_file.SUFFIX}')
-  if os.path.exists(args.out) and not args.overwrite:
-    raise common.UsageError(f'--out: {args.out} exists; --overwrite replaces it')
+  files.check_new_file(args.out, [args.model], args.overwrite)
   from zmnet_jax.training import export as export_lib  # pylint: disable=g-import-not-at-top
 
   path = export_lib.export_workdir(args.model, args.out)

@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import collections
 import dataclasses
-import errno
 import math
 import os
 import sys
@@ -45,7 +44,7 @@ from typing import Any, Sequence
 import numpy as np
 from tqdm import tqdm
 
-from zmnet_jax import infer
+from zmnet_jax import files, infer
 from zmnet_jax.cli import common
 from zmnet_jax.cli.common import UsageError
 from zmnet_jax.data import image_io, images
@@ -97,20 +96,20 @@ def build_parser() -> argparse.ArgumentParser:
   )
   p.add_argument(
     '--size',
-    type=int,
+    type=common.integer(16),
     metavar='N',
     help='resize contents so the short side is N (default: keep the size)',
   )
   p.add_argument(
     '--style-size',
-    type=int,
+    type=common.integer(16),
     metavar='N',
     help='resize styles so the short side is N before encoding (default: the '
     "model's eval.style_size)",
   )
   p.add_argument(
     '--strength',
-    type=float,
+    type=common.number(0.0, 1.0),
     default=1.0,
     metavar='A',
     help='0: the content as its own style ... 1: the full style (default 1)',
@@ -134,14 +133,14 @@ def build_parser() -> argparse.ArgumentParser:
   )
   p.add_argument(
     '--batch',
-    type=int,
+    type=common.integer(1),
     default=8,
     metavar='N',
     help='at most N outputs (signals x contents of one size) per call (default 8)',
   )
   p.add_argument(
     '--tile-size',
-    type=int,
+    type=common.integer(16),
     default=1024,
     metavar='N',
     help='images larger than N pixels go through overlapping tiles of N '
@@ -150,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
   )
   p.add_argument(
     '--stats-max-side',
-    type=int,
+    type=common.integer(16),
     default=1024,
     metavar='N',
     help='tiled images take their normalization statistics from one pass '
@@ -166,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
   )
   p.add_argument(
     '--max-pixels',
-    type=float,
+    type=common.number(least=1),
     default=DEFAULT_MAX_PIXELS,
     metavar='N',
     help=f'refuse inputs and resized contents with more pixels (default {DEFAULT_MAX_PIXELS:.0e})',
@@ -176,29 +175,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-  """Parsed and checked arguments; raises UsageError."""
+  """Parsed and checked arguments (each value by its `type`); raises UsageError."""
   args = build_parser().parse_args(argv)
-  minimums = dict(size=16, style_size=16, batch=1, tile_size=16, stats_max_side=16)
-  for name, least in minimums.items():
-    value = getattr(args, name)
-    if value is not None and value < least:
-      raise UsageError(f'--{name.replace("_", "-")}: must be at least {least}, got {value}')
-  if not (math.isfinite(args.strength) and 0.0 <= args.strength <= 1.0):
-    raise UsageError(f'--strength: must be in [0, 1], got {args.strength}')
-  if not (math.isfinite(args.max_pixels) and args.max_pixels >= 1):
-    raise UsageError(f'--max-pixels: must be a positive number, got {args.max_pixels}')
   args.max_pixels = int(args.max_pixels)
   args.mix = parse_mix(args.mix) if args.mix is not None else None
   return args
 
 
 def parse_mix(text: str) -> list[float]:
-  """'w1,w2,...' -> weights (finite, >= 0, positive sum); normalized later."""
+  """'w1,w2,...' -> weights (finite, >= 0, positive sum); normalized by `infer.mix`."""
   try:
     weights = [float(w) for w in text.split(',')]
   except ValueError:
     raise UsageError(f'--mix: expected comma-separated numbers, got {text!r}') from None
-  if not all(math.isfinite(w) and w >= 0 for w in weights) or sum(weights) <= 0:
+  if not all(math.isfinite(w) and w >= 0 for w in weights) or not any(weights):
     raise UsageError(f'--mix: weights must be finite, non-negative and not all zero, got {text!r}')
   return weights
 
@@ -214,8 +204,7 @@ def image_paths(path: str, exclude: str) -> list[str]:
     if not paths:
       raise image_io.ImageError(f'{path}: no image files outside the output folder')
     return paths
-  if not os.path.exists(path):
-    raise image_io.ImageError(f'{path}: file not found')
+  image_io.check_regular_file(path)
   return [path]
 
 
@@ -233,16 +222,8 @@ def unique_stems(paths: Sequence[str]) -> list[str]:
 
 
 def load_content(path: str, size: int | None, max_pixels: int) -> np.ndarray:
-  """uint8 [H, W, 3], short side resized to `size` when given."""
-  image = image_io.load_image(path, max_pixels)
-  if size:
-    h, w = images.scaled_shape(*image.shape[:2], size)
-    if h * w > max_pixels:
-      raise image_io.ImageError(
-        f'{path}: --size {size} makes it {w}x{h} = {h * w:,} pixels (> --max-pixels {max_pixels:,})'
-      )
-    image = images.resize_short_side(image, size)
-  return image
+  """uint8 [H, W, 3], short side resized to `size` when given (within `max_pixels`)."""
+  return image_io.load_image(path, max_pixels, size, '--size')
 
 
 # ----------------------------------------------------------------------------- signals
@@ -275,6 +256,7 @@ class SignalSource:
   kind: str  # the model signal kind this source needs: 'image' or 'vector'
   path: str  # what error messages name
   encode: Any  # Stylizer -> DIN params [S]
+  inputs: tuple[str, ...] = ()  # the files it reads (no output may replace them)
 
 
 def signal_source(args, out: str) -> SignalSource:
@@ -320,13 +302,14 @@ def style_source(
     'image',
     specs[0],
     lambda stylizer: encode_styles(stylizer, paths, style_size, max_pixels),
+    tuple(paths),
   )
 
 
 def encode_styles(stylizer, paths: Sequence[str], style_size: int | None, max_pixels: int):
   """DIN params [S] of style files, holding one full-size image in memory at a time."""
   return core.concat_signals(
-    [stylizer.encode_images([image_io.load_image(p, max_pixels)], style_size) for p in paths]
+    [stylizer.encode_images([image_io.load_image(p, max_pixels)], style_size, p) for p in paths]
   )
 
 
@@ -335,7 +318,9 @@ def vector_source(path: str) -> SignalSource:
   vectors = load_vectors(path)
   stem = Path(path).stem
   names = [stem] if len(vectors) == 1 else [f'{stem}_{i}' for i in range(len(vectors))]
-  return SignalSource(names, 'vector', path, lambda stylizer: stylizer.encode_vectors(vectors))
+  return SignalSource(
+    names, 'vector', path, lambda stylizer: stylizer.encode_vectors(vectors), (path,)
+  )
 
 
 def load_vectors(path: str) -> np.ndarray:
@@ -390,7 +375,7 @@ def plan(content_paths, signal_names, out: str, overwrite: bool):
   """(jobs with something to write, number of existing outputs skipped)."""
   stems = unique_stems(content_paths)
   suffix = Path(out).suffix.lower()
-  if suffix in image_io.IMAGE_EXTENSIONS and suffix not in FILE_SUFFIXES:
+  if suffix in image_io.IMAGE_EXTENSIONS | {'.gif'} and suffix not in FILE_SUFFIXES:
     raise image_io.ImageError(
       f'{out}: unsupported output format {suffix!r} (use {", ".join(FILE_SUFFIXES)}, or a folder)'
     )
@@ -422,18 +407,15 @@ def check_contents(jobs: Sequence[Job], size: int | None, max_pixels: int) -> No
     job.shape = load_content(job.path, size, max_pixels).shape[:2]
 
 
-def check_output(jobs: Sequence[Job]) -> None:
-  """Raises OSError where an output folder could not be created or written (creates none)."""
+def check_outputs(jobs: Sequence[Job], inputs: Sequence[str]) -> None:
+  """Before any work: no output is an input (even with --overwrite), all are writable."""
+  for job in jobs:
+    for path in job.outputs.values():
+      files.check_not_input(path, inputs)
   for folder in sorted(
-    {os.path.dirname(os.path.abspath(p)) for job in jobs for p in job.outputs.values()}
+    {os.path.dirname(os.path.abspath(p)) for j in jobs for p in j.outputs.values()}
   ):
-    existing = folder
-    while not os.path.exists(existing):
-      existing = os.path.dirname(existing)
-    if not os.path.isdir(existing):
-      raise NotADirectoryError(errno.ENOTDIR, 'a file is in the way of the output folder', existing)
-    if not os.access(existing, os.W_OK):
-      raise PermissionError(errno.EACCES, 'output folder is not writable', existing)
+    files.check_writable(folder, folder=True)
 
 
 # ----------------------------------------------------------------------------- running
@@ -495,9 +477,10 @@ def check_inputs(args):
   if args.mix is not None and len(args.mix) != len(source.names):
     raise UsageError(f'--mix: {len(args.mix)} weights for {len(source.names)} signals')
   names = ['mix'] if args.mix is not None else source.names
-  jobs, skipped = plan(image_paths(args.content, args.out), names, args.out, args.overwrite)
+  content_paths = image_paths(args.content, args.out)
+  jobs, skipped = plan(content_paths, names, args.out, args.overwrite)
+  check_outputs(jobs, [*content_paths, *source.inputs, loading.resolve_model_path(args.model).path])
   check_contents(jobs, args.size, args.max_pixels)
-  check_output(jobs)
   return source, jobs, skipped
 
 

@@ -18,6 +18,9 @@ Trains (resuming from the latest checkpoint in DIR), then evaluates held-out sty
 `zmnet_jax.training.trainer.train_and_evaluate`. `--config` takes a packaged config by
 short name (`tiny`, `default:tiny`, `shared_data`, `attributes:tiny`, `gpu`, `tpu`) or any
 config file path, from any directory.
+
+Exit status: 0 finished, 75 stopped early by SIGTERM or Ctrl-C after saving (rerun the
+same command to resume), 1 failed, 2 bad flags; a second Ctrl-C interrupts at once (130).
 """
 
 from __future__ import annotations
@@ -30,6 +33,9 @@ from typing import Sequence
 from zmnet_jax import configs
 from zmnet_jax.cli import common
 
+# The exit status of a run stopped early by SIGTERM or Ctrl-C, after saving: rerun the same
+# command to resume (EX_TEMPFAIL). A finished run exits 0, a failed one 1, bad flags 2.
+EXIT_STOPPED = 75
 USAGE_EXAMPLE = 'python -m zmnet_jax.train --config tiny --workdir runs/tiny'
 
 
@@ -114,7 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging()
     from zmnet_jax.training import trainer  # pylint: disable=g-import-not-at-top
 
-    return json.dumps(trainer.train_and_evaluate(config, workdir), indent=2)
+    outputs = trainer.train_and_evaluate(config, workdir)
+    return json.dumps(outputs, indent=2), EXIT_STOPPED if outputs['stopped'] else 0
 
   from zmnet_jax.training.trainer import TrainingError  # pylint: disable=g-import-not-at-top
 

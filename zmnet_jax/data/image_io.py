@@ -22,18 +22,27 @@ are errors, not approximations.
 
 from __future__ import annotations
 
+import errno
 import io
 import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from zmnet_jax import files
+from zmnet_jax.data import images
+
 IMAGE_EXTENSIONS = frozenset({'.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff'})
 # Larger decoded images are refused (every command's --max-pixels default); below
 # Pillow's own decompression-bomb warning threshold (~89.5 M pixels).
 DEFAULT_MAX_PIXELS = 50_000_000
+# Style images are encoded whole (no tiles): VGG activations of a 4 M pixel style take ~3 GB.
+MAX_STYLE_PIXELS = 2048 * 2048
+# Larger files are refused before they are read (a 50 M pixel PNG is ~150 MB at worst).
+MAX_FILE_BYTES = 512 * 2**20
 JPEG_QUALITY = 95
 
 _SIXTEEN_BIT_MODES = frozenset({'I;16', 'I;16L', 'I;16B', 'I;16N', 'I'})
@@ -49,21 +58,81 @@ class DataError(ValueError):
   """The input data or its configuration cannot be used (one-line reason)."""
 
 
-def load_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
-  """Reads an image file as ``uint8 [H, W, 3]`` RGB."""
-  return decode_image_bytes(read_bytes(path), str(path), max_pixels)
+def load_image(
+  path: str | os.PathLike,
+  max_pixels: int = DEFAULT_MAX_PIXELS,
+  short_side: int | None = None,
+  option: str = '--size',
+) -> np.ndarray:
+  """Reads an image file as ``uint8 [H, W, 3]`` RGB; with `short_side`, resized so its
+  short side is that (refused first when the result would exceed `max_pixels`; `option`
+  names the setting in that message)."""
+  image = decode_image_bytes(read_bytes(path), str(path), max_pixels)
+  if short_side:
+    check_resize(str(path), image.shape[:2], short_side, max_pixels, option)
+    image = images.resize_short_side(image, short_side)
+  return image
 
 
-def read_bytes(path: str | os.PathLike) -> bytes:
-  """Reads a whole file, raising ImageError (naming it) when it cannot."""
+def check_resize(
+  name: str,
+  shape: tuple[int, int],
+  short_side: int,
+  max_pixels: int,
+  option: str = '--size',
+  limit: str = '--max-pixels',
+) -> tuple[int, int]:
+  """(height, width) of an image of `shape` resized to `short_side`; ImageError when that
+  is more than `max_pixels` (`option` and `limit` name the settings in the message)."""
+  new = images.scaled_shape(*shape, short_side)
+  if new[0] * new[1] > max_pixels:
+    raise ImageError(
+      f'{name}: {option} {short_side} makes it {new[1]}x{new[0]} = {new[0] * new[1]:,} pixels '
+      f'(more than {limit} {max_pixels:,})'
+    )
+  return new
+
+
+def read_bytes(path: str | os.PathLike, max_bytes: int = MAX_FILE_BYTES) -> bytes:
+  """Reads a whole regular file, raising ImageError (naming it) when it cannot: missing,
+  a folder, a FIFO or device (which could block forever), a link loop, too large."""
+  check_regular_file(path, max_bytes)
   try:
     return Path(path).read_bytes()
-  except FileNotFoundError as e:
-    raise ImageError(f'{path}: file not found') from e
-  except IsADirectoryError as e:
-    raise ImageError(f'{path}: is a folder, not an image file') from e
   except OSError as e:
     raise ImageError(f'{path}: cannot read file ({_os_reason(e)})') from e
+
+
+def check_regular_file(path: str | os.PathLike, max_bytes: int = MAX_FILE_BYTES) -> None:
+  """ImageError unless `path` (links followed) is a regular file of at most `max_bytes`."""
+  try:
+    info = os.stat(path)
+  except FileNotFoundError as e:
+    if os.path.islink(path):
+      raise ImageError(f'{path}: broken symbolic link (to {os.readlink(path)})') from e
+    raise ImageError(f'{path}: file not found') from e
+  except OSError as e:
+    if e.errno == errno.ELOOP:
+      raise ImageError(f'{path}: symbolic link loop') from e
+    raise ImageError(f'{path}: cannot read file ({_os_reason(e)})') from e
+  if stat.S_ISDIR(info.st_mode):
+    raise ImageError(f'{path}: is a folder, not an image file')
+  if not stat.S_ISREG(info.st_mode):
+    raise ImageError(f'{path}: not a regular file ({_file_kind(info.st_mode)})')
+  if info.st_size > max_bytes:
+    raise ImageError(
+      f'{path}: file too large ({info.st_size:,} bytes; at most {max_bytes:,} are read)'
+    )
+
+
+def _file_kind(mode: int) -> str:
+  kinds = (
+    (stat.S_ISFIFO, 'a FIFO'),
+    (stat.S_ISSOCK, 'a socket'),
+    (stat.S_ISCHR, 'a character device'),
+    (stat.S_ISBLK, 'a block device'),
+  )
+  return next((name for test, name in kinds if test(mode)), 'not a plain file')
 
 
 def decode_image_bytes(
@@ -102,7 +171,8 @@ def save_image(path: str | os.PathLike, image: np.ndarray, quality: int = JPEG_Q
   """Writes ``image`` as PNG or JPEG (chosen by the file extension).
 
   Args:
-    path: output file; missing parent folders are created.
+    path: output file, written to a temporary name and renamed (a reader never sees
+      half of it); missing parent folders are created.
     image: ``[H, W, 3]``, ``[H, W, 1]`` or ``[H, W]``; float values in [0, 1]
       (clipped) or uint8.
     quality: JPEG quality.
@@ -116,8 +186,8 @@ def save_image(path: str | os.PathLike, image: np.ndarray, quality: int = JPEG_Q
     raise ImageError(f'{path}: unsupported output format {path.suffix!r} (use .png, .jpg or .jpeg)')
   pil_image = Image.fromarray(to_uint8(image, str(path)))
   try:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pil_image.save(path, format=image_format, quality=quality)
+    with files.atomic_path(path) as tmp:
+      pil_image.save(tmp, format=image_format, quality=quality)
   except OSError as e:
     raise ImageError(f'{path}: cannot write image ({_os_reason(e)})') from e
 
@@ -144,12 +214,12 @@ def list_images(folder: str | os.PathLike, recursive: bool = True) -> list[str]:
   if not root.is_dir():
     raise ImageError(f'{folder}: not a folder')
   files = _walk_files(root) if recursive else _top_level_files(root)
-  images = sorted(str(f) for f in files if _is_image_name(f.name))
-  if not images:
+  found = sorted(str(f) for f in files if _is_image_name(f.name))
+  if not found:
     where = ' (searched recursively)' if recursive else ''
     extensions = ', '.join(sorted(IMAGE_EXTENSIONS))
     raise ImageError(f'{folder}: no image files ({extensions}) found{where}')
-  return images
+  return found
 
 
 def to_uint8(image: np.ndarray, name: str = '<array>') -> np.ndarray:
@@ -221,12 +291,20 @@ def _walk_files(root: Path) -> Iterator[Path]:
     visited.add(real)
     dirnames[:] = [d for d in dirnames if not d.startswith('.')]
     for filename in filenames:
-      if not filename.startswith('.'):
+      if not filename.startswith('.') and _is_regular(os.path.join(dirpath, filename)):
         yield Path(dirpath, filename)
 
 
 def _top_level_files(root: Path) -> Iterator[Path]:
-  return (p for p in root.iterdir() if p.is_file() and not p.name.startswith('.'))
+  return (p for p in root.iterdir() if not p.name.startswith('.') and _is_regular(p))
+
+
+def _is_regular(path: str | os.PathLike) -> bool:
+  """A regular file, links followed (FIFOs, devices, broken links and loops are not)."""
+  try:
+    return stat.S_ISREG(os.stat(path).st_mode)
+  except OSError:
+    return False
 
 
 def _is_image_name(filename: str) -> bool:

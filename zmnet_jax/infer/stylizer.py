@@ -32,7 +32,7 @@ import jax
 import ml_collections
 import numpy as np
 
-from zmnet_jax.data import images
+from zmnet_jax.data import image_io, images
 from zmnet_jax.infer import color, core, loading, tiling
 from zmnet_jax.infer.loading import InferenceError
 from zmnet_jax.models import model as model_lib
@@ -82,20 +82,34 @@ class Stylizer:
 
   # --------------------------------------------------------------------------- signals
 
-  def encode_images(self, styles: Sequence[np.ndarray], style_size: int | None = None):
+  def encode_images(
+    self, styles: Sequence[np.ndarray], style_size: int | None = None, name: str = 'style image'
+  ):
     """Style images (each [H, W, 3], uint8 or float in [0, 1], any size) -> DIN params [S].
 
     Each image is first resized so its short side is `style_size` (default: the model's
     `eval.style_size`, the scale it was trained at); styles of one shape share a compile.
     """
     return core.concat_signals(
-      [self.encode_inputs(self.style_input(s, style_size)) for s in styles]
+      [self.encode_inputs(self.style_input(s, style_size, name)) for s in styles]
     )
 
-  def style_input(self, style: np.ndarray, style_size: int | None = None) -> np.ndarray:
-    """One style image as the encoder reads it: [1, h, w, 3] float, short side resized."""
+  def style_input(
+    self, style: np.ndarray, style_size: int | None = None, name: str = 'style image'
+  ) -> np.ndarray:
+    """One style image as the encoder reads it: [1, h, w, 3] float, short side resized.
+
+    Styles are encoded whole, so the resized image may have at most
+    `image_io.MAX_STYLE_PIXELS`; ImageError (naming `name`) otherwise.
+    """
     self._require('image')
     size = style_size or self.config.eval.style_size
+    style = np.asarray(style)
+    if style.ndim != 3 or style.shape[-1] != 3 or 0 in style.shape:
+      raise InferenceError(f'{name}: expected an image [H, W, 3], got {list(style.shape)}')
+    image_io.check_resize(
+      name, style.shape[:2], size, image_io.MAX_STYLE_PIXELS, 'style size', 'the style limit of'
+    )
     return images.resize_short_side(images.to_float(style), size)[None]
 
   def encode_vectors(self, vectors: np.ndarray):

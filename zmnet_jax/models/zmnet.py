@@ -27,6 +27,7 @@ that tree and TNet consumes it, so changing TNet's width changes both.
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any, Mapping, Sequence
 
 import flax.linen as nn
@@ -391,8 +392,18 @@ def mix_din_params(din_list: Sequence[DinParams], weights: Sequence[float]) -> D
     raise ValueError(
       f'need one weight per signal, got {len(din_list)} signals and {len(weights)} weights'
     )
-  total = float(sum(weights))
-  if total <= 0:
-    raise ValueError(f'mixing weights must sum to a positive number, got {list(weights)}')
-  scaled = [jax.tree.map(lambda p, w=w: p * (w / total), d) for d, w in zip(din_list, weights)]
+  normalized = normalize_weights(weights)
+  scaled = [jax.tree.map(lambda p, w=w: p * w, d) for d, w in zip(din_list, normalized)]
   return jax.tree.map(lambda *ps: sum(ps), *scaled)
+
+
+def normalize_weights(weights: Sequence[float]) -> list[float]:
+  """Mixing weights scaled to sum to 1: finite, non-negative, not all zero (ValueError).
+  Scaled by the largest first, so huge weights (1e308) do not overflow the sum."""
+  values = [float(w) for w in weights]
+  if not all(math.isfinite(w) and w >= 0 for w in values) or not any(values):
+    raise ValueError(f'mixing weights must be finite, non-negative and not all zero, got {values}')
+  largest = max(values)
+  relative = [w / largest for w in values]
+  total = sum(relative)
+  return [w / total for w in relative]

@@ -21,6 +21,27 @@ import math
 import os
 from typing import Mapping
 
+from zmnet_jax import files
+
+
+def trim_records(path: str, last_step: int) -> int:
+  """Drops the records of steps after `last_step` from a metrics.jsonl (and a line cut off
+  by a crash); returns how many were dropped."""
+  if not os.path.exists(path):
+    return 0
+  with open(path) as f:
+    lines = f.readlines()
+  kept = []
+  for line in lines:
+    try:
+      if json.loads(line)['step'] <= last_step:
+        kept.append(line if line.endswith('\n') else line + '\n')
+    except (ValueError, KeyError, TypeError):
+      continue
+  if len(kept) != len(lines):
+    files.write_bytes(path, ''.join(kept).encode('utf-8'))
+  return len(lines) - len(kept)
+
 
 def format_duration(seconds: float) -> str:
   if not math.isfinite(seconds):
@@ -32,16 +53,23 @@ def format_duration(seconds: float) -> str:
 
 
 class MetricsWriter:
-  """Appends metrics; only the writing host (process 0) touches files."""
+  """Appends metrics; only the writing host (process 0) touches files.
 
-  def __init__(self, workdir: str, enabled: bool = True):
+  A run resumed at `resume_step` first drops what an earlier attempt logged after that
+  step (it is about to be replayed): from `metrics.jsonl`, rewritten atomically, and from
+  TensorBoard, through a new event file whose purge step hides the old events. So each
+  step is logged once, in order.
+  """
+
+  def __init__(self, workdir: str, enabled: bool = True, resume_step: int = 0):
     self.jsonl_path = os.path.join(workdir, 'metrics.jsonl')
     self.enabled = enabled
     self._tb = None
     if enabled:
       from tensorboardX import SummaryWriter  # pylint: disable=g-import-not-at-top
 
-      self._tb = SummaryWriter(os.path.join(workdir, 'tensorboard'))
+      trim_records(self.jsonl_path, resume_step)
+      self._tb = SummaryWriter(os.path.join(workdir, 'tensorboard'), purge_step=resume_step + 1)
 
   def write_scalars(self, step: int, scalars: Mapping[str, float]) -> None:
     if not self.enabled:

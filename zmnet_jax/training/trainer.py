@@ -23,6 +23,7 @@ and `eval.json` + `eval.png` from the held-out evaluation at the end.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
@@ -44,6 +45,7 @@ from zmnet_jax.models import model as model_lib
 from zmnet_jax.infer import loading
 from zmnet_jax.signals import vocabulary
 from zmnet_jax.training import export as export_lib
+from zmnet_jax.training import config_checks
 from zmnet_jax.training.budget import Budget
 from zmnet_jax.training.metrics_writer import MetricsWriter, format_duration
 from zmnet_jax.training.state import TrainState, init_train_state, make_optimizer
@@ -104,25 +106,32 @@ def compile_train_step(model, tx, schedule, mesh, state_shardings, batch_shapes)
 
 
 class StopRequest:
-  """Turns SIGTERM (preemption) into a flag the loop checks after each step."""
+  """Turns SIGTERM (preemption) and Ctrl-C (SIGINT) into a flag the loop checks after
+  each step: the run saves a checkpoint and stops. A second Ctrl-C interrupts at once."""
+
+  SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
   def __init__(self):
     self.requested = False
-    self._previous = None
+    self._previous = {}
 
   def __enter__(self):
     if threading.current_thread() is threading.main_thread():
-      self._previous = signal.signal(signal.SIGTERM, self._handle)
+      self._previous = {s: signal.signal(s, self._handle) for s in self.SIGNALS}
     return self
 
   def _handle(self, signum, frame):
-    del signum, frame
-    log.warning('SIGTERM received: saving a checkpoint and stopping')
+    del frame
+    if signum == signal.SIGINT and self.requested:
+      raise KeyboardInterrupt
+    name = signal.Signals(signum).name
+    log.warning('%s received: saving a checkpoint and stopping (resumable)', name)
     self.requested = True
 
   def __exit__(self, *exc):
-    if self._previous is not None:
-      signal.signal(signal.SIGTERM, self._previous)
+    for signum, previous in self._previous.items():
+      signal.signal(signum, previous)
+    self._previous = {}
 
 
 def interval_means(metrics_list) -> dict[str, float]:
@@ -131,14 +140,24 @@ def interval_means(metrics_list) -> dict[str, float]:
   return {k: float(sum(float(m[k]) for m in host) / len(host)) for k in host[0]}
 
 
-def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, str]:
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
   """Trains (resuming from the latest checkpoint), then evaluates held-out styles.
 
-  Returns the paths of what it wrote: checkpoints, samples, metrics and eval report.
+  Returns the paths of what it wrote (checkpoints, samples, metrics, eval report) and
+  `stopped`: True when a signal (SIGTERM, Ctrl-C) stopped it early, resumable. The
+  workdir is locked for the run (process 0 holds the lock).
   """
-  run_start = time.time()
+  config_checks.check(config)
   if config.distributed:
     jax.distributed.initialize()
+  lock = workdir_lib.locked(workdir) if jax.process_index() == 0 else contextlib.nullcontext()
+  with lock:
+    return train_in_workdir(config, workdir)
+
+
+def train_in_workdir(config: ml_collections.ConfigDict, workdir: str) -> dict:
+  """`train_and_evaluate` once the workdir is this run's."""
+  run_start = time.time()
   os.makedirs(workdir, exist_ok=True)
   mesh = sharding.create_mesh(config.mesh)
   num_steps = config.train.num_steps
@@ -150,6 +169,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   if config.model.pnet.signal == 'vector':
     vocab = vocabulary.build_vocabulary(config.signals)
     config.model.pnet.signal_dim = vocab.dim
+  ckpt_dir = os.path.join(workdir, workdir_lib.CHECKPOINTS)
+  if jax.process_index() == 0 and not checkpointing.step_folders(ckpt_dir):
+    workdir_lib.check_fresh_config(config, workdir)  # before anything is written
   train_input = datasets_lib.make_train_input(datasets, config, global_batch, config.seed, vocab)
   model, vgg_params = model_lib.build_model(config)
   vgg_params = jax.device_put(vgg_params, sharding.replicated(mesh))
@@ -158,7 +180,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   state, state_shardings = create_sharded_state(model, tx, config, vgg_params, batch_shapes, mesh)
 
   ckpt = checkpointing.Checkpointer(
-    os.path.join(workdir, workdir_lib.CHECKPOINTS),
+    ckpt_dir,
     config.train.checkpoint_every,
     config.train.keep_checkpoints,
   )
@@ -170,11 +192,11 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
       f'--workdir, or resume with the config saved in '
       f'{os.path.join(workdir, workdir_lib.CONFIG_FILE)}'
     ) from e
+  start_step = int(state.step)
   if jax.process_index() == 0:  # Only once the checkpoints fit it.
     workdir_lib.save_config(config, workdir)
     if vocab is not None:
       vocabulary.save_vocabulary(vocab, workdir)
-  start_step = int(state.step)
   if start_step:
     log.info('resumed from step %d', start_step)
   elif config.get('init_from'):
@@ -188,12 +210,13 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     return compile_train_step(model, tx, schedule, mesh, state_shardings, batch_shapes)
 
   evaluator = Evaluator(model, vgg_params, config, datasets, vocab, workdir, mesh)
-  writer = MetricsWriter(workdir, enabled=jax.process_index() == 0)
+  writer = MetricsWriter(workdir, enabled=jax.process_index() == 0, resume_step=start_step)
   outputs = {
     'workdir': workdir,
     'checkpoints': ckpt.directory,
     'metrics': writer.jsonl_path,
     'samples': os.path.join(workdir, 'samples'),
+    'stopped': False,
   }
   try:
     with StopRequest() as stop:
@@ -210,6 +233,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
         stop,
         evaluator,
       )
+    outputs['stopped'] = stop.requested
     if not stop.requested and config.eval.get('at_end', True):
       writer.write_scalars(int(state.step), evaluator.evaluate(state.params, int(state.step)))
       outputs.update(
@@ -318,8 +342,8 @@ def check_finite(step: int, metrics, ckpt) -> None:
     last = ckpt.latest_step()
     raise TrainingError(
       f'non-finite loss or gradient at step {step} (loss={float(metrics["loss"])}); '
-      f'stopped. The last good checkpoint is step {last} in {ckpt.directory}; try a '
-      f'lower optim.learning_rate or loss weights'
+      f'stopped. The latest checkpoint is step {last} in {ckpt.directory} (saved before '
+      f'this step); try a lower optim.learning_rate or loss weights'
     )
 
 
