@@ -300,8 +300,10 @@ def test_bad_strength_and_mix_are_inference_errors(stylizer, contents, styles):
     stylizer.with_strength(din, contents, 1.5)
   with pytest.raises(infer.InferenceError, match='one weight per style'):
     infer.mix(din, [1.0])
-  with pytest.raises(infer.InferenceError, match='positive'):
+  with pytest.raises(infer.InferenceError, match='not all zero'):
     infer.mix(din, [0.0, 0.0])
+  with pytest.raises(infer.InferenceError, match='finite'):
+    infer.mix(din, [float('inf'), 1.0])
 
 
 def test_inference_api_is_exported_at_package_level():

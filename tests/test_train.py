@@ -16,6 +16,7 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -212,13 +213,14 @@ def test_main_needs_config_and_workdir(capsys):
 
 def test_non_finite_loss_stops_with_a_clear_message(tmp_path):
   config = small_config(num_steps=3, checkpoint_every=1, log_every=1, sample_every=0)
-  config.loss.tv_weight = float('nan')
+  config.loss.style_weights['relu1_1'] = 3e38  # a valid number whose loss overflows float32
   with pytest.raises(trainer.TrainingError, match='non-finite loss.*step 1'):
     trainer.train_and_evaluate(config, str(tmp_path / 'nan'))
 
 
 @pytest.mark.slow
-def test_sigterm_saves_a_checkpoint_and_stops(tmp_path):
+@pytest.mark.parametrize('signum', [signal.SIGTERM, signal.SIGINT], ids=['SIGTERM', 'SIGINT'])
+def test_a_signal_saves_a_checkpoint_and_stops_resumable(tmp_path, signum):
   workdir = tmp_path / 'preempted'
   args = [
     sys.executable,
@@ -251,10 +253,11 @@ def test_sigterm_saves_a_checkpoint_and_stops(tmp_path):
     if metrics.exists() and len(metrics.read_text().splitlines()) >= 2:
       break
     time.sleep(0.5)
-  proc.send_signal(signal.SIGTERM)
+  proc.send_signal(signum)
   _, err = proc.communicate(timeout=300)
-  assert proc.returncode == 0, err[-2000:]
-  assert 'SIGTERM received' in err and 'rerun the same command to resume' in err
+  assert proc.returncode == cli_train.EXIT_STOPPED, err[-2000:]
+  assert f'{signum.name} received' in err and 'rerun the same command to resume' in err
+  assert 'Traceback' not in err
   logged = [json.loads(l)['step'] for l in metrics.read_text().splitlines()]
   saved = sorted(int(p) for p in os.listdir(workdir / 'checkpoints') if p.isdigit())
   assert saved and saved[-1] >= max(logged) >= 2
@@ -298,3 +301,70 @@ def test_time_budget_fixes_the_schedule_stops_saves_exports_and_resumes_it(tmp_p
   np.testing.assert_allclose(
     lines[-1]['learning_rate'], schedule(run['schedule_steps'] - 1), rtol=1e-5
   )
+
+
+def resumable_config():
+  config = small_config(num_steps=6, checkpoint_every=3, log_every=1, sample_every=0)
+  config.train.eval_every = 0
+  config.eval.at_end = False
+  return config
+
+
+def read_events(folder):
+  """(file name, step, what) of every TensorBoard event record below `folder`."""
+  from tensorboardX.proto import event_pb2  # pylint: disable=g-import-not-at-top
+
+  found = []
+  for name in sorted(os.listdir(folder)):
+    data = open(os.path.join(folder, name), 'rb').read()
+    offset = 0
+    while offset < len(data):
+      length = int.from_bytes(data[offset : offset + 8], 'little')
+      event = event_pb2.Event.FromString(data[offset + 12 : offset + 12 + length])
+      offset += 12 + length + 4
+      what = event.WhichOneof('what')
+      detail = event.session_log.status if what == 'session_log' else what
+      found.append((name, event.step, detail))
+  return found
+
+
+def test_a_resume_after_a_crash_logs_each_step_once(tmp_path):
+  workdir = str(tmp_path / 'crashed')
+  trainer.train_and_evaluate(resumable_config(), workdir)
+  assert checkpointing.step_folders(os.path.join(workdir, 'checkpoints')) == [3, 6]
+  # As if killed after logging step 6 but before its checkpoint was written.
+  shutil.rmtree(os.path.join(workdir, 'checkpoints', '6'))
+  trainer.train_and_evaluate(resumable_config(), workdir)
+  steps = [json.loads(line)['step'] for line in open(os.path.join(workdir, 'metrics.jsonl'))]
+  assert steps == [1, 2, 3, 4, 5, 6]
+  events = read_events(os.path.join(workdir, 'tensorboard'))
+  files = sorted({name for name, _, _ in events})
+  assert len(files) == 2
+  # The second file starts by purging the steps after 3, then logs 4-6 again.
+  from tensorboardX.proto import event_pb2  # pylint: disable=g-import-not-at-top
+
+  purge = [
+    (step, what) for name, step, what in events if name == files[1] and what != 'file_version'
+  ]
+  assert purge[0] == (4, event_pb2.SessionLog.START)
+  assert sorted({step for step, what in purge[1:] if what == 'summary'}) == [4, 5, 6]
+
+
+def test_a_damaged_checkpoint_is_named_and_the_previous_step_offered(tmp_path, capsys):
+  workdir = str(tmp_path / 'damaged')
+  trainer.train_and_evaluate(resumable_config(), workdir)
+  step_dir = os.path.join(workdir, 'checkpoints', '6')
+  digests = checkpointing.file_digests(step_dir)
+  biggest = max(digests, key=lambda n: os.path.getsize(os.path.join(step_dir, n)))
+  path = os.path.join(step_dir, biggest)
+  data = bytearray(open(path, 'rb').read())
+  data[len(data) // 2] ^= 0x01
+  open(path, 'wb').write(bytes(data))
+  argv = ['train', '--config', 'tiny', '--workdir', workdir]
+  with pytest.raises(checkpointing.CheckpointCorrupt, match='checksum.*use step 3'):
+    trainer.train_and_evaluate(resumable_config(), workdir)
+  capsys.readouterr()  # (log lines of the run above)
+  code = cli_train.main(argv + ['--config.train.num_steps=7'])
+  err = capsys.readouterr().err.strip()
+  assert code == 1 and len(err.splitlines()) == 1, err
+  assert 'checkpoints/6' in err and 'does not match its checksum' in err and 'step 3' in err

@@ -70,7 +70,6 @@ def _brief(value) -> str:
   return text if len(text) <= 40 else text[:37] + '...'
 
 
-
 def check_fresh_config(config: ml_collections.ConfigDict, workdir: str) -> None:
   """For a run with no checkpoint to resume: WorkdirError when the workdir already holds
   a different config.json (another run's, which saving would silently replace)."""
