@@ -97,6 +97,39 @@ def test_tnet_fast_and_plain_paths_agree():
   )
 
 
+def test_upsample_conv_equals_upsampling_then_a_reflect_padded_conv():
+  x = jax.random.normal(jax.random.key(0), (2, 6, 10, 8))
+  fast = models.UpsampleConv(5)
+  plain = models.ReflectConv(5, 3, fast=False)
+  params = fast.init(jax.random.key(1), x)
+  params = jax.tree.map(lambda p: p + jax.random.normal(jax.random.key(2), p.shape), params)
+  expected = plain.apply(params, models.upsample_nearest(x, 2))
+  assert expected.shape == (2, 12, 20, 5)
+  np.testing.assert_allclose(fast.apply(params, x), expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize('shape', [(1, 8, 12, 4), (2, 10, 6, 3)])
+def test_strided_fast_conv_equals_the_plain_one(shape):
+  x = jax.random.normal(jax.random.key(0), shape)
+  fast, plain = models.ReflectConv(6, 3, 2, fast=True), models.ReflectConv(6, 3, 2, fast=False)
+  params = fast.init(jax.random.key(1), x)
+  params = jax.tree.map(lambda p: p + jax.random.normal(jax.random.key(2), p.shape), params)
+  expected = plain.apply(params, x)
+  assert expected.shape == (shape[0], shape[1] // 2, shape[2] // 2, 6)
+  np.testing.assert_allclose(fast.apply(params, x), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_tnet_fast_and_plain_paths_initialize_the_same_params():
+  x = jnp.zeros((1, 32, 32, 3))
+  din = identity_din(SLIM, 1)
+  plain_config = models.TNetConfig(SLIM.channels, SLIM.num_residual_blocks, fast_padding=False)
+  fast = models.TNet(SLIM).init(jax.random.key(3), x, din)
+  plain = models.TNet(plain_config).init(jax.random.key(3), x, din)
+  assert jax.tree.structure(fast) == jax.tree.structure(plain)
+  for a, b in zip(jax.tree.leaves(fast), jax.tree.leaves(plain)):
+    np.testing.assert_array_equal(a, b)
+
+
 @pytest.mark.parametrize('size', [(256, 256), (384, 384), (64, 96)])
 def test_tnet_is_fully_convolutional(size):
   tnet = models.TNet(SLIM)
