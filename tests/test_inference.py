@@ -313,3 +313,18 @@ def test_inference_api_is_exported_at_package_level():
   assert zmnet_jax.mix is infer.mix
   with pytest.raises(AttributeError):
     zmnet_jax.no_such_thing  # pylint: disable=pointless-statement
+
+
+def test_a_style_seen_twice_is_encoded_once(stylizer, styles, monkeypatch):
+  calls = []
+  encode = stylizer.encode_inputs
+  monkeypatch.setattr(stylizer, 'encode_inputs', lambda x: calls.append(x.shape) or encode(x))
+  a, b = np.flipud(styles[0]), np.fliplr(styles[1])  # images no other test encoded
+  first = stylizer.encode_images([a, b], 64)
+  again = stylizer.encode_images([np.array(b), a], 64)
+  assert len(calls) == 2  # the second call hit the cache for both
+  for x, y in zip(jax.tree.leaves(first), jax.tree.leaves(again)):
+    np.testing.assert_array_equal(x[0], y[1])
+    np.testing.assert_array_equal(x[1], y[0])
+  stylizer.encode_images([a], 48)  # another size is another encoding
+  assert len(calls) == 3

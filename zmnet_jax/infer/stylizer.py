@@ -25,7 +25,9 @@ model's `eval.style_size`, the scale it was trained and evaluated at). Images la
 
 from __future__ import annotations
 
+import collections
 import dataclasses
+import hashlib
 from typing import Sequence
 
 import jax
@@ -58,6 +60,7 @@ class Stylizer:
   def __post_init__(self):
     self.functions = core.functions_for(self.model, self.mesh)
     self.params, self.vgg_params = self.functions.replicate((self.params, self.vgg_params))
+    self._encoded = collections.OrderedDict()  # (pixels digest, style size) -> DIN [1]
 
   @classmethod
   def load(cls, path: str | None = None, dtype: str | None = None, mesh=None) -> Stylizer:
@@ -89,10 +92,25 @@ class Stylizer:
 
     Each image is first resized so its short side is `style_size` (default: the model's
     `eval.style_size`, the scale it was trained at); styles of one shape share a compile.
+    Encodings are cached by pixel content and size (the last `STYLE_CACHE_SIZE`), so a
+    style seen twice, under any name, is encoded once.
     """
-    return core.concat_signals(
-      [self.encode_inputs(self.style_input(s, style_size, name)) for s in styles]
-    )
+    return core.concat_signals([self._encode_image(s, style_size, name) for s in styles])
+
+  STYLE_CACHE_SIZE = 256
+
+  def _encode_image(self, style: np.ndarray, style_size: int | None, name: str):
+    style = np.ascontiguousarray(style)
+    digest = hashlib.sha256(style.view(np.uint8).reshape(-1)).hexdigest()
+    key = (digest, style.shape, style.dtype.str, style_size or self.config.eval.style_size)
+    if key in self._encoded:
+      self._encoded.move_to_end(key)
+      return self._encoded[key]
+    din = self.encode_inputs(self.style_input(style, style_size, name))
+    self._encoded[key] = din
+    if len(self._encoded) > self.STYLE_CACHE_SIZE:
+      self._encoded.popitem(last=False)
+    return din
 
   def style_input(
     self, style: np.ndarray, style_size: int | None = None, name: str = 'style image'
