@@ -62,6 +62,35 @@ def test_export_round_trip_is_bit_exact_and_carries_a_card(trained_workdir, expo
   assert leaves_equal(at_end.params, from_file.params)
 
 
+def test_export_puts_a_held_out_evaluation_of_the_same_step_in_the_card(
+  trained_workdir, tmp_path, capsys
+):
+  report = {
+    'model': {'step': 40},
+    'num_contents': 4,
+    'num_styles': 24,
+    'config': {'size': 256},
+    'metrics': {'style_ratio': 0.34, 'lpips': 0.59},
+  }
+  metrics = tmp_path / 'metrics.json'
+  metrics.write_text(json.dumps(report))
+  out = str(tmp_path / 'm.safetensors')
+  assert (
+    cli_export.main(['--model', trained_workdir, '--out', out, '--validation', str(metrics)]) == 0
+  )
+  validation = infer.Stylizer.load(out).card['validation']
+  assert validation['mean_style_ratio'] == 0.34 and validation['num_styles'] == 24
+  assert validation['settings'] == {'size': 256} and validation['step'] == 40
+  report['model']['step'] = 39
+  metrics.write_text(json.dumps(report))
+  other = str(tmp_path / 'other.safetensors')
+  assert (
+    cli_export.main(['--model', trained_workdir, '--out', other, '--validation', str(metrics)]) == 1
+  )
+  assert 'evaluates step 39, not step 40' in capsys.readouterr().err
+  assert not os.path.exists(other)
+
+
 def test_export_refuses_to_overwrite_and_needs_the_suffix(trained_workdir, exported, capsys):
   assert cli_export.main(['--model', trained_workdir, '--out', exported]) == 1
   assert cli_export.main(['--model', trained_workdir, '--out', exported + '.bin']) == 2

@@ -40,6 +40,11 @@ def parse_args(argv):
     help='training workdir, its checkpoints/ folder or one step folder',
   )
   p.add_argument('--out', required=True, metavar='FILE.safetensors', help='output file')
+  p.add_argument(
+    '--validation',
+    metavar='METRICS_JSON',
+    help='a `python -m zmnet_jax.evaluate` metrics.json of the same step, for the card',
+  )
   p.add_argument('--overwrite', action='store_true', help='replace an existing file')
   return p.parse_args(argv)
 
@@ -50,7 +55,13 @@ def export(args) -> str:
   files.check_new_file(args.out, [args.model], args.overwrite)
   from zmnet_jax.training import export as export_lib  # pylint: disable=g-import-not-at-top
 
-  path = export_lib.export_workdir(args.model, args.out)
+  evaluation = None
+  if args.validation:
+    try:
+      evaluation = files.read_json(args.validation)
+    except ValueError as e:
+      raise common.UsageError(f'--validation: {args.validation}: not JSON ({e})') from e
+  path = export_lib.export_workdir(args.model, args.out, evaluation)
   return f'wrote {path} ({os.path.getsize(path) / 1e6:.1f} MB)'
 
 

@@ -84,8 +84,10 @@ def seconds_from_metrics(workdir: str, batch_size: int) -> float:
   return seconds
 
 
-def model_card(workdir: str, config, step: int) -> dict:
-  """What is known of how the model in `workdir` was trained and how it scores."""
+def model_card(workdir: str, config, step: int, evaluation: dict | None = None) -> dict:
+  """What is known of how the model in `workdir` was trained and how it scores: the
+  held-out `evaluation` given (a `zmnet_jax.evaluate` metrics.json of this step), else
+  the workdir's `eval.json` when it is of this step."""
   runs = read_jsonl(os.path.join(workdir, RUNS_FILE))
   batch = int(config.train.batch_size)
   card = {
@@ -104,37 +106,72 @@ def model_card(workdir: str, config, step: int) -> dict:
       for k in ('source', 'content_dir', 'style_dir', 'content_val_dir', 'style_val_dir')
     },
   }
+  if evaluation is not None:
+    card['validation'] = validation_from_report(evaluation, step)
+    return card
   eval_path = os.path.join(workdir, 'eval.json')
   if os.path.isfile(eval_path):
     with open(eval_path) as f:
       report = json.load(f)
-    card['validation'] = {
-      'step': report.get('step'),
-      'num_contents': report.get('num_contents'),
-      'num_styles': report.get('num_styles'),
-      **{k: report[k] for k in EVAL_KEYS if k in report},
-    }
+    if report.get('step') == step:
+      card['validation'] = {
+        'step': report.get('step'),
+        'num_contents': report.get('num_contents'),
+        'num_styles': report.get('num_styles'),
+        **{k: report[k] for k in EVAL_KEYS if k in report},
+      }
   return card
 
 
+def validation_from_report(report: dict, step: int) -> dict:
+  """The card's `validation` from an `evaluate` metrics.json (ValueError unless it is an
+  evaluation of this step)."""
+  try:
+    evaluated = report['model']['step']
+    metrics = report['metrics']
+  except (KeyError, TypeError) as e:
+    raise ValueError(f'not a zmnet_jax.evaluate metrics.json (no {e})') from e
+  if evaluated != step:
+    raise ValueError(f'it evaluates step {evaluated}, not step {step}')
+  return {
+    'step': step,
+    'num_contents': report.get('num_contents'),
+    'num_styles': report.get('num_styles'),
+    'settings': report.get('config', {}),
+    **{f'mean_{k}': v for k, v in metrics.items()},
+  }
+
+
 def export_params(
-  workdir: str, config, params, step: int, vocab=None, path: str | None = None
+  workdir: str,
+  config,
+  params,
+  step: int,
+  vocab=None,
+  path: str | None = None,
+  evaluation: dict | None = None,
 ) -> str:
   """Writes params straight from training (default `WORKDIR/model.safetensors`)."""
   path = path or os.path.join(workdir, EXPORT_FILE)
-  card = model_card(workdir, config, step)
+  card = model_card(workdir, config, step, evaluation)
   vocab_dict = vocab.to_dict() if vocab is not None else None
   config_dict = json.loads(config.to_json_best_effort())
   return params_file.save(path, jax.device_get(params), config_dict, card, vocab_dict)
 
 
-def export_workdir(model_path: str, out: str) -> str:
+def export_workdir(model_path: str, out: str, evaluation: dict | None = None) -> str:
   """Writes the params of a workdir's checkpoint (latest, or the step folder given) as a
-  params file with its config, model card and vocabulary; returns the path."""
+  params file with its config, model card (with `evaluation`, an `evaluate` metrics.json
+  of that step, as its validation) and vocabulary; returns the path."""
   source = loading.resolve_model_path(model_path)
   if source.is_file:
     raise loading.InferenceError(f'{model_path}: already a params file')
   loaded = loading.load_model(source)
   vocab = vocabulary.load_vocabulary(source.model_dir)
   config = workdir_lib.read_config(source.config_path)
-  return export_params(source.model_dir, config, loaded.params, loaded.step, vocab, out)
+  if evaluation is not None:
+    try:
+      validation_from_report(evaluation, loaded.step)
+    except ValueError as e:
+      raise loading.InferenceError(f'--validation: {e}') from e
+  return export_params(source.model_dir, config, loaded.params, loaded.step, vocab, out, evaluation)
