@@ -81,7 +81,8 @@ def check_not_input(output: str | os.PathLike, inputs: Iterable[str | os.PathLik
   """OutputError when `output` is one of the `inputs` (it would destroy it)."""
   for path in inputs:
     if path and same_file(output, path):
-      raise OutputError(f'{output}: is an input ({path}); choose another output path')
+      alias = '' if os.path.abspath(output) == os.path.abspath(path) else f' ({path})'
+      raise OutputError(f'{output}: is an input{alias}; choose another output path')
 
 
 def check_writable(path: str | os.PathLike, folder: bool = False) -> None:
