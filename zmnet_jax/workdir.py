@@ -49,8 +49,7 @@ def save_config(config: ml_collections.ConfigDict, workdir: str) -> str:
 
 def read_config(path: str) -> ml_collections.ConfigDict:
   """A config saved by `save_config` (raises OSError or ValueError)."""
-  with open(path) as f:
-    return ml_collections.ConfigDict(json.load(f))
+  return ml_collections.ConfigDict(files.read_json(path))
 
 
 def config_difference(saved: dict, new: dict, prefix: str = '') -> str | None:
@@ -77,8 +76,7 @@ def check_fresh_config(config: ml_collections.ConfigDict, workdir: str) -> None:
   if not os.path.lexists(path):
     return
   try:
-    with open(path) as f:
-      saved = json.load(f)
+    saved = files.read_json(path)
   except (OSError, ValueError) as e:
     raise WorkdirError(f'{path}: exists but is not a readable config ({e}); move it away') from e
   difference = config_difference(saved, json.loads(config.to_json_best_effort()))

@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import collections
 import dataclasses
-import math
 import os
 import sys
 import time
@@ -49,6 +48,7 @@ from zmnet_jax.cli import common
 from zmnet_jax.cli.common import UsageError
 from zmnet_jax.data import image_io, images
 from zmnet_jax.infer import core, loading
+from zmnet_jax.models import zmnet
 from zmnet_jax.signals import vocabulary
 
 FILE_SUFFIXES = ('.png', '.jpg', '.jpeg')
@@ -183,13 +183,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def parse_mix(text: str) -> list[float]:
-  """'w1,w2,...' -> weights (finite, >= 0, positive sum); normalized by `infer.mix`."""
+  """'w1,w2,...' -> weights, checked by `zmnet.normalize_weights` (which `infer.mix` uses)."""
   try:
     weights = [float(w) for w in text.split(',')]
   except ValueError:
     raise UsageError(f'--mix: expected comma-separated numbers, got {text!r}') from None
-  if not all(math.isfinite(w) and w >= 0 for w in weights) or not any(weights):
-    raise UsageError(f'--mix: weights must be finite, non-negative and not all zero, got {text!r}')
+  try:
+    zmnet.normalize_weights(weights)
+  except ValueError as e:
+    raise UsageError(f'--mix: {e}') from None
   return weights
 
 
@@ -472,14 +474,14 @@ def run(stylizer, signals: Signals, jobs: Sequence[Job], args) -> int:
 
 def check_inputs(args):
   """(signal source, jobs, skipped count): every input read and checked, nothing written."""
-  loading.resolve_model_path(args.model)
+  model = loading.resolve_model_path(args.model)
   source = signal_source(args, args.out)
   if args.mix is not None and len(args.mix) != len(source.names):
     raise UsageError(f'--mix: {len(args.mix)} weights for {len(source.names)} signals')
   names = ['mix'] if args.mix is not None else source.names
   content_paths = image_paths(args.content, args.out)
   jobs, skipped = plan(content_paths, names, args.out, args.overwrite)
-  check_outputs(jobs, [*content_paths, *source.inputs, loading.resolve_model_path(args.model).path])
+  check_outputs(jobs, [*content_paths, *source.inputs, model.path])
   check_contents(jobs, args.size, args.max_pixels)
   return source, jobs, skipped
 
