@@ -25,17 +25,15 @@ model's `eval.style_size`, the scale it was trained and evaluated at). Images la
 
 from __future__ import annotations
 
-import collections
 import dataclasses
-import hashlib
 from typing import Sequence
 
 import jax
 import ml_collections
 import numpy as np
 
-from zmnet_jax.data import image_io, images
-from zmnet_jax.infer import color, core, loading, tiling
+from zmnet_jax.data import images
+from zmnet_jax.infer import color, core, loading, signals, tiling
 from zmnet_jax.infer.loading import InferenceError
 from zmnet_jax.models import model as model_lib
 from zmnet_jax.models import zmnet
@@ -60,7 +58,7 @@ class Stylizer:
   def __post_init__(self):
     self.functions = core.functions_for(self.model, self.mesh)
     self.params, self.vgg_params = self.functions.replicate((self.params, self.vgg_params))
-    self._encoded = collections.OrderedDict()  # (pixels digest, style size) -> DIN [1]
+    self._encoded = signals.StyleCache()
 
   @classmethod
   def load(cls, path: str | None = None, dtype: str | None = None, mesh=None) -> Stylizer:
@@ -92,43 +90,23 @@ class Stylizer:
 
     Each image is first resized so its short side is `style_size` (default: the model's
     `eval.style_size`, the scale it was trained at); styles of one shape share a compile.
-    Encodings are cached by pixel content and size (the last `STYLE_CACHE_SIZE`), so a
+    Encodings are cached by pixel content and size (`signals.StyleCache`), so a
     style seen twice, under any name, is encoded once.
     """
     return core.concat_signals([self._encode_image(s, style_size, name) for s in styles])
 
-  STYLE_CACHE_SIZE = 256
-
   def _encode_image(self, style: np.ndarray, style_size: int | None, name: str):
-    style = np.ascontiguousarray(style)
-    digest = hashlib.sha256(style.view(np.uint8).reshape(-1)).hexdigest()
-    key = (digest, style.shape, style.dtype.str, style_size or self.config.eval.style_size)
-    if key in self._encoded:
-      self._encoded.move_to_end(key)
-      return self._encoded[key]
-    din = self.encode_inputs(self.style_input(style, style_size, name))
-    self._encoded[key] = din
-    if len(self._encoded) > self.STYLE_CACHE_SIZE:
-      self._encoded.popitem(last=False)
-    return din
+    size = style_size or self.config.eval.style_size
+    return self._encoded.get(
+      style, size, lambda: self.encode_inputs(self.style_input(style, size, name))
+    )
 
   def style_input(
     self, style: np.ndarray, style_size: int | None = None, name: str = 'style image'
   ) -> np.ndarray:
-    """One style image as the encoder reads it: [1, h, w, 3] float, short side resized.
-
-    Styles are encoded whole, so the resized image may have at most
-    `image_io.MAX_STYLE_PIXELS`; ImageError (naming `name`) otherwise.
-    """
+    """One style image as the encoder reads it (`signals.style_array`)."""
     self._require('image')
-    size = style_size or self.config.eval.style_size
-    style = np.asarray(style)
-    if style.ndim != 3 or style.shape[-1] != 3 or 0 in style.shape:
-      raise InferenceError(f'{name}: expected an image [H, W, 3], got {list(style.shape)}')
-    image_io.check_resize(
-      name, style.shape[:2], size, image_io.MAX_STYLE_PIXELS, 'style size', 'the style limit of'
-    )
-    return images.resize_short_side(images.to_float(style), size)[None]
+    return signals.style_array(style, style_size or self.config.eval.style_size, name)
 
   def encode_vectors(self, vectors: np.ndarray):
     """Signal vectors [S, D] -> DIN params with leading [S]."""
@@ -137,15 +115,7 @@ class Stylizer:
   def check_vectors(self, vectors: np.ndarray) -> np.ndarray:
     """float32 [S, D] signal vectors of the model's size, finite; else InferenceError."""
     self._require('vector')
-    vectors = np.asarray(vectors, np.float32)
-    dim = self.config.model.pnet.get('signal_dim') or None
-    if vectors.ndim != 2 or (dim and vectors.shape[1] != dim):
-      raise InferenceError(
-        f'signal vectors must be shaped [S, {dim or "D"}], got {list(vectors.shape)}'
-      )
-    if not np.all(np.isfinite(vectors)):
-      raise InferenceError('signal vectors contain NaN or infinite values')
-    return vectors
+    return signals.checked_vectors(vectors, self.config.model.pnet.get('signal_dim') or None)
 
   def embed(self, signal: np.ndarray):
     """PNet's embedding [S, E] of style images [S, h, w, 3] or vectors [S, D]."""
@@ -182,16 +152,9 @@ class Stylizer:
     Returns leaves shaped [S, B, C]: interpolation needs each content's own parameters,
     which only image-signal models can compute.
     """
-    if not 0.0 <= strength <= 1.0:
-      raise InferenceError(f'strength must be in [0, 1], got {strength}')
-    if self.signal_kind != 'image':
-      raise InferenceError(
-        f'a strength below 1 needs an image-signal model (the content '
-        f'is its own style at 0); this one takes {self.signal_kind} '
-        f'signals'
-      )
+    signals.check_strength(strength, self.signal_kind)
     own = self.encode_images(list(contents), style_size)  # [B]
-    return jax.tree.map(lambda s, o: strength * s[:, None] + (1.0 - strength) * o[None], din, own)
+    return signals.blend(din, own, strength, jax.tree.map)
 
   # --------------------------------------------------------------------------- images
 

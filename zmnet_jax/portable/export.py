@@ -1,0 +1,124 @@
+# Copyright 2026 The zmnet_jax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+
+"""Write a trained model as an ONNX bundle: two graphs and a manifest, in one folder.
+
+    DIR/style_encoder.onnx   style image (or signal vector) -> DIN parameters
+    DIR/transformer.onnx     content image + DIN parameters -> stylized image
+    DIR/zmnet_onnx.json      what the runtime needs: signal kind, style size, layers, hashes
+    DIR/signal_vocabulary.json  word models only: the signal vocabulary
+
+The folder is written under a temporary name and renamed, so a bundle is whole or absent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+
+import jax
+import numpy as np
+
+from zmnet_jax.infer import loading
+from zmnet_jax.models import zmnet
+from zmnet_jax.portable import onnx_graphs
+from zmnet_jax.signals import vocabulary
+
+FORMAT = 'zmnet_jax.onnx/1'
+MANIFEST = 'zmnet_onnx.json'
+ENCODER_FILE = 'style_encoder.onnx'
+TRANSFORMER_FILE = 'transformer.onnx'
+
+
+def is_bundle(path: str) -> bool:
+  return os.path.isfile(os.path.join(path, MANIFEST))
+
+
+def graphs(loaded: loading.LoadedModel):
+  """(style encoder, transformer) ONNX models of a loaded model's params."""
+  config = loaded.config.model
+  tnet = zmnet.TNetConfig.from_config(config.tnet.to_dict())
+  pnet = zmnet.PNetConfig.from_config(config.pnet.to_dict())
+  params = jax.tree.map(np.asarray, loaded.params)
+  vgg = jax.tree.map(np.asarray, loaded.vgg_params)['params'] if pnet.signal == 'image' else None
+  vgg_config = loaded.config.get('vgg', {})
+  encoder = onnx_graphs.encoder_graph(
+    tnet,
+    pnet,
+    params,
+    vgg,
+    vgg_config.get('arch', 'vgg19'),
+    vgg_config.get('pooling', 'max'),
+  )
+  return encoder, onnx_graphs.transformer_graph(tnet, params['transformer'])
+
+
+def manifest(loaded: loading.LoadedModel, source: str) -> dict:
+  config = loaded.config
+  tnet = zmnet.TNetConfig.from_config(config.model.tnet.to_dict())
+  return {
+    'format': FORMAT,
+    'signal': config.model.pnet.signal,
+    'signal_dim': int(config.model.pnet.get('signal_dim') or 0),
+    'style_size': int(config.eval.style_size),
+    'stride': 4,
+    'layers': [[name, channels] for name, channels in zmnet.conditioned_layers(tnet)],
+    'source': source,
+    'step': loaded.step,
+    'card': loaded.card,
+  }
+
+
+def export_onnx(model: str | None, out: str) -> str:
+  """Exports a model (a shipped name, params file or workdir) as the bundle `out`."""
+  source = loading.resolve_model_path(model)
+  loaded = loading.load_model(source)
+  return write_bundle(loaded, out, source.path, vocabulary_of(source, loaded))
+
+
+def vocabulary_of(source: loading.ModelSource, loaded: loading.LoadedModel) -> dict | None:
+  """A word model's signal vocabulary (params-file metadata or the workdir's file)."""
+  if loaded.vocabulary is not None or source.is_file:
+    return loaded.vocabulary
+  found = vocabulary.load_vocabulary(source.model_dir)
+  return None if found is None else found.to_dict()
+
+
+def write_bundle(loaded: loading.LoadedModel, out: str, source: str, vocab=None) -> str:
+  """Writes the bundle folder `out` (which must not exist); returns it."""
+  parent = os.path.dirname(os.path.abspath(out))
+  os.makedirs(parent, exist_ok=True)
+  staging = tempfile.mkdtemp(prefix='.onnx-', dir=parent)
+  try:
+    info = manifest(loaded, source)
+    info['sha256'] = {}
+    for name, model in zip((ENCODER_FILE, TRANSFORMER_FILE), graphs(loaded)):
+      data = model.SerializeToString()
+      with open(os.path.join(staging, name), 'wb') as f:
+        f.write(data)
+      info['sha256'][name] = hashlib.sha256(data).hexdigest()
+    if vocab is not None:
+      with open(os.path.join(staging, vocabulary.VOCABULARY_FILE), 'w') as f:
+        json.dump(vocab, f)
+    with open(os.path.join(staging, MANIFEST), 'w') as f:
+      json.dump(info, f, indent=2, default=str)
+    os.replace(staging, out)
+  except BaseException:
+    shutil.rmtree(staging, ignore_errors=True)
+    raise
+  return out
