@@ -27,6 +27,7 @@ time is the median of one style at that size.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import statistics
 import sys
@@ -69,28 +70,36 @@ def encode_seconds(stylizer, style: np.ndarray, repeats: int) -> float:
   return statistics.median(times)
 
 
+def pair_scores(lpips_params, ratio_params, outputs, contents, styles):
+  """Style ratio, LPIPS and SSIM (to the content) of outputs [S, B, H, W, 3]: each [S, B]."""
+  ratio = metrics.style_ratio_grid(ratio_params, outputs, contents, styles)
+  lpips = metrics.lpips_from_features(
+    lpips_params,
+    metrics.lpips_features(lpips_params, outputs),
+    metrics.lpips_features(lpips_params, contents),
+  )
+  return ratio, lpips, metrics.ssim(outputs, contents[None])
+
+
 def main(argv=None) -> int:
   args = parse_args(sys.argv[1:] if argv is None else argv)
   stylizer = infer.Stylizer.load(args.model)
   _, contents = eval_images.load_eval_images(args.contents, args.size, args.limit_contents)
   _, styles = eval_images.load_eval_images(args.styles, args.score_size, args.limit_styles)
   lpips_params, ratio_params = metrics.load_lpips(), metrics.load_style_ratio()
-  content_lpips = metrics.lpips_features(lpips_params, contents)
+  scores = jax.jit(functools.partial(pair_scores, lpips_params, ratio_params))
   rows = []
   for size in (int(s) for s in args.sizes.split(',')):
     resized = [images.resize_short_side(s, size) for s in styles]
     din = stylizer.encode_images(resized, size)
     outputs = stylizer.stylize(contents, din)
-    ratio = metrics.style_ratio_grid(ratio_params, outputs, contents, styles)
-    lpips = metrics.lpips_from_features(
-      lpips_params, metrics.lpips_features(lpips_params, outputs), content_lpips
-    )
+    ratio, lpips, ssim = scores(outputs, contents, styles)
     row = {
       'style_size': size,
       'encode_ms': 1000 * encode_seconds(stylizer, resized[0], args.repeats),
       'style_ratio': float(np.mean(ratio)),
       'lpips': float(np.mean(lpips)),
-      'ssim': float(np.mean(metrics.ssim(outputs, contents[None]))),
+      'ssim': float(np.mean(ssim)),
     }
     rows.append(row)
     print(

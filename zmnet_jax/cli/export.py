@@ -14,21 +14,31 @@
 
 """Export a trained model: `python -m zmnet_jax.export --model WORKDIR --out FILE`.
 
-Writes the params of the workdir's latest checkpoint (or of the step folder given) as one
+    python -m zmnet_jax.export --model runs/x --out x.safetensors
+    python -m zmnet_jax.export --model default --format onnx --out zmnet_onnx/
+
+The default format writes the params of the workdir's latest checkpoint (or of the step folder given) as one
 `.safetensors` file, with the model config, the model card (training runs, data,
 validation scores) and, for word models, the signal vocabulary. `stylize`, `animate`,
 `evaluate` and `Stylizer.load` take the file as `--model`; loading it needs no optimizer,
 no orbax and no training data.
+
+`--format onnx` writes a folder with two ONNX graphs (style encoder: style image -> DIN
+parameters, VGG included; transformer: content + DIN parameters -> stylized image, any
+height and width) and a manifest; `stylize --backend onnx --model DIR` runs it, and so
+can any ONNX runtime (see `zmnet_jax.portable`). Needs the [onnx] extra.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from typing import Sequence
 
 from zmnet_jax import files, params_file
 from zmnet_jax.cli import common
+from zmnet_jax.portable import bundle
 
 
 def parse_args(argv):
@@ -37,9 +47,18 @@ def parse_args(argv):
     '--model',
     required=True,
     metavar='WORKDIR_OR_STEP',
-    help='training workdir, its checkpoints/ folder or one step folder',
+    help='training workdir, its checkpoints/ folder or one step folder (--format onnx: '
+    'also a params file or a shipped name such as default)',
   )
-  p.add_argument('--out', required=True, metavar='FILE.safetensors', help='output file')
+  p.add_argument(
+    '--format',
+    choices=('safetensors', 'onnx'),
+    default='safetensors',
+    help='safetensors (default: one params file) or onnx (a folder of two graphs)',
+  )
+  p.add_argument(
+    '--out', required=True, metavar='FILE_OR_DIR', help='output file (folder for onnx)'
+  )
   p.add_argument(
     '--validation',
     metavar='METRICS_JSON',
@@ -49,7 +68,41 @@ def parse_args(argv):
   return p.parse_args(argv)
 
 
+def export_onnx(args) -> str:
+  files.check_not_input(args.out, [args.model])
+  if os.path.lexists(args.out) and not (args.overwrite and bundle.is_bundle(args.out)):
+    why = (
+      'exists; --overwrite replaces it'
+      if bundle.is_bundle(args.out)
+      else ('exists and is not an ONNX export; give a new folder')
+    )
+    raise files.OutputError(f'{args.out}: {why}')
+  files.check_writable(os.path.dirname(os.path.abspath(args.out)), folder=True)
+  if args.validation:
+    raise common.UsageError(
+      '--validation: only for --format safetensors (the card travels with it)'
+    )
+  try:
+    from zmnet_jax.portable import export as onnx_export  # pylint: disable=g-import-not-at-top
+  except ImportError as e:
+    raise common.UsageError(
+      f"--format onnx needs the [onnx] extra: pip install 'zmnet_jax[onnx]' ({e})"
+    )
+  if os.path.isdir(args.out):  # --overwrite: replaced only once the new one is written
+    staged = onnx_export.export_onnx(args.model, args.out.rstrip('/') + '.new')
+    old = args.out.rstrip('/') + '.old'
+    os.replace(args.out, old)
+    os.replace(staged, args.out)
+    shutil.rmtree(old)
+  else:
+    onnx_export.export_onnx(args.model, args.out)
+  size = sum(os.path.getsize(os.path.join(args.out, f)) for f in os.listdir(args.out))
+  return f'wrote {args.out} ({size / 1e6:.1f} MB: style_encoder.onnx, transformer.onnx)'
+
+
 def export(args) -> str:
+  if args.format == 'onnx':
+    return export_onnx(args)
   if not args.out.endswith(params_file.SUFFIX):
     raise common.UsageError(f'--out: {args.out} must end in {params_file.SUFFIX}')
   files.check_new_file(args.out, [args.model], args.overwrite)

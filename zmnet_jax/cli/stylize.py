@@ -27,6 +27,10 @@ input is checked before anything is stylized; a problem is one line on stderr
 Sizes: --size resizes each content so its short side is N (default: as is; any size works,
 large images go through tiles). --style-size resizes each style image so its short side
 is N before encoding (default: the model's eval.style_size, the scale it trained at).
+
+Backends: --backend onnx runs the exported graphs in ONNX Runtime (the [onnx] extra);
+--model is then also a `zmnet-export --format onnx` folder, and any other model is
+exported once into the cache.
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ from zmnet_jax.cli.common import UsageError
 from zmnet_jax.data import image_io, images
 from zmnet_jax.infer import core, loading
 from zmnet_jax.models import zmnet
+from zmnet_jax.portable import bundle
 from zmnet_jax.signals import vocabulary
 
 FILE_SUFFIXES = ('.png', '.jpg', '.jpeg')
@@ -108,6 +113,13 @@ def build_parser() -> argparse.ArgumentParser:
     "model's eval.style_size)",
   )
   p.add_argument(
+    '--work-size',
+    type=common.integer(16),
+    metavar='N',
+    help='fast mode: run the network with the long side at N pixels and restore the full '
+    "resolution's detail by guided upsampling from the content (default: full resolution)",
+  )
+  p.add_argument(
     '--strength',
     type=common.number(0.0, 1.0),
     default=1.0,
@@ -124,6 +136,20 @@ def build_parser() -> argparse.ArgumentParser:
     '--preserve-color',
     action='store_true',
     help="keep the content's colours (YIQ chroma), take the luminance only",
+  )
+  p.add_argument(
+    '--backend',
+    choices=('jax', 'onnx'),
+    default='jax',
+    help='jax (default; tiles large images) or onnx (ONNX Runtime on the CPU, needs the '
+    '[onnx] extra; --model may also be a `zmnet-export --format onnx` folder; other '
+    'models are exported once into the cache)',
+  )
+  p.add_argument(
+    '--threads',
+    type=common.integer(1),
+    metavar='N',
+    help='onnx backend: CPU threads (default: ONNX Runtime chooses)',
   )
   p.add_argument(
     '--dtype',
@@ -178,6 +204,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
   """Parsed and checked arguments (each value by its `type`); raises UsageError."""
   args = build_parser().parse_args(argv)
   args.max_pixels = int(args.max_pixels)
+  if args.backend == 'onnx' and (args.exact_stats or args.dtype != 'float32'):
+    raise UsageError('--backend onnx: runs whole images in float32 (no --exact-stats, --dtype)')
   args.mix = parse_mix(args.mix) if args.mix is not None else None
   return args
 
@@ -231,8 +259,19 @@ def load_content(path: str, size: int | None, max_pixels: int) -> np.ndarray:
 # ----------------------------------------------------------------------------- signals
 
 
+def model_path(args) -> str:
+  """The path of `--model` (an ONNX bundle only with `--backend onnx`)."""
+  if bundle.is_bundle(args.model):
+    if args.backend != 'onnx':
+      raise UsageError(f'--model {args.model}: an ONNX bundle; run it with --backend onnx')
+    return os.path.abspath(args.model)
+  return loading.resolve_model_path(args.model).path
+
+
 def load_model_vocabulary(model_path: str):
-  """The signal vocabulary saved with a model (workdir file or params-file metadata)."""
+  """The signal vocabulary saved with a model (workdir or bundle file, params metadata)."""
+  if bundle.is_bundle(model_path):
+    return vocabulary.load_vocabulary(model_path)
   source = loading.resolve_model_path(model_path)
   if source.is_file:
     from zmnet_jax import params_file  # pylint: disable=g-import-not-at-top
@@ -453,6 +492,7 @@ def stylize_batch(stylizer, signals: Signals, chunk, index, width, args) -> np.n
     stats_max_side=args.stats_max_side,
     exact_stats=args.exact_stats,
     preserve_colors=args.preserve_color,
+    work_size=args.work_size,
   )
 
 
@@ -474,21 +514,34 @@ def run(stylizer, signals: Signals, jobs: Sequence[Job], args) -> int:
 
 def check_inputs(args):
   """(signal source, jobs, skipped count): every input read and checked, nothing written."""
-  model = loading.resolve_model_path(args.model)
+  model = model_path(args)
   source = signal_source(args, args.out)
   if args.mix is not None and len(args.mix) != len(source.names):
     raise UsageError(f'--mix: {len(args.mix)} weights for {len(source.names)} signals')
   names = ['mix'] if args.mix is not None else source.names
   content_paths = image_paths(args.content, args.out)
   jobs, skipped = plan(content_paths, names, args.out, args.overwrite)
-  check_outputs(jobs, [*content_paths, *source.inputs, model.path])
+  check_outputs(jobs, [*content_paths, *source.inputs, model])
   check_contents(jobs, args.size, args.max_pixels)
   return source, jobs, skipped
 
 
+def load_stylizer(args):
+  """The run's stylizer: JAX `Stylizer`, or the ONNX Runtime one."""
+  if args.backend == 'onnx':
+    try:
+      from zmnet_jax.portable import runtime  # pylint: disable=g-import-not-at-top
+    except ImportError as e:
+      raise UsageError(
+        f"--backend onnx needs the [onnx] extra: pip install 'zmnet_jax[onnx]' ({e})"
+      )
+    return runtime.OnnxStylizer.load(args.model, args.threads)
+  return infer.Stylizer.load(args.model, dtype=args.dtype)
+
+
 def load_signals(args, source: SignalSource):
   """(Stylizer, encoded signals) for the run."""
-  stylizer = infer.Stylizer.load(args.model, dtype=args.dtype)
+  stylizer = load_stylizer(args)
   if args.strength < 1.0 and stylizer.signal_kind != 'image':
     raise UsageError(
       f'--strength: below 1 needs an image-signal model; {args.model} '

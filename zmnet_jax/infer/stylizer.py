@@ -33,7 +33,7 @@ import ml_collections
 import numpy as np
 
 from zmnet_jax.data import images
-from zmnet_jax.infer import color, core, loading, signals, tiling
+from zmnet_jax.infer import color, core, guided, loading, signals, tiling
 from zmnet_jax.infer.loading import InferenceError
 from zmnet_jax.models import model as model_lib
 from zmnet_jax.models import zmnet
@@ -167,6 +167,7 @@ class Stylizer:
     stats_max_side: int = 1024,
     exact_stats: bool = False,
     preserve_colors: bool = False,
+    work_size: int | None = None,
   ) -> np.ndarray:
     """Contents [B, H, W, 3] in [0, 1] x DIN params [S] (or [S, B]) -> [S, B, H, W, 3].
 
@@ -174,7 +175,8 @@ class Stylizer:
     `tile_size` go through tiles (at least 4 x `tile_halo` pixels square) normalized
     with whole-image statistics: those of one pass downscaled to at most
     `stats_max_side`, or with `exact_stats` those of the full resolution, computed tile
-    by tile (4-8x slower; the output then equals an untiled pass).
+    by tile (4-8x slower; the output then equals an untiled pass). With `work_size`,
+    larger images are stylized at that long side and guided-upsampled (`guided`).
     """
     contents = images.to_float(contents)
     if contents.ndim != 4 or contents.shape[-1] != 3:
@@ -185,6 +187,15 @@ class Stylizer:
       exact_stats=exact_stats,
       preserve_colors=preserve_colors,
     )
+    if work_size and guided.work_shape(*contents.shape[1:3], work_size):
+      return guided.at_work_size(
+        contents,
+        work_size,
+        preserve_colors,
+        lambda small: self.stylize(
+          small, din, tile_size=tile_size, stats_max_side=stats_max_side, exact_stats=exact_stats
+        ),
+      )
     if jax.tree.leaves(din)[0].ndim == 3:  # Per-content parameters: one content at a time.
       outs = [
         self.stylize(contents[i : i + 1], jax.tree.map(lambda x, i=i: x[:, i], din), **options)

@@ -13,12 +13,7 @@
 # limitations under the License.
 
 
-"""Write a trained model as an ONNX bundle: two graphs and a manifest, in one folder.
-
-    DIR/style_encoder.onnx   style image (or signal vector) -> DIN parameters
-    DIR/transformer.onnx     content image + DIN parameters -> stylized image
-    DIR/zmnet_onnx.json      what the runtime needs: signal kind, style size, layers, hashes
-    DIR/signal_vocabulary.json  word models only: the signal vocabulary
+"""Write a trained model as an ONNX bundle: two graphs and a manifest (`bundle`).
 
 The folder is written under a temporary name and renamed, so a bundle is whole or absent.
 """
@@ -36,17 +31,8 @@ import numpy as np
 
 from zmnet_jax.infer import loading
 from zmnet_jax.models import zmnet
-from zmnet_jax.portable import onnx_graphs
+from zmnet_jax.portable import bundle, onnx_graphs
 from zmnet_jax.signals import vocabulary
-
-FORMAT = 'zmnet_jax.onnx/1'
-MANIFEST = 'zmnet_onnx.json'
-ENCODER_FILE = 'style_encoder.onnx'
-TRANSFORMER_FILE = 'transformer.onnx'
-
-
-def is_bundle(path: str) -> bool:
-  return os.path.isfile(os.path.join(path, MANIFEST))
 
 
 def graphs(loaded: loading.LoadedModel):
@@ -72,7 +58,7 @@ def manifest(loaded: loading.LoadedModel, source: str) -> dict:
   config = loaded.config
   tnet = zmnet.TNetConfig.from_config(config.model.tnet.to_dict())
   return {
-    'format': FORMAT,
+    'format': bundle.FORMAT,
     'signal': config.model.pnet.signal,
     'signal_dim': int(config.model.pnet.get('signal_dim') or 0),
     'style_size': int(config.eval.style_size),
@@ -107,7 +93,7 @@ def write_bundle(loaded: loading.LoadedModel, out: str, source: str, vocab=None)
   try:
     info = manifest(loaded, source)
     info['sha256'] = {}
-    for name, model in zip((ENCODER_FILE, TRANSFORMER_FILE), graphs(loaded)):
+    for name, model in zip((bundle.ENCODER_FILE, bundle.TRANSFORMER_FILE), graphs(loaded)):
       data = model.SerializeToString()
       with open(os.path.join(staging, name), 'wb') as f:
         f.write(data)
@@ -115,7 +101,7 @@ def write_bundle(loaded: loading.LoadedModel, out: str, source: str, vocab=None)
     if vocab is not None:
       with open(os.path.join(staging, vocabulary.VOCABULARY_FILE), 'w') as f:
         json.dump(vocab, f)
-    with open(os.path.join(staging, MANIFEST), 'w') as f:
+    with open(os.path.join(staging, bundle.MANIFEST), 'w') as f:
       json.dump(info, f, indent=2, default=str)
     os.replace(staging, out)
   except BaseException:

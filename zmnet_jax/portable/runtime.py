@@ -36,9 +36,9 @@ import onnxruntime
 
 from zmnet_jax import cache, files
 from zmnet_jax.data import images
-from zmnet_jax.infer import color, loading, signals, tiling
+from zmnet_jax.infer import color, guided, loading, signals, tiling
 from zmnet_jax.infer.loading import InferenceError
-from zmnet_jax.portable import export, onnx_graphs
+from zmnet_jax.portable import bundle, export, onnx_graphs
 
 
 def session(path: str, threads: int | None) -> onnxruntime.InferenceSession:
@@ -52,7 +52,7 @@ def session(path: str, threads: int | None) -> onnxruntime.InferenceSession:
 def bundle_for(model: str | None) -> str:
   """A bundle folder for `model`: itself if it is one, else its export in the cache
   (keyed by the params' content, written on first use)."""
-  if model is not None and export.is_bundle(model):
+  if model is not None and bundle.is_bundle(model):
     return model
   source = loading.resolve_model_path(model)
   loaded = None
@@ -62,12 +62,12 @@ def bundle_for(model: str | None) -> str:
     loaded = loading.load_model(source)
     key = params_digest(loaded.params)
   out = os.path.join(cache.cache_dir(), 'onnx', key[:32])
-  if not export.is_bundle(out):
+  if not bundle.is_bundle(out):
     loaded = loaded or loading.load_model(source)
     try:
       export.write_bundle(loaded, out, source.path, export.vocabulary_of(source, loaded))
     except OSError:
-      if not export.is_bundle(out):  # else another process wrote it first
+      if not bundle.is_bundle(out):  # else another process wrote it first
         raise
   return out
 
@@ -91,19 +91,19 @@ def params_digest(params) -> str:
 class OnnxStylizer:
   """A ZM-Net ONNX bundle in ONNX Runtime sessions (CPU)."""
 
-  def __init__(self, bundle: str, threads: int | None = None):
+  def __init__(self, folder: str, threads: int | None = None):
     try:
-      self.manifest = files.read_json(os.path.join(bundle, export.MANIFEST))
+      self.manifest = files.read_json(os.path.join(folder, bundle.MANIFEST))
     except (OSError, ValueError) as e:
-      raise InferenceError(f'{bundle}: unreadable ONNX manifest ({e})') from e
-    if self.manifest.get('format') != export.FORMAT:
+      raise InferenceError(f'{folder}: unreadable ONNX manifest ({e})') from e
+    if self.manifest.get('format') != bundle.FORMAT:
       raise InferenceError(
-        f'{bundle}: not a {export.FORMAT} bundle (format {self.manifest.get("format")!r})'
+        f'{folder}: not a {bundle.FORMAT} bundle (format {self.manifest.get("format")!r})'
       )
-    self.bundle = bundle
+    self.bundle = folder
     self.layers = [tuple(layer) for layer in self.manifest['layers']]
-    self.encoder = session(self._graph(export.ENCODER_FILE), threads)
-    self.transformer = session(self._graph(export.TRANSFORMER_FILE), threads)
+    self.encoder = session(self._graph(bundle.ENCODER_FILE), threads)
+    self.transformer = session(self._graph(bundle.TRANSFORMER_FILE), threads)
     self._encoded = signals.StyleCache()
 
   @classmethod
@@ -172,15 +172,27 @@ class OnnxStylizer:
 
   # --------------------------------------------------------------------------- images
 
-  def stylize(self, contents: np.ndarray, din, *, preserve_colors: bool = False, **_tiling):
+  def stylize(
+    self,
+    contents: np.ndarray,
+    din,
+    *,
+    preserve_colors: bool = False,
+    work_size: int | None = None,
+    **_tiling,
+  ):
     """Contents [B, H, W, 3] in [0, 1] x DIN params [S] (or [S, B]) -> [S, B, H, W, 3].
 
     Any H, W (reflect-padded to a multiple of 4, cropped back); whole images, so the
-    tiling options of `Stylizer.stylize` have no effect here.
+    tiling options of `Stylizer.stylize` have no effect here. `work_size` as there.
     """
     contents = images.to_float(contents)
     if contents.ndim != 4 or contents.shape[-1] != 3:
       raise InferenceError(f'contents must be [B, H, W, 3], got {contents.shape}')
+    if work_size and guided.work_shape(*contents.shape[1:3], work_size):
+      return guided.at_work_size(
+        contents, work_size, preserve_colors, lambda small: self.stylize(small, din)
+      )
     padded, (h, w) = tiling.pad_to_stride(contents)
     per_content = jax.tree.leaves(din)[0].ndim == 3
     out = np.stack(
