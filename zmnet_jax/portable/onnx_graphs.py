@@ -106,6 +106,14 @@ class GraphBuilder:
       nearest_mode='floor',
     )
 
+  def instance_norm(self, x: str, channels: int, gamma: str, beta: str, eps: float) -> str:
+    """DIN: `gamma * (x - mean) / sqrt(var + eps) + beta`, gamma and beta [N, C] inputs."""
+    ones = self.const(np.ones(channels, np.float32), 'ones')
+    zeros = self.const(np.zeros(channels, np.float32), 'zeros')
+    normalized = self.op('InstanceNormalization', [x, ones, zeros], epsilon=eps)
+    scaled = self.op('Mul', [normalized, self.per_channel(gamma)])
+    return self.op('Add', [scaled, self.per_channel(beta)])
+
   def dense(self, x: str, params: Mapping[str, Any]) -> str:
     kernel = self.const(np.asarray(params['kernel'], np.float32), 'kernel')
     return self.op('Add', [self.op('MatMul', [x, kernel]), self.const(params['bias'], 'bias')])
@@ -166,15 +174,11 @@ def transformer_graph(tnet: zmnet.TNetConfig, params: Mapping[str, Any]) -> onnx
   g = GraphBuilder()
 
   def din(x, name):
-    ones = g.const(np.ones(_channels(params, name), np.float32), 'ones')
-    zeros = g.const(np.zeros(_channels(params, name), np.float32), 'zeros')
-    normalized = g.op('InstanceNormalization', [x, ones, zeros], epsilon=tnet.eps)
     gamma, beta = gamma_name(name), beta_name(name)
     if tnet.base_affine:
       gamma = g.op('Add', [gamma, g.const(np.asarray(params[f'{name}_scale'], np.float32))])
       beta = g.op('Add', [beta, g.const(np.asarray(params[f'{name}_shift'], np.float32))])
-    scaled = g.op('Mul', [normalized, g.per_channel(gamma)])
-    return g.op('Add', [scaled, g.per_channel(beta)])
+    return g.instance_norm(x, _channels(params, name), gamma, beta, tnet.eps)
 
   def conv(x, name, kernel_size, stride=1):
     layer = params[name]['conv']
