@@ -226,3 +226,121 @@ def test_a_damaged_graph_is_refused(trained_workdir, tmp_path):
   open(path, 'wb').write(bytes(data))
   with pytest.raises(infer.InferenceError, match='transformer.onnx: damaged'):
     runtime.OnnxStylizer.load(out)
+
+
+# ----------------------------------------------------------------------------- CLI
+
+
+def cli(capsys, main, *argv):
+  code = main([str(a) for a in argv])
+  captured = capsys.readouterr()
+  return code, captured.err
+
+
+@pytest.fixture(scope='module')
+def pair(tmp_path_factory):
+  root = tmp_path_factory.mktemp('onnx_pair')
+  content = embedded_image('content_val', 'chelsea', 48)[:, :60]
+  image_io.save_image(root / 'content.png', content)
+  image_io.save_image(root / 'style.png', embedded_image('style_val', 'immunohistochemistry', 64))
+  return root
+
+
+def test_export_then_stylize_with_the_onnx_backend(capsys, trained_workdir, pair, tmp_path):
+  out = tmp_path / 'bundle'
+  code, err = cli(
+    capsys, export_cli.main, '--model', trained_workdir, '--format', 'onnx', '--out', out
+  )
+  assert code == 0, err
+  manifest = json.loads((out / bundle.MANIFEST).read_text())
+  for name in (bundle.ENCODER_FILE, bundle.TRANSFORMER_FILE):
+    assert manifest['sha256'][name] == hashlib.sha256((out / name).read_bytes()).hexdigest()
+  results = {}
+  for backend, model in (('onnx', out), ('jax', trained_workdir)):
+    target = tmp_path / f'{backend}.png'
+    code, err = cli(
+      capsys,
+      stylize_cli.main,
+      '--backend',
+      backend,
+      '--model',
+      model,
+      '--content',
+      pair / 'content.png',
+      '--style',
+      pair / 'style.png',
+      '--out',
+      target,
+    )
+    assert code == 0, err
+    results[backend] = image_io.load_image(str(target)).astype(int)
+  assert results['onnx'].shape == (48, 60, 3)
+  assert np.max(np.abs(results['onnx'] - results['jax'])) <= 1  # uint8 rounding
+
+
+def test_onnx_cli_errors_are_one_line(capsys, trained_workdir, pair, tmp_path):
+  out = tmp_path / 'bundle'
+  assert (
+    cli(capsys, export_cli.main, '--model', trained_workdir, '--format', 'onnx', '--out', out)[0]
+    == 0
+  )
+  stylize_args = ['--content', pair / 'content.png', '--style', pair / 'style.png']
+  cases = [
+    (export_cli.main, ['--model', trained_workdir, '--format', 'onnx', '--out', out], 'exists'),
+    (
+      export_cli.main,
+      ['--model', trained_workdir, '--format', 'onnx', '--out', pair],
+      'not an ONNX export',
+    ),
+    (
+      stylize_cli.main,
+      ['--model', out, *stylize_args, '--out', tmp_path / 'x.png'],
+      '--backend onnx',
+    ),
+    (
+      stylize_cli.main,
+      ['--backend', 'onnx', '--exact-stats', *stylize_args, '--out', tmp_path / 'y.png'],
+      'exact-stats',
+    ),
+  ]
+  for main, argv, words in cases:
+    code, err = cli(capsys, main, *argv)
+    lines = err.strip().splitlines()
+    assert code != 0 and len(lines) == 1 and lines[0].startswith('error: '), err
+    assert words in lines[0], err
+  assert sorted(os.listdir(pair)) == ['content.png', 'style.png']  # nothing was replaced
+  code, err = cli(
+    capsys,
+    export_cli.main,
+    '--model',
+    trained_workdir,
+    '--format',
+    'onnx',
+    '--out',
+    out,
+    '--overwrite',
+  )
+  assert code == 0 and sorted(os.listdir(out)) == sorted(
+    [bundle.ENCODER_FILE, bundle.TRANSFORMER_FILE, bundle.MANIFEST]
+  )
+  assert not [p for p in os.listdir(tmp_path) if p != 'bundle']  # no staging folders left
+
+
+def test_onnx_backend_without_the_extra_says_how_to_install(capsys, pair, tmp_path, monkeypatch):
+  import zmnet_jax.portable  # pylint: disable=g-import-not-at-top
+
+  monkeypatch.setitem(sys.modules, 'zmnet_jax.portable.runtime', None)  # as if not installed
+  monkeypatch.delattr(zmnet_jax.portable, 'runtime')
+  code, err = cli(
+    capsys,
+    stylize_cli.main,
+    '--backend',
+    'onnx',
+    '--content',
+    pair / 'content.png',
+    '--style',
+    pair / 'style.png',
+    '--out',
+    tmp_path / 'z.png',
+  )
+  assert code != 0 and "pip install 'zmnet_jax[onnx]'" in err and len(err.strip().splitlines()) == 1

@@ -82,6 +82,9 @@ class StyleCache:
     self.capacity = capacity
     self._entries = collections.OrderedDict()
 
+  def clear(self) -> None:
+    self._entries.clear()
+
   def get(self, style: np.ndarray, size: int, encode: Callable[[], Any]) -> Any:
     """The cached encoding of `style` at `size`, or `encode()`'s (then cached)."""
     style = np.ascontiguousarray(style)

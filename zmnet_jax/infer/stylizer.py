@@ -58,7 +58,7 @@ class Stylizer:
   def __post_init__(self):
     self.functions = core.functions_for(self.model, self.mesh)
     self.params, self.vgg_params = self.functions.replicate((self.params, self.vgg_params))
-    self._encoded = signals.StyleCache()
+    self.style_cache = signals.StyleCache()
 
   @classmethod
   def load(cls, path: str | None = None, dtype: str | None = None, mesh=None) -> Stylizer:
@@ -97,7 +97,7 @@ class Stylizer:
 
   def _encode_image(self, style: np.ndarray, style_size: int | None, name: str):
     size = style_size or self.config.eval.style_size
-    return self._encoded.get(
+    return self.style_cache.get(
       style, size, lambda: self.encode_inputs(self.style_input(style, size, name))
     )
 

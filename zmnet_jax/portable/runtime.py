@@ -104,7 +104,7 @@ class OnnxStylizer:
     self.layers = [tuple(layer) for layer in self.manifest['layers']]
     self.encoder = session(self._graph(bundle.ENCODER_FILE), threads)
     self.transformer = session(self._graph(bundle.TRANSFORMER_FILE), threads)
-    self._encoded = signals.StyleCache()
+    self.style_cache = signals.StyleCache()
 
   @classmethod
   def load(cls, model: str | None = None, threads: int | None = None) -> OnnxStylizer:
@@ -137,7 +137,7 @@ class OnnxStylizer:
     self._require('image')
     size = style_size or self.style_size
     encoded = [
-      self._encoded.get(s, size, lambda s=s: self._run_encoder(signals.style_array(s, size, name)))
+      self.style_cache.get(s, size, lambda s=s: self._run_encoder(signals.style_array(s, size, name)))
       for s in styles
     ]
     return concat(encoded)
