@@ -69,6 +69,8 @@ def parse_args(argv):
   p.add_argument('--styles', type=int, default=120, help='styles (spread over style/val)')
   p.add_argument('--size', type=int, default=512, help='content short side in pixels')
   p.add_argument('--threads', type=int, default=2, help="the peer's onnxruntime threads")
+  p.add_argument('--work-size', type=int, help="ours: stylize's --work-size (the fast mode)")
+  p.add_argument('--style-size', type=int, help="ours: stylize's --style-size")
   p.add_argument('--out', help='write all results as JSON here')
   p.add_argument('--sheet', help='write a PNG: content, style, zmnet_jax, peer per row')
   return p.parse_args(argv)
@@ -158,7 +160,8 @@ def main(argv=None) -> int:
       square = eval_images.load_square(style_path, STYLE_REFERENCE_SIZE)
       for i, content in enumerate(contents):
         start = time.perf_counter()  # end to end, like the peer's call: encode + transform
-        ours = stylizer.stylize(content[None], stylizer.encode_images([style_full]))[0, 0]
+        din = stylizer.encode_images([style_full], args.style_size)
+        ours = stylizer.stylize(content[None], din, work_size=args.work_size)[0, 0]
         ours_seconds.append(time.perf_counter() - start)
         peer = images.to_float(image_io.load_image(jobs[i * len(style_paths) + j][2]))
         if peer.shape != content.shape:  # the peer caps the long side; compare at ours
