@@ -43,6 +43,9 @@ from zmnet_jax.portable import bundle, export, onnx_graphs
 
 def session(path: str, threads: int | None) -> onnxruntime.InferenceSession:
   options = onnxruntime.SessionOptions()
+  # Idle threads sleep instead of spinning: JAX (guided upsampling) and the other session
+  # run in between, on the same cores.
+  options.add_session_config_entry('session.intra_op.allow_spinning', '0')
   if threads:
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
