@@ -43,7 +43,8 @@ def style_array(style: np.ndarray, size: int, name: str = 'style image') -> np.n
   image_io.check_resize(
     name, style.shape[:2], size, image_io.MAX_STYLE_PIXELS, 'style size', 'the style limit of'
   )
-  return images.resize_short_side(images.to_float(style), size)[None].astype(np.float32)
+  # uint8 images are resized as uint8 (PIL's fast path; floats resample per channel).
+  return images.to_float(images.resize_short_side(style, size))[None].astype(np.float32)
 
 
 def checked_vectors(vectors: np.ndarray, dim: int | None) -> np.ndarray:
