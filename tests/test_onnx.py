@@ -27,7 +27,6 @@ import pytest
 pytest.importorskip('onnxruntime', reason='the [onnx] extra is not installed')
 
 import onnxruntime  # noqa: E402
-from onnx import helper  # noqa: E402
 
 from zmnet_jax import infer  # noqa: E402
 from zmnet_jax.cli import export as export_cli  # noqa: E402
