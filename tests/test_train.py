@@ -147,9 +147,12 @@ def test_stop_and_resume_matches_an_uninterrupted_run(tmp_path, caplog):
     'learning_rate',
     'grad_norm',
     'images_per_s',
+    'gflop_per_step',
+    'gflop_per_s',
     'style/relu1_1',
   ):
     assert np.isfinite(train_lines[-1][key]), key
+  assert train_lines[-1]['gflop_per_step'] > 1 and 'mfu' not in train_lines[-1]  # no CPU peak
   assert 'eval/mean_style_loss_gram' in lines[-1]
   report = json.load(open(out['eval']))
   assert report['num_styles'] == 2 and len(report['pairs']) == 4

@@ -45,7 +45,7 @@ from zmnet_jax.models import model as model_lib
 from zmnet_jax.infer import loading
 from zmnet_jax.signals import vocabulary
 from zmnet_jax.training import export as export_lib
-from zmnet_jax.training import config_checks
+from zmnet_jax.training import config_checks, step_cost
 from zmnet_jax.training.budget import Budget
 from zmnet_jax.training.metrics_writer import MetricsWriter, format_duration
 from zmnet_jax.training.state import TrainState, init_train_state, make_optimizer
@@ -281,17 +281,23 @@ def run_train_loop(
 ):
   """Steps to the end of the schedule (or of the time budget); logs, checkpoints,
   samples and evaluates along the way. `compile_for(schedule_steps)` gives the step."""
-  step_fn = compile_for(budget.schedule_steps)
   num_steps = budget.schedule_steps
   step = int(state.step)
   tc = config.train
+  if step >= num_steps:
+    return state
+  batch = to_global_batch(next(train_input), mesh)
+  step_fn, cost = compiled_step(compile_for(num_steps), (state, batch, vgg_params), config)
+  log.info('%s', cost.summary())
   start_time, start_step = time.time(), step
   pending = None  # (step, metrics) of the previous step: read one step late, no stall.
   interval_start, interval_images, interval_metrics = time.time(), 0, []
   budget.start()
   while step < num_steps:
-    batch = to_global_batch(next(train_input), mesh)
+    if batch is None:
+      batch = to_global_batch(next(train_input), mesh)
     state, metrics = step_fn(state, batch, vgg_params)
+    batch = None
     step += 1
     interval_images += tc.batch_size
     interval_metrics.append(metrics)
@@ -307,7 +313,9 @@ def run_train_loop(
       check_finite(step, metrics, ckpt)
       scalars = interval_means(interval_metrics)
       scalars['learning_rate'] = float(metrics['learning_rate'])
-      scalars['images_per_s'] = interval_images / max(time.time() - interval_start, 1e-9)
+      seconds = max(time.time() - interval_start, 1e-9)
+      scalars['images_per_s'] = interval_images / seconds
+      scalars.update(cost.rates(len(interval_metrics), seconds))
       writer.write_scalars(step, scalars)
       log_progress(step, num_steps, scalars, start_time, start_step)
     if ckpt.should_save(step) or step == num_steps or stop.requested or out_of_time:
@@ -326,6 +334,17 @@ def run_train_loop(
       break
   ckpt.wait()
   return state
+
+
+def compiled_step(step_fn, args, config):
+  """(The step compiled ahead of time for `args`, its StepCost): one compile, and the
+  compiled step's own FLOP and memory counts."""
+  compiled = step_fn.lower(*args).compile()
+  devices = jax.tree.leaves(args[1])[0].sharding.device_set
+  cost = step_cost.analyze(
+    compiled, sorted(devices, key=lambda d: d.id), config.train.batch_size, config.dtype
+  )
+  return compiled, cost
 
 
 def to_global_batch(local_batch, mesh) -> dict[str, jax.Array]:
@@ -351,8 +370,10 @@ def log_progress(step, num_steps, scalars, start_time, start_step):
   done = step - start_step
   rate = done / max(time.time() - start_time, 1e-9)
   eta = (num_steps - step) / rate if rate > 0 else float('inf')
+  mfu = f' (MFU {100 * scalars["mfu"]:.1f}%)' if 'mfu' in scalars else ''
   log.info(
-    'step %d/%d  loss %.4g (content %.3g, style %.3g, tv %.3g)  lr %.2e  %.1f img/s  ETA %s',
+    'step %d/%d  loss %.4g (content %.3g, style %.3g, tv %.3g)  lr %.2e  %.1f img/s  '
+    '%.1f GFLOP/s%s  ETA %s',
     step,
     num_steps,
     scalars['loss'],
@@ -361,5 +382,7 @@ def log_progress(step, num_steps, scalars, start_time, start_step):
     scalars['tv'],
     scalars['learning_rate'],
     scalars['images_per_s'],
+    scalars['gflop_per_s'],
+    mfu,
     format_duration(eta),
   )
