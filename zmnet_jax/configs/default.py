@@ -35,6 +35,11 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   config.dtype = 'float32'  # compute dtype; 'bfloat16' on accelerators. Params stay float32.
   config.mesh = [('data', -1)]  # -1: all remaining devices. Add ('model', k) to shard width.
   config.distributed = False  # True: call jax.distributed.initialize() (multi-host).
+  # Explicit multi-process settings (else JAX_COORDINATOR_ADDRESS, JAX_NUM_PROCESSES,
+  # JAX_PROCESS_ID); see zmnet_jax/distributed.py and launch/local_multihost.sh.
+  config.cluster = ml_collections.ConfigDict(
+    dict(coordinator_address='', num_processes=0, process_id=-1)
+  )
   # A params file or workdir to start from (fine-tuning), with a fresh optimizer; used
   # only while the workdir has no checkpoint (a resume continues its own run).
   config.init_from = ''

@@ -140,7 +140,9 @@ class OnnxStylizer:
     self._require('image')
     size = style_size or self.style_size
     encoded = [
-      self.style_cache.get(s, size, lambda s=s: self._run_encoder(signals.style_array(s, size, name)))
+      self.style_cache.get(
+        s, size, lambda s=s: self._run_encoder(signals.style_array(s, size, name))
+      )
       for s in styles
     ]
     return concat(encoded)

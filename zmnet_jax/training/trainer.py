@@ -38,7 +38,7 @@ import ml_collections
 import numpy as np
 import optax
 
-from zmnet_jax import checkpointing, sharding, workdir as workdir_lib
+from zmnet_jax import checkpointing, distributed, sharding, workdir as workdir_lib
 from zmnet_jax.data import datasets as datasets_lib
 from zmnet_jax.evaluation.evaluator import Evaluator
 from zmnet_jax.models import model as model_lib
@@ -148,8 +148,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
   workdir is locked for the run (process 0 holds the lock).
   """
   config_checks.check(config)
-  if config.distributed:
-    jax.distributed.initialize()
+  distributed.initialize(config)
   lock = workdir_lib.locked(workdir) if jax.process_index() == 0 else contextlib.nullcontext()
   with lock:
     return train_in_workdir(config, workdir)
