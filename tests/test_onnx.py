@@ -225,6 +225,16 @@ def test_a_damaged_graph_is_refused(trained_workdir, tmp_path):
   open(path, 'wb').write(bytes(data))
   with pytest.raises(infer.InferenceError, match='transformer.onnx: damaged'):
     runtime.OnnxStylizer.load(out)
+  manifest = json.loads(open(os.path.join(out, bundle.MANIFEST)).read())
+  del manifest['sha256']  # without checksums, the damage is what ONNX Runtime finds
+  open(os.path.join(out, bundle.MANIFEST), 'w').write(json.dumps(manifest))
+  open(path, 'wb').write(b'not a graph')
+  with pytest.raises(infer.InferenceError, match='transformer.onnx: not a loadable ONNX graph'):
+    runtime.OnnxStylizer.load(out)
+  del manifest['layers']
+  open(os.path.join(out, bundle.MANIFEST), 'w').write(json.dumps(manifest))
+  with pytest.raises(infer.InferenceError, match='manifest lacks layers'):
+    runtime.OnnxStylizer.load(out)
 
 
 # ----------------------------------------------------------------------------- CLI

@@ -42,6 +42,7 @@ from zmnet_jax.portable import bundle, export, onnx_graphs
 
 
 def session(path: str, threads: int | None) -> onnxruntime.InferenceSession:
+  """An ONNX Runtime CPU session of the graph `path`; InferenceError if it cannot load."""
   options = onnxruntime.SessionOptions()
   # Idle threads sleep instead of spinning: JAX (guided upsampling) and the other session
   # run in between, on the same cores.
@@ -49,7 +50,11 @@ def session(path: str, threads: int | None) -> onnxruntime.InferenceSession:
   if threads:
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
-  return onnxruntime.InferenceSession(path, options, providers=['CPUExecutionProvider'])
+  try:
+    return onnxruntime.InferenceSession(path, options, providers=['CPUExecutionProvider'])
+  except Exception as e:  # onnxruntime raises its own exception types
+    reason = ' '.join(str(e).split())[:200]
+    raise InferenceError(f'{path}: not a loadable ONNX graph ({reason})') from e
 
 
 def bundle_for(model: str | None) -> str:
@@ -64,6 +69,7 @@ def bundle_for(model: str | None) -> str:
   else:
     loaded = loading.load_model(source)
     key = params_digest(loaded.params)
+  key = hashlib.sha256(f'{bundle.FORMAT}:{key}'.encode()).hexdigest()  # new format, new key
   out = os.path.join(cache.cache_dir(), 'onnx', key[:32])
   if not bundle.is_bundle(out):
     loaded = loaded or loading.load_model(source)
@@ -103,6 +109,9 @@ class OnnxStylizer:
       raise InferenceError(
         f'{folder}: not a {bundle.FORMAT} bundle (format {self.manifest.get("format")!r})'
       )
+    missing = [k for k in ('signal', 'style_size', 'layers') if k not in self.manifest]
+    if missing:
+      raise InferenceError(f'{folder}: the ONNX manifest lacks {", ".join(missing)}')
     self.bundle = folder
     self.layers = [tuple(layer) for layer in self.manifest['layers']]
     self.encoder = session(self._graph(bundle.ENCODER_FILE), threads)
