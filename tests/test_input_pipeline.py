@@ -254,6 +254,50 @@ def test_processes_read_disjoint_shards(tmp_path):
   assert seen[0] | seen[1] == set(range(8))
 
 
+def _inputs(config, processes, batch=8):
+  return [
+    train_input_lib.make_train_input(config, batch, 0, process_index=p, process_count=processes)
+    for p in range(processes)
+  ]
+
+
+def _global_batches(inputs, steps):
+  """Per step: the rows of all processes' local batches, sorted (order within a batch is
+  the one thing a topology may change)."""
+  out = []
+  for _ in range(steps):
+    rows = np.concatenate([next(i)['content'] for i in inputs])
+    out.append(rows[np.lexsort(rows.reshape(len(rows), -1).T)])
+  return out
+
+
+def test_the_global_batch_does_not_depend_on_the_process_count(tmp_path, folders):
+  config = _data_config(tmp_path, *folders)
+  one, two, four = _inputs(config, 1), _inputs(config, 2), _inputs(config, 4)
+  expected = _global_batches(one, 3)
+  for inputs in (two, four):
+    for a, b in zip(expected, _global_batches(inputs, 3)):
+      np.testing.assert_array_equal(a, b)
+  # A 2-process checkpoint resumes in 1 process and a 1-process one in 4, in order.
+  state_two = json.loads(json.dumps(two[0].get_state()))
+  state_one = json.loads(json.dumps(one[0].get_state()))
+  assert state_two['content'] == state_one['content'] == {'global_next_index': 24}
+  later = _global_batches(one, 2)
+  resumed_one = _inputs(config, 1)
+  resumed_one[0].set_state(state_two)
+  resumed_four = _inputs(config, 4)
+  for i in resumed_four:
+    i.set_state(state_one)
+  for inputs in (resumed_one, resumed_four):
+    for a, b in zip(later, _global_batches(inputs, 2)):
+      np.testing.assert_array_equal(a, b)
+  three = train_input_lib.make_train_input(config, 9, 0, process_index=0, process_count=3)
+  with pytest.raises(DataError, match='not a multiple'):
+    three.set_state({**state_two, 'content': {'global_next_index': 10}})
+  for i in one + two + four + resumed_one + resumed_four + [three]:
+    i.close()
+
+
 def test_missing_folder_fails_before_any_preparation(tmp_path, folders):
   content, _ = folders
   config = _data_config(tmp_path, content, tmp_path / 'no_styles')

@@ -15,8 +15,13 @@
 """The training stream: prepared image folders -> Grain -> endless, resumable batches.
 
 Each folder (content, style, or one per word) is read through its TFDS data source into
-a Grain ``MapDataset``: shard by process, global shuffle, repeat, decode + random crop +
-flip (seeded per element), batch. The iterator state is a small JSON-serializable dict.
+a Grain ``MapDataset``: global shuffle (a new permutation each epoch), decode + random crop
++ flip (seeded per global position), then every ``process_count``-th position for this
+process, batch. So the global batch of a step holds the same images, identically augmented,
+whatever the number of processes (only their order within the batch differs), the
+processes of one step read disjoint images, and an epoch is read once over all of them.
+The iterator state is a small JSON dict that counts global positions, so a checkpoint of a
+run with one number of processes resumes with another.
 """
 
 from __future__ import annotations
@@ -61,8 +66,10 @@ class TrainInput:
     datasets: Mapping[str, str],
     local_batch_size: int,
     num_images: Mapping[str, int],
+    process_count: int = 1,
   ):
     self._iterators = dict(iterators)
+    self.process_count = process_count
     self._datasets = dict(datasets)
     self.local_batch_size = local_batch_size
     self.num_images = dict(num_images)
@@ -76,9 +83,26 @@ class TrainInput:
     return {name: _plain_array(next(it)) for name, it in self._iterators.items()}
 
   def get_state(self) -> dict[str, Any]:
-    """JSON-serializable position of both streams."""
-    state = {name: it.get_state() for name, it in self._iterators.items()}
+    """JSON-serializable position of every stream, in global positions where Grain's
+    state is a plain index (without worker processes)."""
+    state = {name: self._global_state(it.get_state()) for name, it in self._iterators.items()}
     return {**state, 'datasets': dict(self._datasets)}
+
+  def _global_state(self, local: Mapping[str, Any]) -> Mapping[str, Any]:
+    if set(local) == {'next_index'}:
+      return {'global_next_index': int(local['next_index']) * self.process_count}
+    return local
+
+  def _local_state(self, saved: Mapping[str, Any]) -> Mapping[str, Any]:
+    if 'global_next_index' not in saved:
+      return saved  # saved by this topology (or before states were global)
+    position = int(saved['global_next_index'])
+    if position % self.process_count:
+      raise DataError(
+        f'cannot resume input position {position} with {self.process_count} processes '
+        f'(not a multiple); use a process count that divides the global batch'
+      )
+    return {'next_index': position // self.process_count}
 
   def set_state(self, state: Mapping[str, Any]) -> None:
     """Continues exactly after the batch at which ``state`` was taken."""
@@ -90,7 +114,7 @@ class TrainInput:
         self._datasets,
       )
     for name, it in self._iterators.items():
-      it.set_state(state[name])
+      it.set_state(self._local_state(state[name]))
 
   def close(self) -> None:
     """Stops worker processes/threads; the input cannot be used afterwards."""
@@ -148,12 +172,12 @@ def make_train_input(
       source,
       spec,
       batch_size=local_batch_size,
-      seeds=_stream_seeds(seed, spec.stream_id, process_index),
+      seeds=_stream_seeds(seed, spec.stream_id),
       shard=(process_index, process_count),
       num_workers=int(_get(data_config, 'num_workers', 0)),
       num_threads=int(_get(data_config, 'num_threads', _default_threads())),
     )
-  return TrainInput(iterators, datasets, local_batch_size, num_images)
+  return TrainInput(iterators, datasets, local_batch_size, num_images, process_count)
 
 
 def _sources(specs: Mapping[str, _StreamSpec], data_config):
@@ -236,14 +260,8 @@ def _batched_stream(
   num_threads: int,
 ) -> grain.DatasetIterator:
   process_index, process_count = shard
-  if len(source) < process_count:
-    raise DataError(
-      f'{spec.folder}: {len(source)} usable images, fewer than the '
-      f'{process_count} processes that each need a shard'
-    )
   shuffle_seed, augment_seed = seeds
-  dataset = grain.MapDataset.source(source)[process_index::process_count]
-  dataset = dataset.shuffle(seed=shuffle_seed).repeat()
+  dataset = grain.MapDataset.source(source).shuffle(seed=shuffle_seed).repeat()
   dataset = dataset.random_map(
     functools.partial(
       _augment,
@@ -252,6 +270,7 @@ def _batched_stream(
     ),
     seed=augment_seed,
   )
+  dataset = dataset[process_index::process_count]  # after the per-position seeding
   read_options = grain.ReadOptions(num_threads=num_threads, prefetch_buffer_size=2 * batch_size)
   batched = dataset.to_iter_dataset(read_options).batch(batch_size, drop_remainder=True)
   if num_workers > 0:
@@ -312,9 +331,9 @@ def _store_short_side(data_config, specs: Mapping[str, _StreamSpec]) -> int:
   return store_short_side
 
 
-def _stream_seeds(seed: int, stream_id: int, process_index: int):
-  """Independent (shuffle, augmentation) seeds per stream and process."""
-  sequence = np.random.SeedSequence([seed % 2**64, stream_id, process_index])
+def _stream_seeds(seed: int, stream_id: int):
+  """Independent (shuffle, augmentation) seeds per stream (the same in every process)."""
+  sequence = np.random.SeedSequence([seed % 2**64, stream_id])
   shuffle_seed, augment_seed = sequence.generate_state(2)
   return int(shuffle_seed), int(augment_seed)
 
