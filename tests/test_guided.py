@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from zmnet_jax.data import embedded, images
-from zmnet_jax.infer import guided
+from zmnet_jax.infer import guided, tiling
 
 
 def naive_box_mean(x, radius):
@@ -39,10 +39,10 @@ def test_box_mean_is_the_clipped_window_mean():
     )
 
 
-def test_work_shape_keeps_the_aspect_in_multiples_of_4():
-  assert guided.work_shape(1000, 1500, 384) == (256, 384)
-  assert guided.work_shape(300, 200, 384) is None  # not larger: full resolution
-  assert guided.work_shape(2000, 100, 256) == (256, 12)
+def test_long_side_shape_keeps_the_aspect_in_multiples_of_4():
+  assert tiling.long_side_shape(1000, 1500, 384) == (256, 384)
+  assert tiling.long_side_shape(300, 200, 384) is None  # not larger: full resolution
+  assert tiling.long_side_shape(2000, 100, 256) == (256, 12)
 
 
 def psnr(a, b):
@@ -52,9 +52,9 @@ def psnr(a, b):
 def test_guided_upsampling_restores_detail_that_bilinear_loses():
   photo = images.to_float(embedded.IMAGES['content_train']['camera']())  # grey, 512 x 512
   content = np.repeat(photo[..., None], 3, axis=-1)[None, :256, :256]
-  small = guided.downscale(content, (64, 64))
+  small = tiling.resize(content, (64, 64))
   restored = np.asarray(guided.guided_upsample(content, small, small))  # "stylized" = itself
-  bilinear = np.asarray(guided.downscale(small, (256, 256)))
+  bilinear = np.asarray(tiling.resize(small, (256, 256)))
   assert restored.shape == content.shape
   assert psnr(restored, content) > psnr(bilinear, content) + 6  # dB
   assert 0.0 <= restored.min() and restored.max() <= 1.0

@@ -33,7 +33,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from zmnet_jax.infer import color
+from zmnet_jax.infer import color, tiling
 
 RADIUS = 1  # window radius at the working resolution (3x3 windows)
 EPS = 1e-4  # regularizer: larger follows the content less, smaller follows it more
@@ -60,25 +60,6 @@ def window_counts(height: int, width: int, radius: int) -> np.ndarray:
     return np.minimum(i + radius, n - 1) - np.maximum(i - radius, 0) + 1
 
   return np.outer(along(height), along(width)).astype(np.float32)
-
-
-def work_shape(height: int, width: int, work_size: int, stride: int = 4) -> tuple[int, int] | None:
-  """The (h, w) to run TNet at for `--work-size`: long side `work_size`, multiples of
-  `stride`; None when the image is not larger than that."""
-  scale = work_size / max(height, width)
-  if scale >= 1:
-    return None
-  return tuple(max(8, int(round(n * scale / stride)) * stride) for n in (height, width))
-
-
-def downscale(contents: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-  """Antialiased linear resize of [B, H, W, 3] to [B, h, w, 3]."""
-  return np.asarray(_resize(jnp.asarray(contents, jnp.float32), tuple(shape)))
-
-
-@functools.partial(jax.jit, static_argnames=('shape',))
-def _resize(x, shape):
-  return jax.image.resize(x, (x.shape[0],) + shape + (x.shape[-1],), 'linear', antialias=True)
 
 
 def luminance(x: jax.Array) -> jax.Array:
@@ -112,6 +93,6 @@ def guided_upsample(
 def at_work_size(contents: np.ndarray, work_size: int, preserve_colors: bool, stylize):
   """`stylize` (contents [B, h, w, 3] -> [S, B, h, w, 3]) run on `contents` [B, H, W, 3]
   downscaled to `work_size`, guided-upsampled back: [S, B, H, W, 3]."""
-  small = downscale(contents, work_shape(*contents.shape[1:3], work_size))
+  small = tiling.downscale(contents, work_size)
   outputs = np.stack([np.asarray(guided_upsample(contents, small, o)) for o in stylize(small)])
   return color.preserve_color(contents[None], outputs) if preserve_colors else outputs

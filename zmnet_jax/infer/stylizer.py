@@ -187,7 +187,7 @@ class Stylizer:
       exact_stats=exact_stats,
       preserve_colors=preserve_colors,
     )
-    if work_size and guided.work_shape(*contents.shape[1:3], work_size):
+    if work_size and tiling.long_side_shape(*contents.shape[1:3], work_size):
       return guided.at_work_size(
         contents,
         work_size,

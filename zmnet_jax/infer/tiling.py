@@ -32,6 +32,7 @@ every tile is normalized with whole-image statistics, from one of two sources:
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import NamedTuple, Sequence
 
@@ -112,19 +113,29 @@ def image_tiles(height: int, width: int, tile: int, halo: int) -> list[Tile]:
   return [Tile(*zip(ys, xs)) for ys in axis(height) for xs in axis(width)]
 
 
+def long_side_shape(height: int, width: int, max_side: int) -> tuple[int, int] | None:
+  """(h, w) with the long side `max_side`, aspect kept, multiples of STRIDE (at least 8);
+  None when the image is not larger than that."""
+  scale = max_side / max(height, width)
+  if scale >= 1:
+    return None
+  return tuple(max(8, int(round(n * scale / STRIDE)) * STRIDE) for n in (height, width))
+
+
 def downscale(batch: np.ndarray, max_side: int) -> np.ndarray:
   """Area-resizes [B, H, W, 3] so the long side is at most `max_side` (multiple of 4)."""
-  h, w = batch.shape[1:3]
-  scale = max_side / max(h, w)
-  if scale >= 1:
-    return batch
-  size = (
-    max(8, int(round(h * scale / STRIDE)) * STRIDE),
-    max(8, int(round(w * scale / STRIDE)) * STRIDE),
-  )
-  return np.asarray(
-    jax.image.resize(batch, (batch.shape[0],) + size + (3,), 'linear', antialias=True)
-  )
+  shape = long_side_shape(*batch.shape[1:3], max_side)
+  return batch if shape is None else resize(batch, shape)
+
+
+def resize(batch: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+  """Antialiased linear resize of [B, H, W, C] to [B, h, w, C] (jitted per shape)."""
+  return np.asarray(_resize(jnp.asarray(batch, jnp.float32), tuple(shape)))
+
+
+@functools.partial(jax.jit, static_argnames=('shape',))
+def _resize(x, shape):
+  return jax.image.resize(x, (x.shape[0],) + shape + (x.shape[-1],), 'linear', antialias=True)
 
 
 def merge_moments(a, b):

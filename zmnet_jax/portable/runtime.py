@@ -34,7 +34,7 @@ import jax
 import numpy as np
 import onnxruntime
 
-from zmnet_jax import cache, files
+from zmnet_jax import cache, files, params_file
 from zmnet_jax.data import images
 from zmnet_jax.infer import color, guided, loading, signals, tiling
 from zmnet_jax.infer.loading import InferenceError
@@ -82,19 +82,13 @@ def bundle_for(model: str | None) -> str:
 
 
 def file_digest(path: str) -> str:
-  digest = hashlib.sha256()
   with open(path, 'rb') as f:
-    for block in iter(lambda: f.read(1 << 20), b''):
-      digest.update(block)
-  return digest.hexdigest()
+    return hashlib.file_digest(f, 'sha256').hexdigest()
 
 
 def params_digest(params) -> str:
-  digest = hashlib.sha256()
-  for path, leaf in jax.tree_util.tree_flatten_with_path(params)[0]:
-    digest.update(jax.tree_util.keystr(path).encode())
-    digest.update(np.ascontiguousarray(leaf, np.float32).tobytes())
-  return digest.hexdigest()
+  """The params' `params_file.tensors_digest` (names, dtypes, shapes, bytes)."""
+  return params_file.tensors_digest(params_file.flatten(params))
 
 
 class OnnxStylizer:
@@ -203,7 +197,7 @@ class OnnxStylizer:
     contents = images.to_float(contents)
     if contents.ndim != 4 or contents.shape[-1] != 3:
       raise InferenceError(f'contents must be [B, H, W, 3], got {contents.shape}')
-    if work_size and guided.work_shape(*contents.shape[1:3], work_size):
+    if work_size and tiling.long_side_shape(*contents.shape[1:3], work_size):
       return guided.at_work_size(
         contents, work_size, preserve_colors, lambda small: self.stylize(small, din)
       )
