@@ -21,6 +21,7 @@ A bad input is one line on stderr, `error: <path>: <problem>`, and a non-zero ex
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import math
 import sys
@@ -57,6 +58,14 @@ def add_model_argument(parser: argparse.ArgumentParser) -> None:
 
 class UsageError(InferenceError):
   """A bad command-line value; the message names the option."""
+
+
+def onnx_module(name: str, option: str):
+  """`zmnet_jax.portable.<name>`, or a UsageError saying `option` needs the [onnx] extra."""
+  try:
+    return importlib.import_module(f'zmnet_jax.portable.{name}')
+  except ImportError as e:
+    raise UsageError(f"{option} needs the [onnx] extra: pip install 'zmnet_jax[onnx]' ({e})") from e
 
 
 class ArgumentParser(argparse.ArgumentParser):

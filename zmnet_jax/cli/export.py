@@ -82,12 +82,7 @@ def export_onnx(args) -> str:
     raise common.UsageError(
       '--validation: only for --format safetensors (the card travels with it)'
     )
-  try:
-    from zmnet_jax.portable import export as onnx_export  # pylint: disable=g-import-not-at-top
-  except ImportError as e:
-    raise common.UsageError(
-      f"--format onnx needs the [onnx] extra: pip install 'zmnet_jax[onnx]' ({e})"
-    )
+  onnx_export = common.onnx_module('export', '--format onnx')
   if os.path.isdir(args.out):  # --overwrite: replaced only once the new one is written
     staged = onnx_export.export_onnx(args.model, args.out.rstrip('/') + '.new')
     old = args.out.rstrip('/') + '.old'

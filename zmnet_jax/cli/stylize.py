@@ -529,12 +529,7 @@ def check_inputs(args):
 def load_stylizer(args):
   """The run's stylizer: JAX `Stylizer`, or the ONNX Runtime one."""
   if args.backend == 'onnx':
-    try:
-      from zmnet_jax.portable import runtime  # pylint: disable=g-import-not-at-top
-    except ImportError as e:
-      raise UsageError(
-        f"--backend onnx needs the [onnx] extra: pip install 'zmnet_jax[onnx]' ({e})"
-      )
+    runtime = common.onnx_module('runtime', '--backend onnx')
     return runtime.OnnxStylizer.load(args.model, args.threads)
   return infer.Stylizer.load(args.model, dtype=args.dtype)
 
