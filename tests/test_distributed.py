@@ -16,6 +16,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 
 import ml_collections
@@ -95,8 +96,9 @@ def losses(workdir):
 @pytest.mark.slow
 def test_two_processes_train_as_one_and_resume_across_topologies(tmp_path):
   """2 processes x 4 devices for 2 steps, resumed by 1 process x 8 devices for 2 more,
-  give the losses of 1 process x 1 device straight through: the same global batches (the
-  input does not depend on the process count) and a checkpoint any topology restores."""
+  give the losses of 1 process x 1 device straight through, and so does that run's step-2
+  checkpoint resumed by 2 processes: the same global batches (the input does not depend on
+  the process count) and checkpoints any topology restores."""
   port = 20000 + os.getpid() % 20000
   mixed = tmp_path / 'mixed'
   stdout, logs = launch(mixed, 2, 4, 2, port)
@@ -115,4 +117,14 @@ def test_two_processes_train_as_one_and_resume_across_topologies(tmp_path):
   # drift apart slowly; another image order or a restart of the input would differ by
   # more than 10% (the loss moves 10-30% from step to step).
   for step, tolerance in ((1, 1e-5), (2, 1e-5), (3, 1e-3), (4, 1e-3)):
+    assert got[step] == pytest.approx(want[step], rel=tolerance), step
+  # The other way round: the 1-process checkpoint of step 2, resumed by 2 processes.
+  reverse = tmp_path / 'reverse'
+  shutil.copytree(straight, reverse)
+  shutil.rmtree(reverse / 'checkpoints' / '4')
+  _, logs = launch(reverse, 2, 4, 4, port + 3)
+  assert 'resumed from step 2' in logs[0] and 'resumed from step 2' in logs[1]
+  got = losses(reverse)
+  assert sorted(got) == [1, 2, 3, 4]
+  for step, tolerance in ((1, 0.0), (2, 0.0), (3, 1e-3), (4, 1e-3)):
     assert got[step] == pytest.approx(want[step], rel=tolerance), step

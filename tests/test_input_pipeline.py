@@ -254,9 +254,9 @@ def test_processes_read_disjoint_shards(tmp_path):
   assert seen[0] | seen[1] == set(range(8))
 
 
-def _inputs(config, processes, batch=8):
+def _inputs(config, processes, batch=8, seed=0):
   return [
-    train_input_lib.make_train_input(config, batch, 0, process_index=p, process_count=processes)
+    train_input_lib.make_train_input(config, batch, seed, process_index=p, process_count=processes)
     for p in range(processes)
   ]
 
@@ -333,17 +333,45 @@ def test_inconsistent_settings_are_errors(tmp_path, folders, overrides, batch, m
 
 
 @pytest.mark.slow
-def test_worker_processes_give_the_same_batches(tmp_path, folders):
+def test_worker_processes_give_the_same_batches_and_resume_anywhere(tmp_path, folders):
   with _train_input(tmp_path, folders, seed=5) as train_input:
-    in_process = _take(train_input, 2)
-  config = _data_config(tmp_path, *folders, num_workers=1)
+    in_process = _take(train_input, 4)
+  config = _data_config(tmp_path, *folders, num_workers=2)
   with train_input_lib.make_train_input(config, 4, 5, 0, 1) as train_input:
-    with_worker = _take(train_input, 1)
+    with_workers = _take(train_input, 2)
     state = json.loads(json.dumps(train_input.get_state()))
+  assert state['content'] == {'global_next_index': 8}
   with train_input_lib.make_train_input(config, 4, 5, 0, 1) as resumed:
     resumed.set_state(state)
-    with_worker += _take(resumed, 1)
-  _assert_same_batches(with_worker, in_process)
+    with_workers += _take(resumed, 2)
+  _assert_same_batches(with_workers, in_process)
+  # The workers' state resumes in 2 processes without workers: the same global batches.
+  halves = _inputs(_data_config(tmp_path, *folders), 2, batch=4, seed=5)
+  for half in halves:
+    half.set_state(state)
+  for step in (2, 3):
+    rows = np.concatenate([next(half)['content'] for half in halves])
+    expected = in_process[step]['content']
+    assert {r.tobytes() for r in rows} == {r.tobytes() for r in expected}
+  for half in halves:
+    half.close()
+
+
+@pytest.mark.parametrize(
+  'saved, processes, position',
+  [
+    ({'global_next_index': 24}, 2, 12),
+    ({'next_index': 6}, 1, 6),  # before positions were global
+    ({'iterators_in_use_states': [{'next_index': 3}, {'next_index': 2}]}, 1, 5),  # workers
+  ],
+)
+def test_saved_input_states_of_every_version_resume(saved, processes, position):
+  assert train_input_lib.local_position(saved, processes) == position
+
+
+def test_an_unknown_input_state_is_an_error():
+  with pytest.raises(DataError, match='unknown input state'):
+    train_input_lib.local_position({'something': 1}, 1)
 
 
 # --- evaluation input --------------------------------------------------------

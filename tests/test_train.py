@@ -153,6 +153,9 @@ def test_stop_and_resume_matches_an_uninterrupted_run(tmp_path, caplog):
   ):
     assert np.isfinite(train_lines[-1][key]), key
   assert train_lines[-1]['gflop_per_step'] > 1 and 'mfu' not in train_lines[-1]  # no CPU peak
+  # The loader alone, timed on the first batches, once beside the first step rate.
+  assert train_lines[0]['loader_images_per_s'] > 0
+  assert 'loader_images_per_s' not in train_lines[1]
   assert 'eval/mean_style_loss_gram' in lines[-1]
   report = json.load(open(out['eval']))
   assert report['num_styles'] == 2 and len(report['pairs']) == 4
@@ -222,8 +225,13 @@ def test_non_finite_loss_stops_with_a_clear_message(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('signum', [signal.SIGTERM, signal.SIGINT], ids=['SIGTERM', 'SIGINT'])
-def test_a_signal_saves_a_checkpoint_and_stops_resumable(tmp_path, signum):
+@pytest.mark.parametrize(
+  'signum, workers',
+  [(signal.SIGTERM, 2), (signal.SIGINT, 0)],
+  ids=['SIGTERM-2-workers', 'SIGINT'],
+)
+def test_a_signal_saves_a_checkpoint_and_stops_resumable(tmp_path, signum, workers):
+  """From the command line, also with Grain worker processes (absl flags unparsed)."""
   workdir = tmp_path / 'preempted'
   args = [
     sys.executable,
@@ -241,6 +249,7 @@ def test_a_signal_saves_a_checkpoint_and_stops_resumable(tmp_path, signum):
     '--config.data.style_size=32',
     '--config.eval.image_size=32',
     '--config.eval.style_size=32',
+    f'--config.data.num_workers={workers}',
   ]
   env = dict(
     os.environ,
@@ -261,6 +270,7 @@ def test_a_signal_saves_a_checkpoint_and_stops_resumable(tmp_path, signum):
   assert proc.returncode == cli_train.EXIT_STOPPED, err[-2000:]
   assert f'{signum.name} received' in err and 'rerun the same command to resume' in err
   assert 'Traceback' not in err
+  assert 'the loader alone reads' in err and f'({workers} Grain worker processes' in err
   logged = [json.loads(l)['step'] for l in metrics.read_text().splitlines()]
   saved = sorted(int(p) for p in os.listdir(workdir / 'checkpoints') if p.isdigit())
   assert saved and saved[-1] >= max(logged) >= 2

@@ -30,7 +30,7 @@ import dataclasses
 import functools
 import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import grain
@@ -58,17 +58,23 @@ class TrainInput:
 
   ``next()`` returns numpy arrays ``content [B, S, S, 3]`` and
   ``style [B, S2, S2, 3]`` in [0, 1], B being the per-process batch size.
+  Each stream is a function ``start -> iterator`` that reads this process' elements from
+  local position ``start``; the iterators are made at the first ``next()``, so restoring
+  a state first starts them (and their worker processes) once.
   """
 
   def __init__(
     self,
-    iterators: Mapping[str, grain.DatasetIterator],
+    streams: Mapping[str, Callable[[int], grain.DatasetIterator]],
     datasets: Mapping[str, str],
     local_batch_size: int,
     num_images: Mapping[str, int],
     process_count: int = 1,
   ):
-    self._iterators = dict(iterators)
+    self._streams = dict(streams)
+    self._positions = dict.fromkeys(self._streams, 0)  # local elements read, per stream
+    self._iterators: dict[str, grain.DatasetIterator] = {}
+    self._closed = False
     self.process_count = process_count
     self._datasets = dict(datasets)
     self.local_batch_size = local_batch_size
@@ -78,31 +84,23 @@ class TrainInput:
     return self
 
   def __next__(self) -> dict[str, np.ndarray]:
-    if not self._iterators:
+    if self._closed:
       raise ValueError('TrainInput is closed')
-    return {name: _plain_array(next(it)) for name, it in self._iterators.items()}
+    if not self._iterators:
+      self._iterators = {name: make(self._positions[name]) for name, make in self._streams.items()}
+    batch = {name: _plain_array(next(it)) for name, it in self._iterators.items()}
+    for name in self._positions:
+      self._positions[name] += self.local_batch_size
+    return batch
 
   def get_state(self) -> dict[str, Any]:
-    """JSON-serializable position of every stream, in global positions where Grain's
-    state is a plain index (without worker processes)."""
-    state = {name: self._global_state(it.get_state()) for name, it in self._iterators.items()}
+    """JSON-serializable position of every stream in global elements (all processes'),
+    the same with or without worker processes."""
+    state = {
+      name: {'global_next_index': position * self.process_count}
+      for name, position in self._positions.items()
+    }
     return {**state, 'datasets': dict(self._datasets)}
-
-  def _global_state(self, local: Mapping[str, Any]) -> Mapping[str, Any]:
-    if set(local) == {'next_index'}:
-      return {'global_next_index': int(local['next_index']) * self.process_count}
-    return local
-
-  def _local_state(self, saved: Mapping[str, Any]) -> Mapping[str, Any]:
-    if 'global_next_index' not in saved:
-      return saved  # saved by this topology (or before states were global)
-    position = int(saved['global_next_index'])
-    if position % self.process_count:
-      raise DataError(
-        f'cannot resume input position {position} with {self.process_count} processes '
-        f'(not a multiple); use a process count that divides the global batch'
-      )
-    return {'next_index': position // self.process_count}
 
   def set_state(self, state: Mapping[str, Any]) -> None:
     """Continues exactly after the batch at which ``state`` was taken."""
@@ -113,11 +111,16 @@ class TrainInput:
         state.get('datasets'),
         self._datasets,
       )
-    for name, it in self._iterators.items():
-      it.set_state(self._local_state(state[name]))
+    positions = {name: local_position(state[name], self.process_count) for name in self._streams}
+    self._close_iterators()
+    self._positions = positions
 
   def close(self) -> None:
     """Stops worker processes/threads; the input cannot be used afterwards."""
+    self._close_iterators()
+    self._closed = True
+
+  def _close_iterators(self) -> None:
     for it in self._iterators.values():
       it.close()
     # Dropping the iterators now (not at interpreter exit) avoids Grain errors
@@ -129,6 +132,35 @@ class TrainInput:
 
   def __exit__(self, *exc_info) -> None:
     self.close()
+
+
+def local_position(saved: Mapping[str, Any], process_count: int) -> int:
+  """This process' element position from a saved stream state.
+
+  Reads the global position (any process count that divides it), and the states of
+  earlier versions: a local ``next_index`` (same topology), or Grain's worker-process
+  state, whose per-worker positions add up to the position (the batches after it were
+  then ordered differently, so the sequence continues from the right place but not in
+  the order that run would have taken).
+  """
+  if 'global_next_index' in saved:
+    position = int(saved['global_next_index'])
+    if position % process_count:
+      raise DataError(
+        f'cannot resume input position {position} with {process_count} processes '
+        f'(not a multiple); use a process count that divides the global batch'
+      )
+    return position // process_count
+  if set(saved) == {'next_index'}:
+    return int(saved['next_index'])
+  workers = saved.get('iterators_in_use_states')
+  if isinstance(workers, list) and all('next_index' in w for w in workers):
+    _LOG.warning(
+      'input state saved with Grain worker processes by an earlier version: resuming '
+      'at its position; the order of later batches differs from that run'
+    )
+    return sum(int(w['next_index']) for w in workers)
+  raise DataError(f'unknown input state in the checkpoint: {sorted(saved)}')
 
 
 def _plain_array(batch: np.ndarray) -> np.ndarray:
@@ -164,11 +196,11 @@ def make_train_input(
   local_batch_size = _local_batch_size(global_batch_size, process_count)
   specs = _stream_specs(data_config)
   sources, datasets = _sources(specs, data_config)
-  iterators, num_images = {}, {}
+  streams, num_images = {}, {}
   for name, spec in specs.items():
     source = sources[name]
     num_images[name] = len(source)
-    iterators[name] = _batched_stream(
+    streams[name] = _batched_stream(
       source,
       spec,
       batch_size=local_batch_size,
@@ -177,7 +209,7 @@ def make_train_input(
       num_workers=int(_get(data_config, 'num_workers', 0)),
       num_threads=int(_get(data_config, 'num_threads', _default_threads())),
     )
-  return TrainInput(iterators, datasets, local_batch_size, num_images, process_count)
+  return TrainInput(streams, datasets, local_batch_size, num_images, process_count)
 
 
 def _sources(specs: Mapping[str, _StreamSpec], data_config):
@@ -258,7 +290,14 @@ def _batched_stream(
   shard: tuple[int, int],
   num_workers: int,
   num_threads: int,
-) -> grain.DatasetIterator:
+) -> Callable[[int], grain.DatasetIterator]:
+  """``start -> iterator`` over this process' batches from its element ``start`` on.
+
+  Batches are formed on the random-access dataset, so batch k is the same whether it is
+  read in this process or by worker ``k % num_workers`` (Grain's workers take every
+  ``num_workers``-th element of what they prefetch and interleave them back in order).
+  Threads read whole batches in parallel: ``num_threads`` in all, split over the workers.
+  """
   process_index, process_count = shard
   shuffle_seed, augment_seed = seeds
   dataset = grain.MapDataset.source(source).shuffle(seed=shuffle_seed).repeat()
@@ -271,12 +310,17 @@ def _batched_stream(
     seed=augment_seed,
   )
   dataset = dataset[process_index::process_count]  # after the per-position seeding
-  read_options = grain.ReadOptions(num_threads=num_threads, prefetch_buffer_size=2 * batch_size)
-  batched = dataset.to_iter_dataset(read_options).batch(batch_size, drop_remainder=True)
-  if num_workers > 0:
-    _ensure_absl_flags_parsed()
-    batched = batched.mp_prefetch(grain.MultiprocessingOptions(num_workers=num_workers))
-  return iter(batched)
+  threads = max(1, -(-num_threads // max(num_workers, 1)))
+  read_options = grain.ReadOptions(num_threads=threads, prefetch_buffer_size=max(2, threads))
+
+  def from_position(start: int) -> grain.DatasetIterator:
+    batched = dataset[start:].batch(batch_size, drop_remainder=True).to_iter_dataset(read_options)
+    if num_workers > 0:
+      _ensure_absl_flags_parsed()
+      batched = batched.mp_prefetch(grain.MultiprocessingOptions(num_workers=num_workers))
+    return iter(batched)
+
+  return from_position
 
 
 def _ensure_absl_flags_parsed() -> None:

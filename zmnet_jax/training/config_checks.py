@@ -39,6 +39,7 @@ INTEGER_FIELDS = {
   'train.keep_checkpoints': (1, None),
   'train.sample_every': (0, None),
   'train.eval_every': (0, None),
+  'train.input_probe_batches': (0, 1000),
   'optim.warmup_steps': (0, None),
   'data.content_size': (16, None),
   'data.style_size': (16, None),

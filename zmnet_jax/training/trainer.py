@@ -45,7 +45,7 @@ from zmnet_jax.models import model as model_lib
 from zmnet_jax.infer import loading
 from zmnet_jax.signals import vocabulary
 from zmnet_jax.training import export as export_lib
-from zmnet_jax.training import config_checks, step_cost
+from zmnet_jax.training import config_checks, input_probe, step_cost
 from zmnet_jax.training.budget import Budget
 from zmnet_jax.training.metrics_writer import MetricsWriter, format_duration
 from zmnet_jax.training.state import TrainState, init_train_state, make_optimizer
@@ -285,6 +285,12 @@ def run_train_loop(
   tc = config.train
   if step >= num_steps:
     return state
+  train_input = input_probe.ReadAhead(train_input)
+  loader = train_input.probe(
+    tc.get('input_probe_batches', 4), jax.process_count(), config.data.get('num_workers', 0)
+  )
+  if loader:
+    log.info('%s', loader.summary())
   batch = to_global_batch(next(train_input), mesh)
   step_fn, cost = compiled_step(compile_for(num_steps), (state, batch, vgg_params), config)
   log.info('%s', cost.summary())
@@ -315,6 +321,10 @@ def run_train_loop(
       seconds = max(time.time() - interval_start, 1e-9)
       scalars['images_per_s'] = interval_images / seconds
       scalars.update(cost.rates(len(interval_metrics), seconds))
+      if loader:  # once, beside the first measured step rate
+        scalars['loader_images_per_s'] = loader.images_per_s
+        log.log(*loader.compare(scalars['images_per_s']))
+        loader = None
       writer.write_scalars(step, scalars)
       log_progress(step, num_steps, scalars, start_time, start_step)
     if ckpt.should_save(step) or step == num_steps or stop.requested or out_of_time:
