@@ -17,7 +17,8 @@
 #   launch/local_multihost.sh N CONFIG WORKDIR [--config.x=y ...]
 #   launch/local_multihost.sh 2 default:tiny runs/multihost --config.train.num_steps=20
 #
-# Each process gets DEVICES fake CPU devices (default 4; the mesh spans all N x DEVICES),
+# Each process gets DEVICES fake CPU devices (default 2; the mesh spans all N x DEVICES,
+# which must divide train.batch_size: tiny's 4 fits 2 x 2),
 # reads its own shard of the data and logs to WORKDIR/process_<i>.log; process 0 writes
 # metrics, samples and checkpoints. PORT (default 12355) is the coordinator's port. Exits
 # with the first failing process' status (after stopping the others).
@@ -27,7 +28,7 @@ if [ $# -lt 3 ]; then
   exit 2
 fi
 num="$1"; config="$2"; workdir="$3"; shift 3
-devices="${DEVICES:-4}"
+devices="${DEVICES:-2}"
 port="${PORT:-12355}"
 python="${PYTHON:-python}"
 mkdir -p "$workdir"
