@@ -24,7 +24,17 @@ import pytest
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PACKAGE = os.path.join(REPO, 'zmnet_jax')
 # Bottom to top: a subpackage may import those below it, never those above.
-LAYERS = ('models', 'data', 'signals', 'infer', 'portable', 'evaluation', 'training', 'cli')
+LAYERS = (
+  'models',
+  'data',
+  'signals',
+  'infer',
+  'portable',
+  'video',
+  'evaluation',
+  'training',
+  'cli',
+)
 HEAVY_FOR_INFERENCE = (
   'optax',
   'orbax',

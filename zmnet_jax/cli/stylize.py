@@ -49,12 +49,15 @@ from tqdm import tqdm
 
 from zmnet_jax import files, infer
 from zmnet_jax.cli import common
+from zmnet_jax.cli import video as video_cli
 from zmnet_jax.cli.common import UsageError
 from zmnet_jax.data import image_io, images
 from zmnet_jax.infer import core, loading
 from zmnet_jax.models import zmnet
 from zmnet_jax.portable import bundle
 from zmnet_jax.signals import vocabulary
+from zmnet_jax.video import io as video_io
+from zmnet_jax.video import pipeline, temporal
 
 FILE_SUFFIXES = ('.png', '.jpg', '.jpeg')
 DEFAULT_MAX_PIXELS = image_io.DEFAULT_MAX_PIXELS
@@ -73,7 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     '--content',
     required=True,
     metavar='FILE_OR_DIR',
-    help='content image, or a folder of them (searched recursively)',
+    help='content image, a folder of them (searched recursively), or a video clip '
+    '(.mp4, .mov, .mkv, .avi, .webm, ...; the [video] extra)',
   )
   signal = p.add_mutually_exclusive_group(required=True)
   signal.add_argument(
@@ -197,7 +201,39 @@ def build_parser() -> argparse.ArgumentParser:
     help=f'refuse inputs and resized contents with more pixels (default {DEFAULT_MAX_PIXELS:.0e})',
   )
   p.add_argument('--overwrite', action='store_true', help='replace existing outputs')
+  add_video_arguments(p)
   return p
+
+
+def add_video_arguments(p) -> None:
+  video = p.add_argument_group('video (when --content is a clip)')
+  video.add_argument(
+    '--stats',
+    choices=temporal.MODES,
+    default='smooth',
+    help='normalization over frames: frame (each its own), smooth (a moving average, '
+    'restarted at cuts, light changes divided out; default) or clip (one set for the '
+    'whole clip, from frames sampled across it)',
+  )
+  video.add_argument(
+    '--half-life',
+    type=common.number(0.0),
+    default=pipeline.VideoOptions.half_life,
+    metavar='SECONDS',
+    help='--stats smooth: the moving average halves its memory in this time (default %(default)s)',
+  )
+  video.add_argument(
+    '--style-sweep',
+    action='store_true',
+    help='move through the given styles (or --text) over the clip, first to last',
+  )
+  video.add_argument(
+    '--crf',
+    type=common.integer(0),
+    default=18,
+    metavar='N',
+    help='H.264 quality: 0 lossless ... 51 worst (default 18, visually lossless)',
+  )
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -547,6 +583,8 @@ def load_signals(args, source: SignalSource):
 
 def stylize_files(args) -> str:
   """Everything `main` does; returns the summary line."""
+  if video_io.is_video_path(args.content) and not os.path.isdir(args.content):
+    return video_cli.stylize_clip(args, signal_source(args, args.out), load_signals)
   start = time.time()
   source, jobs, skipped = check_inputs(args)
   if skipped:
@@ -567,4 +605,4 @@ def stylize_files(args) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
   """`python -m zmnet_jax.stylize --model M --content C (--style S | --signal V) --out O`."""
-  return common.run(lambda: stylize_files(parse_args(argv)))
+  return common.run(lambda: stylize_files(parse_args(argv)), errors=(video_io.VideoError,))

@@ -168,6 +168,7 @@ class Stylizer:
     exact_stats: bool = False,
     preserve_colors: bool = False,
     work_size: int | None = None,
+    stats=None,
   ) -> np.ndarray:
     """Contents [B, H, W, 3] in [0, 1] x DIN params [S] (or [S, B]) -> [S, B, H, W, 3].
 
@@ -177,6 +178,8 @@ class Stylizer:
     `stats_max_side`, or with `exact_stats` those of the full resolution, computed tile
     by tile (4-8x slower; the output then equals an untiled pass). With `work_size`,
     larger images are stylized at that long side and guided-upsampled (`guided`).
+    `stats` ({layer: (mean, var)}, leaves [S, B, C], e.g. from `statistics`) normalize
+    instead of the images' own (video uses them to hold statistics steady over frames).
     """
     contents = images.to_float(contents)
     if contents.ndim != 4 or contents.shape[-1] != 3:
@@ -193,28 +196,67 @@ class Stylizer:
         work_size,
         preserve_colors,
         lambda small: self.stylize(
-          small, din, tile_size=tile_size, stats_max_side=stats_max_side, exact_stats=exact_stats
+          small,
+          din,
+          tile_size=tile_size,
+          stats_max_side=stats_max_side,
+          exact_stats=exact_stats,
+          stats=stats,
         ),
       )
     if jax.tree.leaves(din)[0].ndim == 3:  # Per-content parameters: one content at a time.
       outs = [
-        self.stylize(contents[i : i + 1], jax.tree.map(lambda x, i=i: x[:, i], din), **options)
+        self.stylize(
+          contents[i : i + 1],
+          jax.tree.map(lambda x, i=i: x[:, i], din),
+          stats=None if stats is None else jax.tree.map(lambda x, i=i: x[:, i : i + 1], stats),
+          **options,
+        )
         for i in range(contents.shape[0])
       ]
       return np.concatenate(outs, axis=1)
     count = core.num_signals(din)
     din = self.functions.split(core.pad_signals(din, self.functions.num_devices))
+    if stats is not None:
+      stats = self.functions.split(core.pad_signals(stats, self.functions.num_devices))
     padded, (h, w) = tiling.pad_to_stride(contents)
     if max(padded.shape[1:3]) <= tile_size:
-      out = np.asarray(self.functions.transform(self.params, padded, din))
+      if stats is None:
+        out = np.asarray(self.functions.transform(self.params, padded, din))
+      else:
+        out = np.asarray(self.functions.transform_with_stats(self.params, padded, din, stats))
     else:
       out = tiling.stylize_tiled(
-        self.functions, self.params, padded, din, tile_size, stats_max_side, exact_stats
+        self.functions, self.params, padded, din, tile_size, stats_max_side, exact_stats, stats
       )
     out = out[:count, :, :h, :w]
     if preserve_colors:
       out = color.preserve_color(contents[None], out)
     return out
+
+  def statistics(self, contents: np.ndarray, din, max_side: int | None = None):
+    """The DIN statistics of contents [B, H, W, 3] in [0, 1] under DIN params [S]:
+    {layer: (mean, var)}, numpy leaves [S, B, C], from one pass over the contents
+    (downscaled to `max_side` on the long side when larger), each layer normalized with
+    its own statistics; what `stylize(..., stats=)` takes."""
+    contents = images.to_float(contents)
+    if max_side:
+      contents = tiling.downscale(contents, max_side)
+    count = core.num_signals(din)
+    din = self.functions.split(core.pad_signals(din, self.functions.num_devices))
+    padded, _ = tiling.pad_to_stride(contents)
+    stats = self.functions.statistics(self.params, self.functions.replicate(padded), din)
+    return jax.tree.map(lambda x: np.asarray(x)[:count], stats)
+
+  def pooled_statistics(self, contents: Sequence[np.ndarray], din):
+    """The exact DIN statistics of several images of one size ([H, W, 3] each) taken as
+    one image, under DIN params [S]: numpy leaves [S, 1, C] (`tiling.pooled_statistics`;
+    one pass up to each DIN layer)."""
+    frames = [tiling.pad_to_stride(images.to_float(c)[None])[0] for c in contents]
+    count = core.num_signals(din)
+    din = self.functions.split(core.pad_signals(din, self.functions.num_devices))
+    stats = tiling.pooled_statistics(self.functions, self.params, frames, din)
+    return jax.tree.map(lambda x: np.asarray(x)[:count], stats)
 
 
 def mix(din, weights: Sequence[float]):

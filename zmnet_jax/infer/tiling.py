@@ -157,19 +157,46 @@ def exact_statistics(
   deeper TNets. Returns {layer: (mean, var)} with leaves [S, B, C].
   """
   windows = [padded[(slice(None),) + tile.window] for tile in tiles]
-  masks = [core_mask(tile) for tile in tiles]
+  return merged_statistics(fns, params, windows, [core_mask(tile) for tile in tiles], din)
+
+
+def pooled_statistics(fns: core.InferenceFunctions, params, frames: Sequence[np.ndarray], din):
+  """The DIN statistics of several images of one size ([B, H, W, 3] each, padded to the
+  stride) taken as one: those of a pass over all their pixels at once, exact, layer by
+  layer as `exact_statistics`. Returns {layer: (mean, var)} with leaves [S, 1, C]."""
+  masks = [np.ones(f.shape[1:3], np.float32) for f in frames]
+  return merged_statistics(fns, params, frames, masks, din, pool_batch=True)
+
+
+def merged_statistics(fns, params, windows, masks, din, pool_batch: bool = False):
+  """Layer by layer, the moments of each DIN layer's input over the `masks` of all
+  `windows` (and, with `pool_batch`, over their batch axis too), each layer computed with
+  the merged statistics of the layers before it. {layer: (mean, var)} [S, B or 1, C]."""
   stats = {}
   layers = zmnet.conditioned_layers(fns.model.net.tnet)
   for k, (name, _) in enumerate(layers):
-    log.info('exact tiled statistics: layer %d/%d (%s)', k + 1, len(layers), name)
+    log.info('exact statistics: layer %d/%d (%s)', k + 1, len(layers), name)
     total = None
     for window, mask in zip(windows, masks):
-      part = fns.layer_moments(name, params, jnp.asarray(window), jnp.asarray(mask), din, stats)
+      given = stats
+      if pool_batch:
+        given = jax.tree.map(lambda x, n=window.shape[0]: np.repeat(x, n, axis=1), stats)
+      part = fns.layer_moments(name, params, jnp.asarray(window), jnp.asarray(mask), din, given)
       part = tuple(np.asarray(v, np.float64) for v in part)
+      if pool_batch:
+        part = pool_moments(*part, axis=1)
       total = part if total is None else merge_moments(total, part)
     count, mean, m2 = total
     stats[name] = (mean.astype(np.float32), (m2 / count).astype(np.float32))
   return stats
+
+
+def pool_moments(count, mean, m2, axis: int):
+  """(count, mean, m2) merged along `axis` (kept, size 1)."""
+  total = np.sum(count, axis=axis, keepdims=True)
+  pooled = np.sum(count * mean, axis=axis, keepdims=True) / total
+  m2 = np.sum(m2 + count * (mean - pooled) ** 2, axis=axis, keepdims=True)
+  return total, pooled, m2
 
 
 def stylize_tiled(
@@ -180,15 +207,18 @@ def stylize_tiled(
   tile_size: int,
   stats_max_side: int,
   exact_stats: bool,
+  stats=None,
 ) -> np.ndarray:
-  """[S] signals x padded contents [B, H, W, 3] -> [S, B, H, W, 3], tile by tile."""
+  """[S] signals x padded contents [B, H, W, 3] -> [S, B, H, W, 3], tile by tile, with
+  whole-image statistics (`stats`, placed as `din`, when the caller has them)."""
   halo = tile_halo(fns.model.net.tnet)
   tiles = image_tiles(*padded.shape[1:3], max(tile_size // STRIDE * STRIDE, 4 * halo), halo)
-  small = downscale(padded, stats_max_side)
-  if exact_stats and small.shape != padded.shape:
-    stats = fns.split(exact_statistics(fns, params, padded, din, tiles))
-  else:
-    stats = fns.statistics(params, fns.replicate(small), din)
+  if stats is None:
+    small = downscale(padded, stats_max_side)
+    if exact_stats and small.shape != padded.shape:
+      stats = fns.split(exact_statistics(fns, params, padded, din, tiles))
+    else:
+      stats = fns.statistics(params, fns.replicate(small), din)
   out = np.zeros((core.num_signals(din),) + padded.shape, np.float32)
   for tile in tiles:
     window = fns.replicate(padded[(slice(None),) + tile.window])

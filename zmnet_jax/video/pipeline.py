@@ -1,0 +1,299 @@
+# Copyright 2026 The zmnet_jax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""A clip through the model: frames streamed in, batched, stylized, streamed out.
+
+    stylize_video(stylizer, 'clip.mp4', 'out.mp4', Signal.constant(din), VideoOptions())
+
+One signal (a style, a mix, a word) for the whole clip, or a sweep through several over
+its length. Frames are decoded one at a time and written as soon as their batch is done,
+so a clip of any length needs the memory of one batch; the audio is muxed as it comes.
+A first pass (only for `clip` statistics or `strength` < 1) samples frames across the
+clip. The output is written to a temporary name and renamed when complete.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+import time
+from typing import Any, Callable, Iterator, Sequence
+
+import jax
+import numpy as np
+from PIL import Image
+from tqdm import tqdm
+
+from zmnet_jax import files
+from zmnet_jax.data import images
+from zmnet_jax.infer import signals as signals_lib
+from zmnet_jax.infer import stylizer as stylizer_lib
+from zmnet_jax.infer import tiling
+from zmnet_jax.video import io, temporal
+
+
+@dataclasses.dataclass(frozen=True)
+class VideoOptions:
+  """How a clip is stylized (see `zmnet-stylize --help` for each)."""
+
+  stats: str = 'smooth'  # 'frame', 'smooth' or 'clip' (temporal)
+  half_life: float = 0.5  # seconds, for 'smooth'
+  cut_threshold: float = 0.15  # thumbnail change that restarts 'smooth'
+  stats_max_side: int = 1024  # statistics from frames at most this long
+  clip_frames: int = 16  # frames sampled for 'clip' statistics and `strength`
+  batch: int = 4  # frames per call
+  size: int | None = None  # short side of the output (default: the source's)
+  work_size: int | None = None
+  tile_size: int = 1024
+  preserve_colors: bool = False
+  strength: float = 1.0
+  style_size: int | None = None
+  crf: int = 18
+  preset: str = 'medium'
+
+  def __post_init__(self):
+    if self.stats not in temporal.MODES:
+      raise io.VideoError(f'--stats: one of {", ".join(temporal.MODES)}, got {self.stats!r}')
+
+
+@dataclasses.dataclass(frozen=True)
+class Signal:
+  """The DIN params [1] of each frame: one signal throughout, or a sweep through
+  several (linear between consecutive ones over the clip's length)."""
+
+  din: Any  # leaves [K, C]
+  sweep: bool = False
+
+  @classmethod
+  def constant(cls, din) -> Signal:
+    return cls(din, False)
+
+  def at(self, position: float):
+    """DIN params [1] at `position` in [0, 1] of the clip."""
+    count = int(jax.tree.leaves(self.din)[0].shape[0])
+    if not self.sweep or count == 1:
+      return jax.tree.map(lambda x: np.asarray(x[:1]), self.din)
+    scaled = min(max(position, 0.0), 1.0) * (count - 1)
+    low = min(int(scaled), count - 2)
+    u = scaled - low
+    return jax.tree.map(lambda x: np.asarray((1 - u) * x[low] + u * x[low + 1])[None], self.din)
+
+  def blended(self, own, strength: float) -> Signal:
+    """Every signal moved towards `own` ([1]: the clip's own style) by 1 - `strength`."""
+    din = jax.tree.map(
+      lambda s, o: strength * np.asarray(s) + (1 - strength) * np.asarray(o)[:1], self.din, own
+    )
+    return Signal(din, self.sweep)
+
+
+@dataclasses.dataclass(frozen=True)
+class VideoReport:
+  frames: int
+  seconds: float
+  width: int
+  height: int
+  fps: float
+  audio: str | None  # 'aac (copied)', 'aac (from pcm_s16le)' or None
+  cuts: int
+
+  @property
+  def frames_per_s(self) -> float:
+    return self.frames / max(self.seconds, 1e-9)
+
+
+def output_size(width: int, height: int, short_side: int | None) -> tuple[int, int]:
+  """(width, height) with the short side `short_side` (when given), both even."""
+  if short_side:
+    scale = short_side / min(width, height)
+    width, height = max(2, round(width * scale)), max(2, round(height * scale))
+  return io.even_size(width, height)
+
+
+def resized(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+  """uint8 [H, W, 3] at `size` (width, height): antialiased, or cropped by the odd pixel."""
+  width, height = size
+  if rgb.shape[1] - width in (0, 1) and rgb.shape[0] - height in (0, 1):
+    return rgb[:height, :width]
+  return np.asarray(Image.fromarray(rgb).resize(size, Image.Resampling.LANCZOS))
+
+
+class EvenSample:
+  """At most 2 x `count` items spread evenly over a stream of unknown length."""
+
+  def __init__(self, count: int):
+    self.count, self.stride, self.seen, self.kept = count, 1, 0, []
+
+  def add(self, item_fn: Callable[[], Any]) -> None:
+    if self.seen % self.stride == 0:
+      self.kept.append(item_fn())
+      if len(self.kept) > 2 * self.count:
+        self.kept, self.stride = self.kept[::2], self.stride * 2
+    self.seen += 1
+
+  def items(self) -> list:
+    return [self.kept[i] for i in temporal.sample_indices(len(self.kept), self.count)]
+
+
+def sample_frames(path: str, size: tuple[int, int], count: int) -> tuple[list[np.ndarray], int]:
+  """(`count` frames spread over the clip at `size`, the clip's frame count): a first pass."""
+  sample = EvenSample(count)
+  with io.VideoReader(path) as reader:
+    for frame in reader.frames():
+      sample.add(lambda frame=frame: resized(frame.rgb, size))
+  return sample.items(), sample.seen
+
+
+class FrameStylizer:
+  """Batches of frames -> stylized frames, with the statistics mode's normalization."""
+
+  def __init__(self, stylizer: stylizer_lib.Stylizer, options: VideoOptions, fps: float):
+    self.stylizer, self.options = stylizer, options
+    self.smoothed = temporal.SmoothedStatistics(
+      temporal.ema_weight(options.half_life, fps), options.cut_threshold
+    )
+    self.clip_stats = None
+
+  def stats_side(self, size: tuple[int, int]) -> int:
+    """The long side statistics are taken at: that of the frames TNet sees, capped."""
+    long_side = max(size)
+    if self.options.work_size:
+      long_side = min(long_side, self.options.work_size)
+    return min(long_side, self.options.stats_max_side)
+
+  def prepare_clip(self, sample: Sequence[np.ndarray], din) -> None:
+    """The clip's statistics from sampled frames (mode 'clip')."""
+    side = self.stats_side(sample[0].shape[1::-1])
+    small = [tiling.downscale(images.to_float(f)[None], side)[0] for f in sample]
+    self.clip_stats = self.stylizer.pooled_statistics(small, din)
+
+  def __call__(self, frames: np.ndarray, dins: Sequence[Any]) -> np.ndarray:
+    """uint8 frames [B, H, W, 3] with DIN params [1] each -> uint8 [B, H, W, 3]."""
+    contents = images.to_float(frames)
+    cuts = None
+    if self.options.stats == 'smooth':
+      gains, cuts = self.smoothed.track(np.stack([temporal.thumbnail(f) for f in frames]))
+      contents = np.clip(contents / gains[:, None, None, None], 0.0, 1.0)
+    din = dins[0] if all(d is dins[0] for d in dins) else per_frame(dins)
+    stats = self.statistics(contents, cuts, dins, din)
+    out = self.stylizer.stylize(
+      contents,
+      din,
+      tile_size=self.options.tile_size,
+      stats_max_side=self.options.stats_max_side,
+      preserve_colors=self.options.preserve_colors,
+      work_size=self.options.work_size,
+      stats=stats,
+    )[0]
+    return (np.clip(out, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+  def statistics(self, contents, cuts, dins, din):
+    mode, batch = self.options.stats, len(contents)
+    if mode == 'frame':
+      return None
+    if mode == 'clip':
+      return jax.tree.map(lambda x: np.repeat(x, batch, axis=1), self.clip_stats)
+    side = self.stats_side(contents.shape[2:0:-1])
+    if din is dins[0]:
+      own = self.stylizer.statistics(contents, din, side)
+    else:
+      parts = [self.stylizer.statistics(contents[i : i + 1], d, side) for i, d in enumerate(dins)]
+      own = jax.tree.map(lambda *xs: np.concatenate(xs, axis=1), *parts)
+    return self.smoothed.update(own, cuts)
+
+
+def per_frame(dins: Sequence[Any]):
+  """DIN params [1] per frame -> per-content params [1, B]."""
+  return jax.tree.map(lambda *xs: np.stack([np.asarray(x[0]) for x in xs])[None], *dins)
+
+
+def stylize_video(
+  stylizer: stylizer_lib.Stylizer,
+  source: str,
+  out: str,
+  signal: Signal,
+  options: VideoOptions,
+  progress: bool = True,
+) -> VideoReport:
+  """Stylizes the clip `source` into `out` (.mp4/.mov/.mkv), audio included."""
+  start = time.time()
+  with io.VideoReader(source) as probe:
+    info = probe.info()
+  size = output_size(info.width, info.height, options.size)
+  total = info.frames
+  if options.stats == 'clip' or options.strength < 1.0:
+    sample, total = sample_frames(source, size, options.clip_frames)
+    if options.strength < 1.0:
+      signals_lib.check_strength(options.strength, stylizer.signal_kind)
+      own = stylizer.encode_images(sample, options.style_size, f'{source} (its own style)')
+      signal = signal.blended(stylizer_lib.mix(own, [1.0] * len(sample)), options.strength)
+  transform = FrameStylizer(stylizer, options, float(info.fps))
+  if options.stats == 'clip':
+    transform.prepare_clip(sample, signal.at(0.5))
+  with io.VideoReader(source) as reader, files.atomic_path(out) as tmp:
+    writer = io.VideoWriter(
+      tmp,
+      *size,
+      info.fps,
+      reader.video_stream.time_base,
+      reader.audio_stream,
+      crf=options.crf,
+      preset=options.preset,
+      suffix=os.path.splitext(out)[1],
+    )
+    try:
+      bar = tqdm(
+        total=total or None, unit='frame', file=sys.stderr, disable=None if progress else True
+      )
+      with bar:
+        for frames, pts, indices in batches(reader, writer, size, options.batch):
+          dins = [signal.at(i / max(total - 1, 1)) for i in indices]
+          for rgb, t in zip(transform(frames, dins), pts):
+            writer.write(rgb, t)
+          bar.update(len(frames))
+      if not writer.frames_written:
+        raise io.VideoError(f'{source}: has no video frames')
+      writer.close()
+    except BaseException:
+      writer.abort()
+      raise
+  return VideoReport(
+    writer.frames_written,
+    time.time() - start,
+    *size,
+    float(info.fps),
+    writer.audio_summary,
+    transform.smoothed.cuts,
+  )
+
+
+def batches(
+  reader: io.VideoReader, writer: io.VideoWriter, size: tuple[int, int], batch: int
+) -> Iterator[tuple[np.ndarray, list, list[int]]]:
+  """(uint8 frames [B, H, W, 3] at `size`, their pts, their indices), muxing the audio
+  packets met on the way."""
+  frames, pts, indices, index = [], [], [], 0
+  for item in reader.items():
+    if not isinstance(item, io.Frame):
+      writer.mux_audio(item)
+      continue
+    frames.append(resized(item.rgb, size))
+    pts.append(item.pts)
+    indices.append(index)
+    index += 1
+    if len(frames) == batch:
+      yield np.stack(frames), pts, indices
+      frames, pts, indices = [], [], []
+  if frames:
+    yield np.stack(frames), pts, indices
