@@ -28,6 +28,7 @@ jit-compiled inference vmapped over signals, in batches.
 from __future__ import annotations
 
 import argparse
+import fractions
 import importlib.util
 import os
 import sys
@@ -42,6 +43,7 @@ from zmnet_jax.cli import common, stylize
 from zmnet_jax.data import image_io, images
 from zmnet_jax.infer import core, loading
 from zmnet_jax.signals import vocabulary
+from zmnet_jax.video import io as video_io
 
 
 class AnimationError(ValueError):
@@ -108,13 +110,13 @@ def render(stylizer, content: np.ndarray, din, batch: int) -> list[np.ndarray]:
 
 
 def output_path(path: str) -> str:
-  """The file to write: `path`, or for an MP4 without imageio-ffmpeg the GIF beside it."""
+  """The file to write: `path`, or for an MP4 without PyAV the GIF beside it."""
   if os.path.splitext(path)[1].lower() not in OUTPUT_SUFFIXES:
     raise AnimationError(f'{path}: output must end in .gif or .mp4')
-  if path.lower().endswith('.mp4') and importlib.util.find_spec('imageio_ffmpeg') is None:
+  if path.lower().endswith('.mp4') and importlib.util.find_spec('av') is None:
     gif = os.path.splitext(path)[0] + '.gif'
     print(
-      f'note: MP4 needs imageio-ffmpeg (pip install imageio-ffmpeg); writing {gif} instead',
+      f"note: MP4 needs PyAV (pip install 'zmnet_jax[video]'); writing {gif} instead",
       file=sys.stderr,
     )
     return gif
@@ -122,15 +124,16 @@ def output_path(path: str) -> str:
 
 
 def write_animation(path: str, frames: Sequence[np.ndarray], fps: float) -> str:
-  """An MP4 (imageio-ffmpeg) or GIF by the suffix of `output_path`, written to a temporary
-  name and renamed; returns the path."""
+  """An MP4 (H.264 through PyAV) or GIF by the suffix of `output_path`, written to a
+  temporary name and renamed; returns the path."""
   uint8 = [image_io.to_uint8(f) for f in frames]
   if path.lower().endswith('.mp4'):
-    import imageio.v2 as imageio  # pylint: disable=g-import-not-at-top
-
-    even = [f[: f.shape[0] // 2 * 2, : f.shape[1] // 2 * 2] for f in uint8]
+    rate = fractions.Fraction(fps).limit_denominator(1001)
+    height, width = uint8[0].shape[:2]
     with files.atomic_path(path) as tmp:
-      imageio.mimwrite(tmp, even, fps=fps, macro_block_size=2)
+      with video_io.VideoWriter(tmp, width, height, rate, 1 / rate) as writer:
+        for i, frame in enumerate(uint8):
+          writer.write(frame, i)
     return path
   from PIL import Image  # pylint: disable=g-import-not-at-top
 

@@ -20,12 +20,15 @@ dims; so where every background pixel of frame t+1 was in frame t is known witho
 optical-flow model. `warping_error` is the mean absolute difference between output frame
 t+1 and output frame t warped by that motion, over the background pixels visible in both
 (away from the object): 0 for a perfectly stable result. Per-frame normalization shifts
-the whole picture's tone as the object passes, which raises it.
+the whole picture's tone as the object passes, which raises it; `tone_flickers` is
+that global part alone (the rest is texture shimmering in place, which statistics do not
+cause).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from typing import Iterator
 
 import numpy as np
 from scipy import ndimage
@@ -127,16 +130,15 @@ def place_object(frame: np.ndarray, thing: np.ndarray, u: float) -> np.ndarray:
   return mask
 
 
-def warping_errors(
+def pair_differences(
   outputs: np.ndarray, clip: KnownMotionClip, margin: float = 2.0, object_margin: int = 12
-) -> np.ndarray:
-  """Per frame pair [T - 1]: mean |output[t] - output[t-1] warped to frame t| over the
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+  """Per frame pair t-1 -> t: (output[t] - output[t-1] warped to frame t [H, W, 3], the
   background pixels of frame t that lie inside frame t-1 (`margin` pixels from its edges)
-  and at least `object_margin` pixels from the crossing object in either frame."""
+  and at least `object_margin` pixels from the crossing object in either frame)."""
   outputs = np.asarray(outputs)
   outputs = outputs / 255.0 if outputs.dtype == np.uint8 else outputs.astype(np.float64)
   height, width = outputs.shape[1:3]
-  errors = []
   for t in range(1, len(outputs)):
     rows, cols = clip.to_previous(t)
     inside = (rows >= margin) & (rows <= height - 1 - margin)
@@ -145,13 +147,32 @@ def warping_errors(
       clip.objects[t - 1].astype(np.float32), (rows, cols), order=1
     )
     near = ndimage.binary_dilation((was_object > 0) | clip.objects[t], iterations=object_margin)
-    visible = inside & ~near
     warped = np.stack(
       [ndimage.map_coordinates(outputs[t - 1, ..., c], (rows, cols), order=1) for c in range(3)],
       axis=-1,
     )
-    errors.append(float(np.mean(np.abs(outputs[t] - warped)[visible])))
-  return np.asarray(errors)
+    yield outputs[t] - warped, inside & ~near
+
+
+def warping_errors(outputs: np.ndarray, clip: KnownMotionClip, **margins) -> np.ndarray:
+  """Per frame pair [T - 1]: the mean absolute difference between output frame t and
+  frame t-1 warped to it, over the visible background (`pair_differences`)."""
+  return np.asarray(
+    [np.mean(np.abs(d[visible])) for d, visible in pair_differences(outputs, clip, **margins)]
+  )
+
+
+def tone_flickers(outputs: np.ndarray, clip: KnownMotionClip, **margins) -> np.ndarray:
+  """Per frame pair [T - 1]: the part of the warping error that is a change of the whole
+  picture's tone: |mean difference| over the visible background, averaged over the
+  colour channels. Texture that shimmers in place averages out; a shift of the
+  normalization does not."""
+  return np.asarray(
+    [
+      np.mean(np.abs(np.mean(d[visible], axis=0)))
+      for d, visible in pair_differences(outputs, clip, **margins)
+    ]
+  )
 
 
 def lighting_pairs(clip: KnownMotionClip) -> np.ndarray:

@@ -316,3 +316,13 @@ class VideoWriter:
       self._container.close()
     except Exception:  # pylint: disable=broad-except  (already failing; keep that error)
       pass
+
+  def __enter__(self) -> VideoWriter:
+    return self
+
+  def __exit__(self, exc_type, *exc_info) -> None:
+    """Finishes the file, or (on an exception) just closes it."""
+    if exc_type is None:
+      self.close()
+    else:
+      self.abort()

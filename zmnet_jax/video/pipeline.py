@@ -232,7 +232,7 @@ def stylize_video(
     info = probe.info()
   size = output_size(info.width, info.height, options.size)
   total = info.frames
-  if options.stats == 'clip' or options.strength < 1.0:
+  if options.stats == 'clip' or options.strength < 1.0 or signal.sweep:
     sample, total = sample_frames(source, size, options.clip_frames)
     if options.strength < 1.0:
       signals_lib.check_strength(options.strength, stylizer.signal_kind)
@@ -242,7 +242,7 @@ def stylize_video(
   if options.stats == 'clip':
     transform.prepare_clip(sample, signal.at(0.5))
   with io.VideoReader(source) as reader, files.atomic_path(out) as tmp:
-    writer = io.VideoWriter(
+    with io.VideoWriter(
       tmp,
       *size,
       info.fps,
@@ -251,8 +251,7 @@ def stylize_video(
       crf=options.crf,
       preset=options.preset,
       suffix=os.path.splitext(out)[1],
-    )
-    try:
+    ) as writer:
       bar = tqdm(
         total=total or None, unit='frame', file=sys.stderr, disable=None if progress else True
       )
@@ -264,10 +263,6 @@ def stylize_video(
           bar.update(len(frames))
       if not writer.frames_written:
         raise io.VideoError(f'{source}: has no video frames')
-      writer.close()
-    except BaseException:
-      writer.abort()
-      raise
   return VideoReport(
     writer.frames_written,
     time.time() - start,

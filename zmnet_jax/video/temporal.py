@@ -97,14 +97,16 @@ class SmoothedStatistics:
     """(gains [B], cut flags [B]) of B consecutive frames' thumbnails [B, 16, 16, 3]."""
     gains, cuts = [], []
     for thumb in thumbnails:
-      cut = self._thumbnail is None or scene_change(self._thumbnail, thumb) > self.cut_threshold
+      ratio = 1.0 if self._thumbnail is None else exposure_ratio(self._thumbnail, thumb)
+      # A change of the light alone is not a cut: compare with it divided out.
+      cut = self._thumbnail is None or (
+        scene_change(self._thumbnail * ratio, thumb) > self.cut_threshold
+      )
       if cut:
         self.cuts += self._thumbnail is not None
         self._gain = 1.0
-      else:
-        ratio = exposure_ratio(self._thumbnail, thumb)
-        if abs(math.log(ratio)) > EXPOSURE_DEADBAND:
-          self._gain = min(max(self._gain * ratio, 1 / MAX_GAIN), MAX_GAIN)
+      elif abs(math.log(ratio)) > EXPOSURE_DEADBAND:
+        self._gain = min(max(self._gain * ratio, 1 / MAX_GAIN), MAX_GAIN)
       self._thumbnail = thumb
       gains.append(self._gain)
       cuts.append(cut)

@@ -1,0 +1,301 @@
+# Copyright 2026 The zmnet_jax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""Video: round trips with sound, steady statistics, the flicker metric, bad clips."""
+
+import fractions
+import os
+import sys
+
+import jax
+import numpy as np
+import pytest
+from PIL import Image
+from skimage import data as skdata
+
+from zmnet_jax import infer
+from zmnet_jax.cli import stylize as stylize_cli
+from zmnet_jax.data import embedded
+from zmnet_jax.evaluation import flicker
+from zmnet_jax.video import io as video_io
+from zmnet_jax.video import pipeline, temporal
+
+av = pytest.importorskip('av', reason="video needs PyAV (pip install 'zmnet_jax[video]')")
+
+
+def write_clip(path, frames, fps=15, audio=None, container=None):
+  """An H.264 clip of uint8 frames [T, H, W, 3] (even sizes), with a 440 Hz tone in
+  `audio` ('aac' or 'pcm_s16le') lasting as long as the video."""
+  out = av.open(str(path), 'w', format=container)
+  video = out.add_stream('libx264', rate=fps)
+  video.height, video.width = frames.shape[1:3]
+  video.pix_fmt = 'yuv420p'
+  sound = None
+  if audio:
+    sound = out.add_stream(audio, rate=16000)
+    sound.layout = 'mono'
+  for i, rgb in enumerate(frames):
+    frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format='rgb24')
+    frame.pts, frame.time_base = i, fractions.Fraction(1, fps)
+    out.mux(video.encode(frame))
+  out.mux(video.encode())
+  if sound is not None:
+    samples = int(16000 * len(frames) / fps)
+    tone = np.sin(np.arange(samples) * 2 * np.pi * 440 / 16000)[None] * 0.3
+    fmt = 'fltp' if audio == 'aac' else 's16'
+    tone = tone.astype(np.float32) if fmt == 'fltp' else (tone * 32767).astype(np.int16)
+    for start in range(0, samples, 1024):
+      part = av.AudioFrame.from_ndarray(
+        np.ascontiguousarray(tone[:, start : start + 1024]), format=fmt, layout='mono'
+      )
+      part.sample_rate, part.pts = 16000, start
+      part.time_base = fractions.Fraction(1, 16000)
+      out.mux(sound.encode(part))
+    out.mux(sound.encode())
+  out.close()
+  return str(path)
+
+
+def read_clip(path):
+  """(VideoInfo, frames [T, H, W, 3] uint8, audio seconds or None)."""
+  with video_io.VideoReader(path) as reader:
+    info = reader.info()
+    frames = np.stack([f.rgb for f in reader.frames()])
+  container = av.open(path)
+  audio = None
+  if container.streams.audio:
+    stream = container.streams.audio[0]
+    audio = float(stream.duration * stream.time_base)
+  container.close()
+  return info, frames, audio
+
+
+def moving_frames(count=10, height=48, width=64):
+  """A photo panned one pixel per frame."""
+  photo = skdata.chelsea()
+  return np.stack([photo[40 : 40 + height, 60 + i : 60 + i + width] for i in range(count)])
+
+
+@pytest.fixture(name='style', scope='module')
+def _style(tmp_path_factory):
+  folders = embedded.materialize_embedded_data(tmp_path_factory.mktemp('embedded'))
+  names = sorted(os.listdir(folders['style_val']))
+  return [os.path.join(folders['style_val'], n) for n in names]
+
+
+@pytest.fixture(name='stylizer', scope='module')
+def _stylizer():
+  return infer.Stylizer.load()
+
+
+def style_image(path):
+  return np.asarray(Image.open(path).convert('RGB'))
+
+
+def stylize(*args):
+  return stylize_cli.main([str(a) for a in args])
+
+
+# ----------------------------------------------------------------------------- round trip
+
+
+def test_frames_rate_size_and_sound_survive_the_round_trip(tmp_path, style, capsys):
+  source = write_clip(tmp_path / 'in.mp4', moving_frames(10, 50, 70), fps=15, audio='aac')
+  out = tmp_path / 'out' / 'styled.mp4'
+  assert stylize('--content', source, '--style', style[0], '--out', out) == 0
+  summary = capsys.readouterr().out
+  assert '10 frames, 70x50 at 15 fps, audio aac (copied), stats smooth' in summary
+  info, frames, audio = read_clip(str(out))
+  assert (info.width, info.height, info.fps, len(frames)) == (70, 50, 15, 10)
+  assert info.codec == 'h264' and audio == pytest.approx(10 / 15, abs=0.07)
+  assert frames.std() > 10  # an image, not a blank
+  assert sorted(os.listdir(out.parent)) == ['styled.mp4']  # no temporaries left
+  # --size resizes (even sizes); PCM sound from a .mkv becomes AAC in the .mp4.
+  source = write_clip(tmp_path / 'pcm.mkv', moving_frames(6), audio='pcm_s16le')
+  out = tmp_path / 'small.mp4'
+  assert stylize('--content', source, '--style', style[0], '--out', out, '--size', 33) == 0
+  assert 'audio aac (from pcm_s16le)' in capsys.readouterr().out
+  info, frames, audio = read_clip(str(out))
+  assert (info.width, info.height, len(frames)) == (44, 32, 6) and audio > 0.3
+
+
+def test_a_still_clip_gives_identical_frames_in_every_mode(tmp_path, style):
+  still = np.repeat(moving_frames(1), 6, axis=0)
+  source = write_clip(tmp_path / 'still.mp4', still)
+  decoded = read_clip(source)[1]
+  assert np.array_equal(decoded[0], decoded[-1])  # lossless enough to test on
+  for mode in temporal.MODES:
+    out = tmp_path / f'{mode}.mkv'
+    args = ['--content', source, '--style', style[0], '--out', out, '--stats', mode]
+    assert stylize(*args, '--crf', 0, '--batch', 4) == 0
+    frames = read_clip(str(out))[1]
+    assert len(frames) == 6
+    for frame in frames[1:]:
+      np.testing.assert_array_equal(frame, frames[0], err_msg=mode)
+
+
+def test_a_style_sweep_moves_from_the_first_style_to_the_last(tmp_path, style, stylizer):
+  frames = np.repeat(moving_frames(1), 5, axis=0)
+  source = write_clip(tmp_path / 'still.mp4', frames)
+  out = tmp_path / 'sweep.mkv'
+  args = ['--content', source, '--style', style[0], style[1], '--style-sweep', '--out', out]
+  assert stylize(*args, '--stats', 'frame', '--crf', 0) == 0
+  swept = read_clip(str(out))[1].astype(np.float32)
+  content = read_clip(source)[1][:1]
+  ends = []
+  for path in (style[0], style[1]):
+    din = stylizer.encode_images([style_image(path)])
+    ends.append(stylizer.stylize(content, din)[0, 0] * 255)
+  distance = lambda a, b: float(np.abs(a - b).mean())  # noqa: E731
+  # H.264 (even lossless) subsamples colour: a few grey levels from the stills.
+  assert distance(swept[0], ends[0]) < 0.4 * distance(swept[0], ends[1])
+  assert distance(swept[-1], ends[1]) < 0.4 * distance(swept[-1], ends[0])
+  middle = distance(swept[2], ends[0])
+  assert distance(swept[0], ends[0]) < middle < distance(swept[-1], ends[0])
+
+
+# ----------------------------------------------------------------------------- statistics
+
+
+def test_smoothed_statistics_hold_still_through_a_passing_object(stylizer, style):
+  """On the known-motion clip: the whole picture's tone flickers clearly less with the
+  moving average than frame by frame, and the warping error is lower too."""
+  clip = flicker.known_motion_clip(skdata.astronaut(), 24, (144, 192))
+  frames = (clip.frames * 255 + 0.5).astype(np.uint8)
+  din = stylizer.encode_images([style_image(style[1])])  # immunohistochemistry
+  errors, tones = {}, {}
+  for mode in ('frame', 'smooth'):
+    transform = pipeline.FrameStylizer(stylizer, pipeline.VideoOptions(stats=mode), 24.0)
+    outputs = np.concatenate([transform(frames[i : i + 8], [din] * 8) for i in (0, 8, 16)])
+    errors[mode] = flicker.warping_errors(outputs, clip).mean()
+    tones[mode] = flicker.tone_flickers(outputs, clip).mean()
+  # Measured: tone 0.0028 -> 0.0016, warping error 0.043 -> 0.041 (the rest of it is
+  # texture shimmering in place, which no normalization causes).
+  assert tones['smooth'] < 0.75 * tones['frame']
+  assert errors['smooth'] < errors['frame']
+
+
+def test_the_warping_error_of_the_known_motion_clip_is_its_light_change_only():
+  clip = flicker.known_motion_clip(skdata.chelsea(), 12, (60, 80), light=0.5, light_frames=2)
+  errors = flicker.warping_errors(clip.frames, clip)
+  light = flicker.lighting_pairs(clip)
+  assert light.sum() == 2 and errors[~light].max() < 0.015  # resampling only
+  assert errors[light].min() > 0.05
+  shuffled = clip.frames[np.r_[0:6, 8, 7, 6, 9:12]]
+  assert flicker.warping_errors(shuffled, clip)[6] > 2 * errors[~light].max()
+
+
+def test_pooled_statistics_of_two_equal_frames_are_the_frame_s_own(stylizer, style):
+  frame = moving_frames(1)[0]
+  din = stylizer.encode_images([style_image(style[0])])
+  own = stylizer.statistics(frame[None], din)
+  pooled = stylizer.pooled_statistics([frame, frame], din)
+  for a, b in zip(jax.tree.leaves(own), jax.tree.leaves(pooled)):
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_exposure_is_tracked_and_cuts_restart_the_average():
+  photo = skdata.chelsea().astype(np.float32) / 255
+  other = skdata.astronaut()[:300, :451].astype(np.float32) / 255
+  thumbs = [temporal.thumbnail(x) for x in (photo, photo, photo * 0.6, photo * 0.6, other)]
+  smoothed = temporal.SmoothedStatistics(weight=0.5, cut_threshold=0.15)
+  gains, cuts = smoothed.track(np.stack(thumbs))
+  np.testing.assert_allclose(gains, [1, 1, 0.6, 0.6, 1], atol=0.03)
+  assert cuts.tolist() == [True, False, False, False, True] and smoothed.cuts == 1
+  own = {'layer': (np.arange(5.0)[None, :, None], np.ones((1, 5, 1)))}
+  means = smoothed.update(own, cuts)['layer'][0][0, :, 0]
+  np.testing.assert_allclose(means, [0, 0.5, 1.25, 2.125, 4])  # restarted at the cut
+
+
+def test_an_even_sample_of_a_stream_of_unknown_length():
+  sample = pipeline.EvenSample(4)
+  for i in range(1000):
+    sample.add(lambda i=i: i)
+  picked = sample.items()
+  assert len(picked) == 4 and len(sample.kept) <= 8
+  assert picked[0] < 250 and picked[-1] > 750
+
+
+# ----------------------------------------------------------------------------- bad input
+
+
+def assert_one_line_error(capsys, code, words):
+  err = capsys.readouterr().err.strip().splitlines()
+  assert code == 1 and len(err) == 1 and words in err[0] and 'Traceback' not in err[0], err
+
+
+def test_bad_clips_are_one_line_errors_and_leave_no_output(tmp_path, style, capsys):
+  out = tmp_path / 'out.mp4'
+  text = tmp_path / 'notes.mp4'
+  text.write_text('not a video')
+  assert_one_line_error(
+    capsys, stylize('--content', text, '--style', style[0], '--out', out), 'not a video FFmpeg'
+  )
+  empty = tmp_path / 'empty.avi'
+  container = av.open(str(empty), 'w')
+  stream = container.add_stream('mpeg4', rate=10)
+  stream.width = stream.height = 16
+  container.start_encoding()
+  container.close()
+  assert_one_line_error(
+    capsys, stylize('--content', empty, '--style', style[0], '--out', out), 'no video frames'
+  )
+  unknown = tmp_path / 'unknown.avi'
+  write_clip(tmp_path / 'ok.avi', moving_frames(3), container='avi')
+  unknown.write_bytes((tmp_path / 'ok.avi').read_bytes().replace(b'H264', b'ZZ99'))
+  assert_one_line_error(
+    capsys, stylize('--content', unknown, '--style', style[0], '--out', out), 'no decoder'
+  )
+  assert not out.exists() and {p.name for p in tmp_path.iterdir()}.isdisjoint({'out.mp4'})
+
+
+def test_a_failure_mid_clip_leaves_nothing_under_the_final_name(tmp_path, style, monkeypatch):
+  source = write_clip(tmp_path / 'in.mp4', moving_frames(8))
+  calls = []
+
+  def failing(self, frames, dins):
+    calls.append(len(frames))
+    if len(calls) == 2:
+      raise video_io.VideoError('disk full (simulated)')
+    return frames
+
+  monkeypatch.setattr(pipeline.FrameStylizer, '__call__', failing)
+  out = tmp_path / 'out' / 'clip.mp4'
+  assert stylize('--content', source, '--style', style[0], '--out', out, '--batch', 4) == 1
+  assert calls == [4, 4] and os.listdir(out.parent) == []
+
+
+def test_missing_pyav_is_a_one_line_install_hint(tmp_path, style, capsys, monkeypatch):
+  source = write_clip(tmp_path / 'in.mp4', moving_frames(2))
+  monkeypatch.setitem(sys.modules, 'av', None)
+  assert_one_line_error(
+    capsys,
+    stylize('--content', source, '--style', style[0], '--out', tmp_path / 'o.mp4'),
+    "pip install 'zmnet_jax[video]'",
+  )
+
+
+@pytest.mark.parametrize(
+  'extra, words',
+  [
+    (['--backend', 'onnx'], '--backend: not for videos'),
+    (['--exact-stats'], '--exact-stats: not for videos'),
+    (['--style-sweep'], '--style-sweep: needs at least two signals'),
+  ],
+)
+def test_options_videos_cannot_take(tmp_path, style, capsys, extra, words):
+  source = write_clip(tmp_path / 'in.mp4', moving_frames(2))
+  code = stylize('--content', source, '--style', style[0], '--out', tmp_path / 'o.mp4', *extra)
+  err = capsys.readouterr().err
+  assert code == 2 and words in err, err
