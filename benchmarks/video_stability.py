@@ -63,7 +63,8 @@ def parse_args(argv):
   p.add_argument('--height', type=int, default=192)
   p.add_argument('--width', type=int, default=256)
   p.add_argument('--fps', type=float, default=24.0)
-  p.add_argument('--speed-frames', type=int, default=8, help='frames per speed clip (0: skip)')
+  p.add_argument('--parts', default='stability,speed,real', help='which parts to run')
+  p.add_argument('--speed-frames', type=int, default=16, help='frames per speed clip')
   p.add_argument('--real', help='a real clip to stylize in each mode')
   p.add_argument('--real-frames', type=int, default=96)
   p.add_argument('--real-size', type=int, default=360, help='short side for --real')
@@ -205,12 +206,14 @@ def main(argv=None) -> int:
   args = parse_args(sys.argv[1:] if argv is None else argv)
   stylizer = infer.Stylizer.load(args.model)
   result = {'frames': args.frames, 'size': [args.height, args.width], 'fps': args.fps}
-  result['stability'] = stability(args, stylizer, metrics.load_style_ratio())
-  print(json.dumps(result['stability'], indent=1))
+  parts = args.parts.split(',')
+  if 'stability' in parts:
+    result['stability'] = stability(args, stylizer, metrics.load_style_ratio())
+    print(json.dumps(result['stability'], indent=1))
   style = image_io.load_image(spread(image_io.list_images(args.styles), 1)[0])
-  if args.speed_frames:
+  if 'speed' in parts:
     result['frames_per_s'] = speed(args, stylizer, style)
-  if args.real:
+  if args.real and 'real' in parts:
     result['real_frames_per_s'], looks = real_clip(args, stylizer, style)
     if args.sheet:
       contact_sheet(looks, args.sheet)

@@ -165,6 +165,27 @@ def test_a_style_sweep_moves_from_the_first_style_to_the_last(tmp_path, style, s
   assert distance(swept[0], ends[0]) < middle < distance(swept[-1], ends[0])
 
 
+def test_mix_strength_and_colour_work_as_for_stills(tmp_path, style):
+  frames = moving_frames(4)
+  source = write_clip(tmp_path / 'in.mp4', frames)
+  outs = {}
+  for name, extra in (
+    ('plain', []),
+    ('mix', ['--mix', '0.5,0.5']),
+    ('soft', ['--mix', '0.5,0.5', '--strength', '0.3', '--preserve-color']),
+  ):
+    out = tmp_path / f'{name}.mkv'
+    args = ['--content', source, '--style', style[0], *([style[1]] if extra else []), '--out', out]
+    assert stylize(*args, *extra, '--crf', 0) == 0
+    outs[name] = read_clip(str(out))[1].astype(np.float32)
+    assert len(outs[name]) == 4
+  content = read_clip(source)[1].astype(np.float32)
+  distance = lambda a, b: float(np.abs(a - b).mean())  # noqa: E731
+  assert distance(outs['mix'], outs['plain']) > 3
+  # 30% style, the content's colours: much nearer the content than the full mix.
+  assert distance(outs['soft'], content) < 0.6 * distance(outs['mix'], content)
+
+
 # ----------------------------------------------------------------------------- statistics
 
 

@@ -112,7 +112,7 @@ class VideoReader:
     except BaseException:
       self._container.close()
       raise
-    self._rotation = 0
+    self._read = False
 
   def _streams(self):
     if not self._container.streams.video:
@@ -157,17 +157,25 @@ class VideoReader:
     )
 
   def first_frame(self) -> np.ndarray:
-    """The first frame (uint8 RGB, upright); VideoError when there is none."""
+    """The first frame (uint8 RGB, upright); VideoError when there is none. Leaves the
+    reader at the start of the clip."""
+    self._rewind()
     for item in self.items():
       if isinstance(item, Frame):
-        self._container.seek(0)
+        self._rewind()
         return item.rgb
     raise VideoError(f'{self.path}: has no video frames')
+
+  def _rewind(self) -> None:
+    if self._read:
+      self._container.seek(0)
+      self._read = False
 
   def items(self) -> Iterator[Any]:
     """`Frame`s and audio packets in file order (then the decoder's last frames)."""
     av = require_av()
     streams = [self._video] + ([self._audio] if self._audio is not None else [])
+    self._read = True
     try:
       for packet in self._container.demux(*streams):
         if packet.stream is self._video:
