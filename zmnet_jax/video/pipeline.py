@@ -19,8 +19,8 @@
 One signal (a style, a mix, a word) for the whole clip, or a sweep through several over
 its length. Frames are decoded one at a time and written as soon as their batch is done,
 so a clip of any length needs the memory of one batch; the audio is muxed as it comes.
-A first pass (only for `clip` statistics or `strength` < 1) samples frames across the
-clip. The output is written to a temporary name and renamed when complete.
+A first pass (only for `clip` statistics, `strength` < 1 or a sweep) samples frames
+across the clip and counts them. The output is written to a temporary name and renamed when complete.
 """
 
 from __future__ import annotations
