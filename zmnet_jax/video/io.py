@@ -123,7 +123,7 @@ class VideoReader:
     video.thread_type = 'AUTO'
     audio = self._container.streams.audio[0] if self._container.streams.audio else None
     if audio is not None and audio.codec_context is None:
-      audio = None  # not decodable; it can still not be copied without its parameters
+      audio = None  # no decoder, so no known parameters: the output goes without sound
     return video, audio
 
   @property
