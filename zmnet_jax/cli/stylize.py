@@ -243,7 +243,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
   args = build_parser().parse_args(argv)
   args.max_pixels = int(args.max_pixels)
   if args.tile_size is None:
-    video = video_io.is_video_path(args.content) and not os.path.isdir(args.content)
+    video = video_io.is_video_path(args.content)
     args.tile_size = pipeline.VideoOptions.tile_size if video else STILL_TILE_SIZE
   if args.backend == 'onnx' and (args.exact_stats or args.dtype != 'float32'):
     raise UsageError('--backend onnx: runs whole images in float32 (no --exact-stats, --dtype)')
@@ -588,7 +588,7 @@ def load_signals(args, source: SignalSource):
 
 def stylize_files(args) -> str:
   """Everything `main` does; returns the summary line."""
-  if video_io.is_video_path(args.content) and not os.path.isdir(args.content):
+  if video_io.is_video_path(args.content):
     return video_cli.stylize_clip(args, signal_source(args, args.out), load_signals)
   start = time.time()
   source, jobs, skipped = check_inputs(args)

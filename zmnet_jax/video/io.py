@@ -58,7 +58,9 @@ def require_av():
 
 
 def is_video_path(path: str) -> bool:
-  return os.path.splitext(str(path))[1].lower() in VIDEO_EXTENSIONS
+  """A path with a video suffix that is not a folder (a folder of images may be named so)."""
+  path = str(path)
+  return os.path.splitext(path)[1].lower() in VIDEO_EXTENSIONS and not os.path.isdir(path)
 
 
 def _reason(error: Exception) -> str:

@@ -37,7 +37,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from zmnet_jax import files
-from zmnet_jax.data import images
+from zmnet_jax.data import image_io, images
 from zmnet_jax.infer import signals as signals_lib
 from zmnet_jax.infer import stylizer as stylizer_lib
 from zmnet_jax.infer import tiling
@@ -196,7 +196,7 @@ class FrameStylizer:
       work_size=self.options.work_size,
       stats=stats,
     )[0]
-    return (np.clip(out, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    return np.stack([image_io.to_uint8(frame, 'stylized frame') for frame in out])
 
   def statistics(self, contents, cuts, dins, din):
     mode, batch = self.options.stats, len(contents)

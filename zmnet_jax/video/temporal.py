@@ -39,6 +39,8 @@ import jax
 import numpy as np
 from PIL import Image
 
+from zmnet_jax.data import image_io
+
 MODES = ('frame', 'smooth', 'clip')
 THUMBNAIL = 16
 LUMA = (0.299, 0.587, 0.114)
@@ -48,9 +50,9 @@ MAX_GAIN = 8.0
 
 def thumbnail(rgb: np.ndarray) -> np.ndarray:
   """A frame [H, W, 3] (uint8 or float in [0, 1]) as float32 [16, 16, 3] in [0, 1]."""
-  if rgb.dtype != np.uint8:
-    rgb = (np.clip(rgb, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
-  small = Image.fromarray(rgb).resize((THUMBNAIL, THUMBNAIL), Image.Resampling.BOX)
+  small = Image.fromarray(image_io.to_uint8(rgb, 'frame')).resize(
+    (THUMBNAIL, THUMBNAIL), Image.Resampling.BOX
+  )
   return np.asarray(small, np.float32) / 255.0
 
 
