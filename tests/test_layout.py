@@ -31,6 +31,7 @@ LAYERS = (
   'infer',
   'portable',
   'video',
+  'app',
   'evaluation',
   'training',
   'cli',
@@ -124,7 +125,7 @@ def test_subpackages_import_only_those_below_them(lower):
 
 def test_importing_inference_loads_no_training_machinery():
   code = (
-    'import sys, zmnet_jax.infer; from zmnet_jax import Stylizer; '
+    'import sys, zmnet_jax.infer, zmnet_jax.app.server; from zmnet_jax import Stylizer; '
     f'heavy = {HEAVY_FOR_INFERENCE!r}; '
     "print(sorted(m for m in sys.modules if any(m == h or m.startswith(h + '.') "
     'for h in heavy)))'

@@ -67,6 +67,12 @@ def read_json(path: str | os.PathLike) -> Any:
     return json.load(f)
 
 
+def safe_name(text: str, limit: int = 80) -> str:
+  """Text as a file-name stem: '0.5 morning + 0.5 night' -> '0.5_morning_+_0.5_night'."""
+  slug = '_'.join(text.split())
+  return ''.join(c if c.isalnum() or c in '._+-' else '-' for c in slug)[:limit]
+
+
 def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
   """Whether two paths name one file (links and `..` resolved; hard links too)."""
   if os.path.realpath(a) == os.path.realpath(b):

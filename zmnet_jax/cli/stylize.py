@@ -310,16 +310,10 @@ def model_path(args) -> str:
 
 
 def load_model_vocabulary(model_path: str):
-  """The signal vocabulary saved with a model (workdir or bundle file, params metadata)."""
+  """The signal vocabulary saved with a model (workdir, params file or ONNX bundle)."""
   if bundle.is_bundle(model_path):
     return vocabulary.load_vocabulary(model_path)
-  source = loading.resolve_model_path(model_path)
-  if source.is_file:
-    from zmnet_jax import params_file  # pylint: disable=g-import-not-at-top
-
-    vocab = params_file.load(source.params_path)[3]
-    return None if vocab is None else vocabulary.SignalVocabulary.from_dict(vocab)
-  return vocabulary.load_vocabulary(source.model_dir)
+  return loading.load_vocabulary(loading.resolve_model_path(model_path))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -359,16 +353,10 @@ def text_source(texts: Sequence[str], model_path: str) -> SignalSource:
       f'word signals (configs/attributes.py)'
     )
   vectors = vocab.signals(list(texts))  # checks every text now, before the model loads
-  names = [text_slug(t) for t in texts]
+  names = [files.safe_name(t) for t in texts]
   return SignalSource(
     names, 'vector', model_path, lambda stylizer: stylizer.encode_vectors(vectors)
   )
-
-
-def text_slug(text_value: str) -> str:
-  """'0.5 morning + 0.5 night' -> '0.5_morning_+_0.5_night' (safe in file names)."""
-  slug = '_'.join(text_value.split())
-  return ''.join(c if c.isalnum() or c in '._+-' else '-' for c in slug)[:80]
 
 
 def style_source(

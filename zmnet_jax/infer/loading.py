@@ -31,6 +31,7 @@ import ml_collections
 from zmnet_jax import params_file, workdir
 from zmnet_jax.models import model as model_lib
 from zmnet_jax.models import vgg_weights
+from zmnet_jax.signals import vocabulary
 
 # Models shipped in the package (zmnet_jax/pretrained/), by name; `default` is used when
 # no model is given.
@@ -130,6 +131,18 @@ def load_model(source: ModelSource, dtype: str | None = None) -> LoadedModel:
   else:
     params, step = read_checkpoint_params(source, abstract)
   return LoadedModel(model, params, vgg_params, config, int(step), card, vocab)
+
+
+def load_vocabulary(source: ModelSource) -> vocabulary.SignalVocabulary | None:
+  """The signal vocabulary saved with a word model (in its params file, or its workdir's
+  `signal_vocabulary.json`); None for other models."""
+  if source.is_file:
+    try:
+      vocab = params_file.load(source.params_path)[3]
+    except params_file.ParamsFileError as e:
+      raise InferenceError(str(e)) from e
+    return None if vocab is None else vocabulary.SignalVocabulary.from_dict(vocab)
+  return vocabulary.load_vocabulary(source.model_dir)
 
 
 def read_params(source: ModelSource, abstract_params) -> tuple[dict, int]:

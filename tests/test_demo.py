@@ -1,0 +1,275 @@
+# Copyright 2026 The zmnet_jax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""The web app: its engine, its HTTP API, and its page in a real (headless) Chromium.
+
+The browser test writes screenshots to `$ZMNET_JAX_TEST_ARTIFACTS` (default
+`test-artifacts/` in the repository) and skips where no Chromium is installed
+(`apt-get install chromium chromium-driver`; `.ci/run` installs them).
+"""
+
+import os
+import socket
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from zmnet_jax import infer
+from zmnet_jax.app import browser
+from zmnet_jax.app import engine as engine_lib
+from zmnet_jax.data import image_io, images
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ARTIFACTS = os.environ.get('ZMNET_JAX_TEST_ARTIFACTS') or os.path.join(REPO, 'test-artifacts')
+
+
+@pytest.fixture(scope='module')
+def photos(tmp_path_factory):
+  """A content photo (300x200), two styles, a non-image named .png, an oversized PNG."""
+  root = tmp_path_factory.mktemp('uploads')
+  content_val = os.path.dirname(engine_lib.example_images('content')[0])
+  chelsea = image_io.load_image(os.path.join(content_val, 'chelsea.png'))
+  paths = {}
+  for name, image in {
+    'cat': images.resize_short_side(chelsea, 200)[:, :300],
+    'gravel': image_io.load_image(engine_lib.example_images('style')[0]),
+    'stripes': np.kron(np.indices((8, 8)).sum(0) % 2, np.ones((16, 16)))[..., None]
+    * np.array([230, 40, 20])[None, None],
+  }.items():
+    paths[name] = str(root / f'{name}.png')
+    image_io.save_image(paths[name], image.astype(np.uint8))
+  paths['text'] = str(root / 'notes.png')
+  (root / 'notes.png').write_text('not an image, whatever the name says\n')
+  paths['huge'] = str(root / 'huge.png')
+  Image.new('RGB', (1200, 1000), (90, 120, 200)).save(paths['huge'])
+  return paths
+
+
+@pytest.fixture(scope='module')
+def shipped():
+  return infer.Stylizer.load()
+
+
+@pytest.fixture(scope='module')
+def engine(shipped, tmp_path_factory):
+  return engine_lib.Engine(shipped, str(tmp_path_factory.mktemp('results')), max_pixels=1_000_000)
+
+
+def run(engine, photos, **request):
+  request.setdefault('styles', (photos['gravel'],))
+  result = engine.run(engine_lib.Request(photos['cat'], **request))
+  return image_io.load_image(result.path), result
+
+
+# ----------------------------------------------------------------------------- engine
+
+
+def test_result_is_a_stylized_png_at_the_chosen_size(engine, photos):
+  out, result = run(engine, photos, size=128)
+  assert out.shape == (128, 192, 3) and result.shape == (128, 192)
+  assert os.path.basename(result.path) == 'cat__gravel.png'
+  assert result.summary.startswith('cat__gravel.png: 192x128, ')
+  cat = images.resize_short_side(image_io.load_image(photos['cat']), 128)
+  assert np.abs(out.astype(float) - cat).mean() > 10  # stylized, not the photo
+  as_uploaded, _ = run(engine, photos, size=None)
+  assert as_uploaded.shape == (200, 300, 3)
+
+
+def test_mix_slides_from_the_first_style_to_the_second(engine, photos):
+  both = dict(styles=(photos['gravel'], photos['stripes']), size=64)
+  first, result = run(engine, photos, mix=0.0, **both)
+  assert np.array_equal(first, run(engine, photos, styles=(photos['gravel'],), size=64)[0])
+  second, _ = run(engine, photos, mix=1.0, **both)
+  assert np.array_equal(second, run(engine, photos, styles=(photos['stripes'],), size=64)[0])
+  half, mixed = run(engine, photos, mix=0.5, **both)
+  assert os.path.basename(mixed.path) == 'cat__gravel+stripes.png'
+  gap = np.abs(first.astype(float) - second).mean()
+  assert gap > 5
+  assert np.abs(half.astype(float) - first).mean() < gap
+  assert np.abs(half.astype(float) - second).mean() < gap
+
+
+def test_strength_and_colour_follow_the_stylizer(engine, shipped, photos):
+  cat = images.to_float(images.resize_short_side(image_io.load_image(photos['cat']), 64))[None]
+  gravel = image_io.load_image(photos['gravel'])
+  din = shipped.with_strength(shipped.encode_images([gravel]), cat, 0.3)
+  want = shipped.stylize(cat, din, preserve_colors=True)[0, 0]
+  out, _ = run(engine, photos, strength=0.3, preserve_color=True, size=64)
+  assert np.abs(out.astype(float) - image_io.to_uint8(want)).max() <= 1
+
+
+def test_moving_a_slider_reencodes_nothing(engine, photos, monkeypatch, tmp_path):
+  run(engine, photos, size=64, strength=0.5)
+  calls = []
+  encode = engine.stylizer.encode_inputs
+  monkeypatch.setattr(engine.stylizer, 'encode_inputs', lambda x: calls.append(1) or encode(x))
+  for strength in (0.5, 0.7, 1.0):
+    run(engine, photos, size=64, strength=strength)
+  assert calls == []
+  new_style = str(tmp_path / 'noise.png')
+  image_io.save_image(new_style, np.random.default_rng(0).integers(0, 255, (64, 64, 3), np.uint8))
+  run(engine, photos, size=64, styles=(new_style,))
+  assert calls == [1]
+
+
+@pytest.mark.parametrize(
+  'upload, request_fields, message',
+  [
+    ('text', {}, 'content image notes.png: not a recognized image file'),
+    ('huge', {}, 'content image huge.png: too many pixels'),
+    ('cat', {'styles': ('text',)}, 'style image notes.png: not a recognized image file'),
+    ('cat', {'styles': ()}, 'give one or two style images, not 0'),
+    ('cat', {'size': 2000}, 'output size 2000 makes it 3000x2000'),
+    ('missing', {}, 'content image missing.png: cannot be read'),
+  ],
+)
+def test_bad_requests_are_one_line(engine, photos, upload, request_fields, message):
+  fields = dict(request_fields)
+  fields['styles'] = tuple(photos[s] for s in fields.get('styles', ('gravel',)))
+  content = photos.get(upload) or os.path.join(os.path.dirname(photos['cat']), 'missing.png')
+  with pytest.raises(engine_lib.RequestError) as error:
+    engine.run(engine_lib.Request(content, **fields))
+  assert message in str(error.value) and '\n' not in str(error.value)
+  assert run(engine, photos, size=32)[0].shape == (32, 48, 3)  # still serving
+
+
+def test_a_word_model_takes_text(trained_word_workdir, photos, tmp_path):
+  words = engine_lib.Engine(infer.Stylizer.load(trained_word_workdir), str(tmp_path))
+  assert words.takes_words and words.words == ['noon', 'night']
+  request = engine_lib.Request(photos['cat'], text='0.5 noon + 0.5  night', size=32)
+  result = words.run(request)
+  assert os.path.basename(result.path) == 'cat__0.5_noon_+_0.5_night.png'
+  assert image_io.load_image(result.path).shape == (32, 48, 3)
+  with pytest.raises(engine_lib.RequestError, match='type a word'):
+    words.run(engine_lib.Request(photos['cat'], text=' '))
+  with pytest.raises(engine_lib.RequestError, match='needs an image-signal model'):
+    words.run(engine_lib.Request(photos['cat'], text='noon', strength=0.5))
+
+
+def test_results_beyond_the_last_few_are_deleted(shipped, photos, tmp_path, monkeypatch):
+  monkeypatch.setattr(engine_lib, 'KEEP_RESULTS', 2)
+  small = engine_lib.Engine(shipped, str(tmp_path))
+  paths = [run(small, photos, size=16)[1].path for _ in range(4)]
+  assert [os.path.exists(p) for p in paths] == [False, False, True, True]
+  assert sorted(os.listdir(tmp_path)) == ['000003', '000004']
+
+
+# ----------------------------------------------------------------------------- server
+
+
+def free_port() -> int:
+  with socket.socket() as s:
+    s.bind(('127.0.0.1', 0))
+    return s.getsockname()[1]
+
+
+@pytest.fixture(scope='module')
+def server(engine):
+  pytest.importorskip('gradio', reason='the [demo] extra (gradio) is not installed')
+  from zmnet_jax.app import server as server_lib  # pylint: disable=g-import-not-at-top
+
+  options = server_lib.ServerOptions(port=free_port(), max_file_size='1mb')
+  blocks, url = server_lib.launch(engine, options, block=False)
+  yield url
+  blocks.close()
+
+
+def test_the_page_shows_the_signal_the_model_takes(engine, trained_word_workdir, tmp_path):
+  pytest.importorskip('gradio', reason='the [demo] extra (gradio) is not installed')
+  from zmnet_jax.app import page  # pylint: disable=g-import-not-at-top
+
+  words = engine_lib.Engine(infer.Stylizer.load(trained_word_workdir), str(tmp_path))
+  for eng, styles_visible in ((engine, True), (words, False)):
+    blocks = {b.elem_id: b for b in page.build_page(eng).blocks.values() if b.elem_id}
+    assert blocks['styles'].visible is styles_visible
+    assert blocks['words'].visible is not styles_visible
+
+
+def test_the_api_stylizes_and_reports_bad_uploads(server, photos):
+  client_lib = pytest.importorskip('gradio_client')
+  client = client_lib.Client(server, verbose=False)
+  path, status = client.predict(
+    content=client_lib.handle_file(photos['cat']),
+    style=client_lib.handle_file(photos['gravel']),
+    size='64',
+    api_name='/stylize',
+  )
+  assert image_io.load_image(path).shape == (64, 96, 3)
+  assert status.startswith('cat__gravel.png: 96x64, ')
+  with pytest.raises(Exception, match='content image notes.png: not a recognized image file'):
+    client.predict(
+      content=client_lib.handle_file(photos['text']),
+      style=client_lib.handle_file(photos['gravel']),
+      api_name='/stylize',
+    )
+  path, _ = client.predict(
+    content=client_lib.handle_file(photos['cat']),
+    style=client_lib.handle_file(photos['stripes']),
+    size='32',
+    api_name='/stylize',
+  )
+  assert image_io.load_image(path).shape == (32, 48, 3)
+
+
+# ----------------------------------------------------------------------------- browser
+
+
+@pytest.fixture(scope='module')
+def page_driver():
+  found = browser.find_chromium()
+  if not found:
+    pytest.skip('no Chromium here (apt-get install chromium chromium-driver)')
+  pytest.importorskip('selenium', reason='selenium is not installed')
+  driver = browser.PageDriver(*found)
+  yield driver
+  driver.close()
+
+
+def test_the_page_stylizes_in_a_browser(server, page_driver, photos):
+  from selenium.webdriver.common.action_chains import ActionChains  # pylint: disable=g-import-not-at-top
+
+  os.makedirs(ARTIFACTS, exist_ok=True)
+  page_driver.open(server)
+  page_driver.upload('content', photos['text'])
+  page_driver.upload('style', photos['gravel'])
+  page_driver.press()
+  assert 'content image notes.png: not a recognized image file' in page_driver.error_text()
+  page_driver.screenshot(os.path.join(ARTIFACTS, 'demo_bad_upload.png'))
+
+  page_driver.open(server)  # the server kept serving: a fresh page, good uploads
+  page_driver.upload('content', photos['cat'])
+  page_driver.upload('style', photos['gravel'])
+  cold = page_driver.press()
+  assert page_driver.status().startswith('cat__gravel.png: 768x512, ')
+  out = page_driver.result_image()
+  assert out.shape == (512, 768, 3)
+  cat = images.resize_short_side(image_io.load_image(photos['cat']), 512)
+  assert np.abs(out.astype(float) - cat).mean() > 10
+  warm = page_driver.press()
+  page_driver.screenshot(os.path.join(ARTIFACTS, 'demo_page.png'))
+
+  before, shown = page_driver.status(), page_driver.result_src()
+  slider = page_driver.driver.find_element(
+    page_driver.by.CSS_SELECTOR, '#strength input[type=range]'
+  )
+  ActionChains(page_driver.driver).move_to_element_with_offset(
+    slider, -slider.size['width'] // 2 + 1, 0
+  ).click().perform()
+  page_driver.wait_for_result(60, before)  # a slider moved to 0 re-ran without the button
+  browser.wait_for(lambda: page_driver.result_src() != shown, 30, 'the new image')
+  assert page_driver.status().startswith('cat__gravel.png: 768x512, ')
+  weak = page_driver.result_image()
+  assert np.abs(weak.astype(float) - cat).mean() < np.abs(out.astype(float) - cat).mean()
+  print(f'button press to result at 512 px: {cold:.2f} s (first), {warm:.2f} s (again)')

@@ -1,0 +1,121 @@
+# Copyright 2026 The zmnet_jax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""The page driven in headless Chromium (Selenium): for the tests, the latency benchmark
+and the README's screenshot. Needs Debian's `chromium` and `chromium-driver` (nothing is
+downloaded at run time) and selenium (the [test] extra)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+import urllib.request
+
+import numpy as np
+
+from zmnet_jax.data import image_io
+
+RESULT_LINE = re.compile(r'\(result \d+\)$')  # how `engine.Result.summary` ends
+
+
+def find_chromium() -> tuple[str, str] | None:
+  """(browser, driver) paths, or None where they are not installed."""
+  browser = shutil.which('chromium') or shutil.which('chromium-browser')
+  driver = shutil.which('chromedriver')
+  return (browser, driver) if browser and driver else None
+
+
+def wait_for(condition, timeout: float, what: str):
+  """`condition()`'s first truthy value, polled; AssertionError after `timeout` s."""
+  deadline = time.monotonic() + timeout
+  while time.monotonic() < deadline:
+    value = condition()
+    if value:
+      return value
+    time.sleep(0.05)
+  raise AssertionError(f'timed out after {timeout} s waiting for {what}')
+
+
+class PageDriver:
+  """One headless Chromium on the app's page (elements found by their elem_id)."""
+
+  def __init__(self, browser: str, driver: str, size: tuple[int, int] = (1400, 1000)):
+    from selenium import webdriver  # pylint: disable=g-import-not-at-top
+    from selenium.webdriver.chrome.service import Service  # pylint: disable=g-import-not-at-top
+    from selenium.webdriver.common.by import By  # pylint: disable=g-import-not-at-top
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = browser
+    for arg in ('--headless=new', '--no-sandbox', '--disable-dev-shm-usage'):
+      options.add_argument(arg)
+    options.add_argument(f'--window-size={size[0]},{size[1]}')
+    self.by = By
+    self.driver = webdriver.Chrome(service=Service(driver), options=options)
+
+  def close(self) -> None:
+    self.driver.quit()
+
+  def open(self, url: str, timeout: float = 60) -> None:
+    self.driver.get(url)
+    wait_for(lambda: self.driver.find_elements(self.by.ID, 'run'), timeout, 'the page')
+
+  def upload(self, elem_id: str, path: str, timeout: float = 30) -> None:
+    """Puts a file into an image input and waits until the server has it (its preview)."""
+    self._find(f'#{elem_id} input[type=file]').send_keys(path)
+    wait_for(lambda: self._all(f'#{elem_id} img'), timeout, f'the {elem_id} upload')
+
+  def press(self, timeout: float = 120) -> float:
+    """Clicks Stylize; the seconds until a new result (or an error message) shows."""
+    start = time.perf_counter()
+    self._find('#run').click()
+    self.wait_for_result(timeout)
+    return time.perf_counter() - start
+
+  def wait_for_result(self, timeout: float = 120, before: str | None = None) -> None:
+    """Until a result line (it counts results) other than `before` (default: the one now)
+    shows in the status, or an error message does. While a request runs the status shows
+    Gradio's progress instead."""
+    before = self.status() if before is None else before
+
+    def done():
+      status = self.status()
+      return self.error_text() or (status != before and RESULT_LINE.search(status))
+
+    wait_for(done, timeout, 'a result')
+
+  def result_src(self) -> str | None:
+    found = self._all('#result img')
+    return found[0].get_attribute('src') if found else None
+
+  def result_image(self) -> np.ndarray:
+    """The shown result, downloaded as served (uint8 [H, W, 3])."""
+    with urllib.request.urlopen(self.result_src()) as response:
+      return image_io.decode_image_bytes(response.read(), 'the result')
+
+  def status(self) -> str:
+    return self._find('#status').text
+
+  def error_text(self) -> str:
+    return ' '.join(e.text for e in self._all('.toast-body'))
+
+  def screenshot(self, path: str) -> str:
+    self.driver.save_screenshot(path)
+    return path
+
+  def _find(self, css: str):
+    return self.driver.find_element(self.by.CSS_SELECTOR, css)
+
+  def _all(self, css: str):
+    return self.driver.find_elements(self.by.CSS_SELECTOR, css)

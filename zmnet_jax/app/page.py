@@ -1,0 +1,191 @@
+# Copyright 2026 The zmnet_jax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""The page (Gradio Blocks): content, signal, sliders, result; and its API endpoint.
+
+One function, `stylize`, serves the button (and the HTTP API as `/stylize`); moving a
+slider or ticking the colour box re-runs it on what is already there. All events share
+one concurrency group of one, so requests queue instead of running JAX side by side.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import logging
+import os
+
+import gradio as gr
+
+from zmnet_jax.app import engine as engine_lib
+
+log = logging.getLogger(__name__)
+
+API_NAME = 'stylize'
+AS_UPLOADED = 'as uploaded'
+SIZES = ('256', '384', '512', '768', '1024', '2048', AS_UPLOADED)  # the output's short side
+DEFAULT_SIZE = str(engine_lib.Request.size)
+
+
+def theme() -> gr.themes.Base:
+  """System fonts only: the page renders without the internet (no Google Fonts)."""
+  return gr.themes.Soft(font=['ui-sans-serif', 'system-ui', 'sans-serif'])
+
+
+def uploaded_image(**kwargs) -> gr.Image:
+  """`gr.Image` that hands the uploaded file over undecoded: the engine decodes and checks
+  it, so a file that is not an image gets one clear message instead of Pillow's error.
+  (An instance's own `preprocess`: a subclass would make Gradio write a .pyi beside us.)"""
+  image = gr.Image(type='filepath', **kwargs)
+  image.preprocess = functools.partial(uploaded_path, image, image.preprocess)
+  return image
+
+
+def uploaded_path(image: gr.Image, decode, payload):
+  if payload is None or not payload.path or (payload.url or '').startswith('data:'):
+    try:
+      return decode(payload)  # Gradio's own: empty, or pasted as a data URL
+    except Exception as e:  # Pillow raises many types for corrupt data.
+      raise gr.Error(html.escape(f'{image.label}: not a readable image ({e})')) from e
+  return payload.path
+
+
+def build_page(engine: engine_lib.Engine) -> gr.Blocks:
+  """The page for `engine`'s model: style images (two, mixed) or a word box."""
+  words = engine.takes_words
+  with gr.Blocks(title='zmnet_jax: stylize', analytics_enabled=False) as page:
+    gr.Markdown(header(engine))
+    with gr.Row(equal_height=False):
+      with gr.Column():
+        content = uploaded_image(
+          label='Content photo',
+          sources=['upload', 'webcam', 'clipboard'],
+          elem_id='content',
+        )
+        gr.Examples(engine_lib.example_images('content'), inputs=content, label='Sample photos')
+      with gr.Column(visible=not words, elem_id='styles'):
+        style = uploaded_image(label='Style', sources=['upload', 'clipboard'], elem_id='style')
+        gr.Examples(engine_lib.example_images('style'), inputs=style, label='Sample styles')
+        with gr.Accordion('Mix in a second style', open=False):
+          style_b = uploaded_image(
+            label='Second style',
+            sources=['upload', 'clipboard'],
+            elem_id='style_b',
+          )
+          mix = gr.Slider(0, 1, 0.5, step=0.05, label='Share of the second style')
+      with gr.Column(visible=words, elem_id='words'):
+        text = gr.Textbox(
+          '',
+          label='Word or expression',
+          placeholder=f'e.g. 0.5 {" + 0.5 ".join(engine.words[:2])}' if words else '',
+          info=f'trained on: {", ".join(engine.words)}' if words else None,
+          elem_id='text',
+        )
+      with gr.Column():
+        result = gr.Image(
+          label='Result',
+          type='filepath',
+          format='png',
+          interactive=False,
+          buttons=['download', 'fullscreen'],
+          elem_id='result',
+        )
+        status = gr.Markdown(elem_id='status')
+        button = gr.Button('Stylize', variant='primary', elem_id='run')
+        strength = gr.Slider(
+          0,
+          1,
+          1.0,
+          step=0.05,
+          label='Strength (0: the photo itself)',
+          visible=not words,
+          elem_id='strength',
+        )
+        preserve = gr.Checkbox(label="Keep the photo's colours", elem_id='preserve')
+        size = gr.Dropdown(
+          list(SIZES),
+          value=DEFAULT_SIZE,
+          allow_custom_value=True,
+          label='Output size (short side, px; or type one)',
+          elem_id='size',
+        )
+
+    inputs = [content, style, style_b, mix, text, strength, preserve, size]
+    shared = dict(
+      inputs=inputs, outputs=[result, status], concurrency_id='stylize', concurrency_limit=1
+    )
+    button.click(functools.partial(stylize, engine), api_name=API_NAME, **shared)
+    for control, event in ((mix, 'release'), (strength, 'release'), (preserve, 'input')):
+      getattr(control, event)(
+        functools.partial(restylize, engine),
+        api_visibility='private',
+        trigger_mode='always_last',
+        show_progress='minimal',
+        **shared,
+      )
+  return page
+
+
+def header(engine: engine_lib.Engine) -> str:
+  card = engine.stylizer.card
+  about = card.get('description') or card.get('name') or ''
+  what = 'a word or an expression' if engine.takes_words else 'a style image (or two, mixed)'
+  return (
+    '## zmnet_jax: zero-shot style transfer\n'
+    f'A photo and {what}; any style works, no training needed. '
+    f'Model: `{os.path.basename(engine.stylizer.source.path)}` (step {engine.stylizer.step}). '
+    f'{about}'
+  )
+
+
+def stylize(
+  engine,
+  content,
+  style=None,
+  style_b=None,
+  mix=0.5,
+  text='',
+  strength=1.0,
+  preserve_color=False,
+  size=DEFAULT_SIZE,
+):
+  """The page's and the API's function: (result PNG path, status line)."""
+  try:
+    short_side = None if size in (None, '', AS_UPLOADED) else int(size)
+  except ValueError:
+    raise gr.Error(html.escape(f'output size: a number of pixels or {AS_UPLOADED!r}, not {size!r}'))
+  request = engine_lib.Request(
+    content=content,
+    styles=tuple(s for s in (style, style_b) if s),
+    mix=float(mix),
+    text=text or '',
+    strength=float(strength),
+    preserve_color=bool(preserve_color),
+    size=short_side,
+  )
+  try:
+    result = engine.run(request)
+  except engine_lib.RequestError as e:
+    log.info('request refused: %s', e)
+    raise gr.Error(html.escape(str(e)), print_exception=False) from e
+  log.info('stylized %s', result.summary)
+  return result.path, result.summary
+
+
+def restylize(engine, content, style, style_b, *rest):
+  """`stylize` after a slider moved: nothing (no message) until content and signal exist."""
+  text = rest[1]
+  if not content or not (style or style_b or (engine.takes_words and text)):
+    return gr.skip(), gr.skip()
+  return stylize(engine, content, style, style_b, *rest)

@@ -1,0 +1,73 @@
+# Copyright 2026 The zmnet_jax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""Serving the page: load the model, warm it up, queue requests, launch on localhost."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+import time
+
+from zmnet_jax import infer
+from zmnet_jax.app import engine as engine_lib
+
+
+@dataclasses.dataclass(frozen=True)
+class ServerOptions:
+  model: str | None = None  # a shipped model's name or a path (None: the pretrained one)
+  host: str = '127.0.0.1'
+  port: int = 7860
+  max_pixels: int = 50_000_000  # uploads with more pixels are refused
+  max_file_size: str = '64mb'  # larger uploads are refused by the server
+  queue_size: int = 16  # requests waiting beyond this are refused ("queue full")
+  warm_up: bool = True  # compile the 512 px path before the first request
+
+
+def load_engine(options: ServerOptions, out_dir: str | None = None) -> engine_lib.Engine:
+  stylizer = infer.Stylizer.load(options.model)
+  out_dir = out_dir or tempfile.mkdtemp(prefix='zmnet_demo_')
+  return engine_lib.Engine(stylizer, out_dir, options.max_pixels)
+
+
+def warm_up(engine: engine_lib.Engine) -> float:
+  """Runs one sample request at the default size (compiles it); returns the seconds."""
+  start = time.perf_counter()
+  content = engine_lib.example_images('content')[0]
+  if engine.takes_words:
+    engine.run(engine_lib.Request(content, text=engine.words[0]))
+  else:
+    engine.run(engine_lib.Request(content, (engine_lib.example_images('style')[0],)))
+  return time.perf_counter() - start
+
+
+def launch(engine: engine_lib.Engine, options: ServerOptions, block: bool = True):
+  """Serves the page; returns (the running Blocks, its URL) when not `block`ing."""
+  os.environ.setdefault('GRADIO_ANALYTICS_ENABLED', 'False')  # it phones no one
+  from zmnet_jax.app import page  # pylint: disable=g-import-not-at-top  (gradio: lazy)
+
+  blocks = page.build_page(engine)
+  blocks.queue(max_size=options.queue_size, default_concurrency_limit=1)
+  _, url, _ = blocks.launch(
+    server_name=options.host,
+    server_port=options.port,
+    prevent_thread_lock=not block,
+    max_file_size=options.max_file_size,
+    allowed_paths=[engine.out_dir],
+    footer_links=['api'],
+    theme=page.theme(),
+    quiet=not block,
+  )
+  return blocks, url

@@ -1,0 +1,89 @@
+# Copyright 2026 The zmnet_jax Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""`zmnet-demo`: the web app on localhost (the [demo] extra).
+
+    pip install -e '.[demo]' && zmnet-demo          # then open http://127.0.0.1:7860
+    zmnet-demo --model runs/words --port 8080      # a word model: a text box instead
+
+The page's function is also an HTTP API (`/stylize`; see the README for a client call).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from typing import Sequence
+
+from zmnet_jax.app import server
+from zmnet_jax.cli import common
+from zmnet_jax.cli.common import UsageError
+
+
+def build_parser():
+  defaults = server.ServerOptions()
+  p = common.ArgumentParser(prog='zmnet-demo', description=__doc__.split('\n')[0])
+  common.add_model_argument(p)
+  p.add_argument(
+    '--host',
+    default=defaults.host,
+    help='address to serve on (default %(default)s: this machine only; 0.0.0.0 for the network)',
+  )
+  p.add_argument(
+    '--port', type=common.integer(1, 65535), default=defaults.port, help='default %(default)s'
+  )
+  p.add_argument(
+    '--max-pixels',
+    type=common.number(least=1),
+    default=defaults.max_pixels,
+    metavar='N',
+    help='refuse uploads with more pixels (default %(default).0e)',
+  )
+  p.add_argument(
+    '--max-file-size',
+    default=defaults.max_file_size,
+    metavar='SIZE',
+    help="refuse larger uploads, e.g. '64mb' (default %(default)s)",
+  )
+  p.add_argument(
+    '--no-warm-up',
+    dest='warm_up',
+    action='store_false',
+    help='start serving before compiling (the first request then waits for it)',
+  )
+  return p
+
+
+def serve(argv: Sequence[str] | None) -> str:
+  args = build_parser().parse_args(argv)
+  if importlib.util.find_spec('gradio') is None:
+    raise UsageError("zmnet-demo needs the [demo] extra: pip install 'zmnet_jax[demo]'")
+  options = server.ServerOptions(
+    model=args.model,
+    host=args.host,
+    port=args.port,
+    max_pixels=int(args.max_pixels),
+    max_file_size=args.max_file_size,
+  )
+  print(f'loading {args.model} ...', file=sys.stderr)
+  engine = server.load_engine(options)
+  if args.warm_up:
+    print('compiling the 512 px path on a sample ...', file=sys.stderr)
+    print(f'ready in {server.warm_up(engine):.1f} s', file=sys.stderr)
+  server.launch(engine, options)
+  return 'stopped'
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+  return common.run(lambda: serve(argv))
