@@ -19,8 +19,13 @@ The browser test writes screenshots to `$ZMNET_JAX_TEST_ARTIFACTS` (default
 (`apt-get install chromium chromium-driver`; `.ci/run` installs them).
 """
 
+import json
 import os
+import signal
 import socket
+import subprocess
+import sys
+import urllib.request
 
 import numpy as np
 import pytest
@@ -147,7 +152,7 @@ def test_bad_requests_are_one_line(engine, photos, upload, request_fields, messa
 
 def test_a_word_model_takes_text(trained_word_workdir, photos, tmp_path):
   words = engine_lib.Engine(infer.Stylizer.load(trained_word_workdir), str(tmp_path))
-  assert words.takes_words and words.words == ['noon', 'night']
+  assert words.takes_words and sorted(words.words) == ['night', 'noon']
   request = engine_lib.Request(photos['cat'], text='0.5 noon + 0.5  night', size=32)
   result = words.run(request)
   assert os.path.basename(result.path) == 'cat__0.5_noon_+_0.5_night.png'
@@ -181,7 +186,7 @@ def server(engine):
   from zmnet_jax.app import server as server_lib  # pylint: disable=g-import-not-at-top
 
   options = server_lib.ServerOptions(port=free_port(), max_file_size='1mb')
-  blocks, url = server_lib.launch(engine, options, block=False)
+  blocks, url = server_lib.launch(engine, options)
   yield url
   blocks.close()
 
@@ -221,6 +226,55 @@ def test_the_api_stylizes_and_reports_bad_uploads(server, photos):
     api_name='/stylize',
   )
   assert image_io.load_image(path).shape == (32, 48, 3)
+
+
+# ----------------------------------------------------------------------------- command
+
+
+def test_the_command_serves_the_shipped_model_until_interrupted(tmp_path):
+  pytest.importorskip('gradio', reason='the [demo] extra (gradio) is not installed')
+  port = free_port()
+  env = dict(os.environ, ZMNET_JAX_CACHE=os.environ.get('ZMNET_JAX_CACHE', ''))
+  process = subprocess.Popen(
+    [sys.executable, '-m', 'zmnet_jax.demo', '--port', str(port)],
+    cwd=tmp_path,
+    env={k: v for k, v in env.items() if v},
+    stdout=subprocess.PIPE,
+    stderr=subprocess.PIPE,
+    text=True,
+  )
+  try:
+    config = browser.wait_for(lambda: read_config(port), 300, 'the server')
+  finally:
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+  assert config['title'] == 'zmnet_jax: stylize'
+  assert 'fast.safetensors' in json.dumps(config)
+  assert 'ready in' in err and process.returncode == 0, err
+  assert out.strip().endswith('stopped')
+
+
+def read_config(port: int):
+  try:
+    with urllib.request.urlopen(f'http://127.0.0.1:{port}/config', timeout=5) as response:
+      return json.loads(response.read())
+  except OSError:
+    return None
+
+
+def test_the_command_refuses_a_busy_port_and_a_missing_extra(capsys, monkeypatch):
+  from zmnet_jax.cli import demo  # pylint: disable=g-import-not-at-top
+
+  with socket.socket() as busy:
+    busy.bind(('127.0.0.1', 0))
+    busy.listen()
+    port = busy.getsockname()[1]
+    assert demo.main(['--port', str(port)]) == 2
+  err = capsys.readouterr().err
+  assert err == f'error: --port {port}: cannot serve on 127.0.0.1:{port} (Address already in use)\n'
+  monkeypatch.setattr(demo.importlib.util, 'find_spec', lambda name: None)
+  assert demo.main([]) == 2
+  assert "needs the [demo] extra: pip install 'zmnet_jax[demo]'" in capsys.readouterr().err
 
 
 # ----------------------------------------------------------------------------- browser

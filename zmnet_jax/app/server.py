@@ -18,10 +18,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 import tempfile
 import time
 
-from zmnet_jax import infer
+import jax
+
+from zmnet_jax import cache, infer
 from zmnet_jax.app import engine as engine_lib
 
 
@@ -34,6 +37,15 @@ class ServerOptions:
   max_file_size: str = '64mb'  # larger uploads are refused by the server
   queue_size: int = 16  # requests waiting beyond this are refused ("queue full")
   warm_up: bool = True  # compile the 512 px path before the first request
+
+
+def use_compilation_cache(folder: str | None = None) -> str:
+  """Keeps XLA's compiled programs on disk (`cache_dir()/xla` by default), so a restarted
+  server compiles the shapes it has seen before in a fraction of the time."""
+  folder = folder or os.path.join(cache.cache_dir(), 'xla')
+  jax.config.update('jax_compilation_cache_dir', folder)
+  jax.config.update('jax_persistent_cache_min_compile_time_secs', 0.5)
+  return folder
 
 
 def load_engine(options: ServerOptions, out_dir: str | None = None) -> engine_lib.Engine:
@@ -53,8 +65,8 @@ def warm_up(engine: engine_lib.Engine) -> float:
   return time.perf_counter() - start
 
 
-def launch(engine: engine_lib.Engine, options: ServerOptions, block: bool = True):
-  """Serves the page; returns (the running Blocks, its URL) when not `block`ing."""
+def launch(engine: engine_lib.Engine, options: ServerOptions):
+  """Starts serving the page in the background: (the running Blocks, its URL)."""
   os.environ.setdefault('GRADIO_ANALYTICS_ENABLED', 'False')  # it phones no one
   from zmnet_jax.app import page  # pylint: disable=g-import-not-at-top  (gradio: lazy)
 
@@ -63,11 +75,26 @@ def launch(engine: engine_lib.Engine, options: ServerOptions, block: bool = True
   _, url, _ = blocks.launch(
     server_name=options.host,
     server_port=options.port,
-    prevent_thread_lock=not block,
+    prevent_thread_lock=True,
     max_file_size=options.max_file_size,
     allowed_paths=[engine.out_dir],
     footer_links=['api'],
     theme=page.theme(),
-    quiet=not block,
+    quiet=True,
   )
   return blocks, url
+
+
+def serve_until_interrupted(engine: engine_lib.Engine, options: ServerOptions) -> None:
+  """Serves the page until Ctrl-C (a clean stop, also while starting)."""
+  blocks = None
+  try:
+    blocks, url = launch(engine, options)
+    print(f'serving on {url} (Ctrl-C stops)', file=sys.stderr)
+    while True:
+      time.sleep(0.5)
+  except KeyboardInterrupt:
+    pass
+  finally:
+    if blocks is not None:
+      blocks.close()

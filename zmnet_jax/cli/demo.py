@@ -23,6 +23,7 @@ The page's function is also an HTTP API (`/stylize`; see the README for a client
 from __future__ import annotations
 
 import importlib.util
+import socket
 import sys
 from typing import Sequence
 
@@ -65,10 +66,21 @@ def build_parser():
   return p
 
 
+def check_port(host: str, port: int) -> None:
+  """UsageError when `host:port` cannot be served on (in use, or not this machine's)."""
+  with socket.socket(socket.AF_INET6 if ':' in host else socket.AF_INET) as probe:
+    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server does
+    try:
+      probe.bind((host, port))
+    except OSError as e:
+      raise UsageError(f'--port {port}: cannot serve on {host}:{port} ({e.strerror})') from e
+
+
 def serve(argv: Sequence[str] | None) -> str:
   args = build_parser().parse_args(argv)
   if importlib.util.find_spec('gradio') is None:
     raise UsageError("zmnet-demo needs the [demo] extra: pip install 'zmnet_jax[demo]'")
+  check_port(args.host, args.port)
   options = server.ServerOptions(
     model=args.model,
     host=args.host,
@@ -76,12 +88,13 @@ def serve(argv: Sequence[str] | None) -> str:
     max_pixels=int(args.max_pixels),
     max_file_size=args.max_file_size,
   )
+  server.use_compilation_cache()
   print(f'loading {args.model} ...', file=sys.stderr)
   engine = server.load_engine(options)
   if args.warm_up:
     print('compiling the 512 px path on a sample ...', file=sys.stderr)
     print(f'ready in {server.warm_up(engine):.1f} s', file=sys.stderr)
-  server.launch(engine, options)
+  server.serve_until_interrupted(engine, options)
   return 'stopped'
 
 
