@@ -25,6 +25,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import urllib.request
 
 import numpy as np
@@ -300,6 +301,7 @@ def test_the_page_stylizes_in_a_browser(server, page_driver, photos):
   page_driver.upload('style', photos['gravel'])
   page_driver.press()
   assert 'content image notes.png: not a recognized image file' in page_driver.error_text()
+  time.sleep(0.5)  # the message fades in
   page_driver.screenshot(os.path.join(ARTIFACTS, 'demo_bad_upload.png'))
 
   page_driver.open(server)  # the server kept serving: a fresh page, good uploads
@@ -314,7 +316,7 @@ def test_the_page_stylizes_in_a_browser(server, page_driver, photos):
   warm = page_driver.press()
   page_driver.screenshot(os.path.join(ARTIFACTS, 'demo_page.png'))
 
-  before, shown = page_driver.status(), page_driver.result_src()
+  before, shown = page_driver.result_number(), page_driver.result_src()
   slider = page_driver.driver.find_element(
     page_driver.by.CSS_SELECTOR, '#strength input[type=range]'
   )

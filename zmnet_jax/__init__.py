@@ -22,9 +22,12 @@ The inference API is importable from the package: `zmnet_jax.Stylizer`, `zmnet_j
   data        image files and arrays, prepared folders, the training stream
   signals     word embeddings, expressions, reduction, the signal vocabulary
   infer       params-only loading, compiled inference, tiling, `Stylizer`
+  portable    ONNX export and the ONNX Runtime backend
+  video       clips: PyAV input/output, statistics over frames, the streamed pipeline
+  app         the web app (`zmnet-demo`): request engine, Gradio page and API, server
   evaluation  held-out scores (LPIPS, SSIM, style losses), word evaluation
   training    the sharded, jitted train step and loop
-  cli         the commands (train, stylize, evaluate, animate)
+  cli         the commands (train, stylize, evaluate, animate, export, demo)
   configs     the experiment configs (`--config tiny` or a path)
 """
 

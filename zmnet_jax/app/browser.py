@@ -18,6 +18,7 @@ downloaded at run time) and selenium (the [test] extra)."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import time
@@ -27,7 +28,29 @@ import numpy as np
 
 from zmnet_jax.data import image_io
 
-RESULT_LINE = re.compile(r'\(result \d+\)$')  # how `engine.Result.summary` ends
+RESULT_LINE = re.compile(r'\(result (\d+)\)')  # how `engine.Result.summary` ends
+# In the page: optionally click Stylize, then resolve with the milliseconds until the status
+# line reports a result numbered above arguments[0] or an error message shows. A
+# MutationObserver, so nothing polls (polling costs CPU the server needs).
+WATCH_SCRIPT = """
+const [after, click, resolve] = arguments;
+const start = performance.now();
+const number = () => {
+  const found = [...document.querySelector('#status').innerText.matchAll(/\\(result (\\d+)\\)/g)];
+  return found.length ? Number(found[found.length - 1][1]) : 0;
+};
+const check = () => {
+  const errors = [...document.querySelectorAll('.toast-body')].filter(e => e.innerText.trim());
+  if (number() > after || errors.length) {
+    observer.disconnect();
+    resolve(performance.now() - start);
+  }
+};
+const observer = new MutationObserver(check);
+observer.observe(document.body, {subtree: true, childList: true, characterData: true});
+if (click) document.querySelector('#run').click();
+check();
+"""
 
 
 def find_chromium() -> tuple[str, str] | None:
@@ -73,27 +96,32 @@ class PageDriver:
 
   def upload(self, elem_id: str, path: str, timeout: float = 30) -> None:
     """Puts a file into an image input and waits until the server has it (its preview)."""
-    self._find(f'#{elem_id} input[type=file]').send_keys(path)
+    self._find(f'#{elem_id} input[type=file]').send_keys(os.path.realpath(path))
     wait_for(lambda: self._all(f'#{elem_id} img'), timeout, f'the {elem_id} upload')
 
   def press(self, timeout: float = 120) -> float:
-    """Clicks Stylize; the seconds until a new result (or an error message) shows."""
-    start = time.perf_counter()
-    self._find('#run').click()
-    self.wait_for_result(timeout)
-    return time.perf_counter() - start
+    """Clicks Stylize; the seconds, timed in the page, until a new result (or an error
+    message) shows."""
+    return self._watch(timeout, click=True)
 
-  def wait_for_result(self, timeout: float = 120, before: str | None = None) -> None:
-    """Until a result line (it counts results) other than `before` (default: the one now)
-    shows in the status, or an error message does. While a request runs the status shows
-    Gradio's progress instead."""
-    before = self.status() if before is None else before
+  def wait_for_result(self, timeout: float = 120, after: int | None = None) -> float:
+    """Until the status shows a result numbered above `after` (default: the one shown
+    now), or an error message shows; returns the seconds waited."""
+    return self._watch(timeout, after=after)
 
-    def done():
-      status = self.status()
-      return self.error_text() or (status != before and RESULT_LINE.search(status))
+  def _watch(self, timeout: float, click: bool = False, after: int | None = None) -> float:
+    self.driver.set_script_timeout(timeout)
+    after = self.result_number() if after is None else after
+    try:
+      return self.driver.execute_async_script(WATCH_SCRIPT, after, click) / 1000
+    except Exception as e:  # selenium's ScriptTimeoutException, without importing it here
+      raise AssertionError(f'no result within {timeout} s ({type(e).__name__})') from e
 
-    wait_for(done, timeout, 'a result')
+  def result_number(self) -> int:
+    """The number of the result the status line reports; 0 before the first. (While a
+    request runs, Gradio's progress text shows over the previous line.)"""
+    found = RESULT_LINE.findall(self.status())
+    return int(found[-1]) if found else 0
 
   def result_src(self) -> str | None:
     found = self._all('#result img')
@@ -108,7 +136,8 @@ class PageDriver:
     return self._find('#status').text
 
   def error_text(self) -> str:
-    return ' '.join(e.text for e in self._all('.toast-body'))
+    texts = (e.get_attribute('textContent') for e in self._all('.toast-body'))
+    return ' '.join(' '.join(t.split()) for t in texts)  # also while it fades in
 
   def screenshot(self, path: str) -> str:
     self.driver.save_screenshot(path)
