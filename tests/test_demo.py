@@ -19,6 +19,7 @@ The browser test writes screenshots to `$ZMNET_JAX_TEST_ARTIFACTS` (default
 (`apt-get install chromium chromium-driver`; `.ci/run` installs them).
 """
 
+import contextlib
 import json
 import os
 import signal
@@ -227,6 +228,49 @@ def test_the_api_stylizes_and_reports_bad_uploads(server, photos):
     api_name='/stylize',
   )
   assert image_io.load_image(path).shape == (32, 48, 3)
+
+
+def test_requests_queue_instead_of_running_side_by_side(server, engine, photos, monkeypatch):
+  client_lib = pytest.importorskip('gradio_client')
+  monkeypatch.setattr(engine, '_lock', contextlib.nullcontext())  # only Gradio's queue left
+  spans, run = [], engine.run
+
+  def timed_run(request):
+    start = time.perf_counter()
+    try:
+      return run(request)
+    finally:
+      spans.append((start, time.perf_counter()))
+
+  monkeypatch.setattr(engine, 'run', timed_run)
+  client = client_lib.Client(server, verbose=False)
+  jobs = [
+    client.submit(
+      content=client_lib.handle_file(photos['cat']),
+      style=client_lib.handle_file(photos[style]),
+      size=size,
+      api_name='/stylize',
+    )
+    for style, size in (('gravel', '96'), ('stripes', '80'), ('gravel', '72'))
+  ]
+  shapes = [image_io.load_image(job.result(timeout=300)[0]).shape[:2] for job in jobs]
+  assert shapes == [(96, 144), (80, 120), (72, 108)]
+  spans.sort()
+  assert len(spans) == 3
+  assert all(end <= next_start for (_, end), (next_start, _) in zip(spans, spans[1:]))
+
+
+def test_an_upload_over_the_size_limit_is_refused(server, photos, tmp_path):
+  client_lib = pytest.importorskip('gradio_client')
+  big = str(tmp_path / 'noise.png')  # 1.2 MB; the test server takes at most 1 MB
+  image_io.save_image(big, np.random.default_rng(0).integers(0, 255, (640, 640, 3), np.uint8))
+  client = client_lib.Client(server, verbose=False)
+  with pytest.raises(Exception, match='(?i)file.*(size|large)'):
+    client.predict(
+      content=client_lib.handle_file(big),
+      style=client_lib.handle_file(photos['gravel']),
+      api_name='/stylize',
+    )
 
 
 # ----------------------------------------------------------------------------- command
