@@ -39,9 +39,10 @@ from zmnet_jax.data import embedded, image_io, images
 from zmnet_jax.infer import core, loading
 from zmnet_jax.signals.embedders import TextError
 
-TILE_SIZE = 1024  # as `zmnet-stylize` does stills: larger photos go through exact tiles
+TILE_SIZE = 1024  # as `zmnet-stylize` does stills: larger photos go through tiles
 KEEP_RESULTS = 64  # result folders kept on disk (older ones are deleted)
 DECODED_CAPACITY = 8  # decoded uploads kept in memory
+TEXTS_CAPACITY = 256  # encoded words / expressions kept in memory
 
 
 class RequestError(ValueError):
@@ -168,6 +169,8 @@ class Engine:
       if not text:
         raise RequestError(f'type a word or an expression (trained on: {", ".join(self.words)})')
       if text not in self._texts:
+        if len(self._texts) >= TEXTS_CAPACITY:
+          self._texts.clear()
         self._texts[text] = self.stylizer.encode_vectors(self.vocabulary.signals([text]))
       return self._texts[text], files.safe_name(text)
     styles = [s for s in request.styles if s]

@@ -53,6 +53,7 @@ def uploaded_image(**kwargs) -> gr.Image:
 
 
 def uploaded_path(image: gr.Image, decode, payload):
+  """The uploaded file's path; Gradio's own `decode` only where there is no file."""
   if payload is None or not payload.path or (payload.url or '').startswith('data:'):
     try:
       return decode(payload)  # Gradio's own: empty, or pasted as a data URL
@@ -138,14 +139,14 @@ def build_page(engine: engine_lib.Engine) -> gr.Blocks:
 
 
 def header(engine: engine_lib.Engine) -> str:
-  card = engine.stylizer.card
-  about = card.get('description') or card.get('name') or ''
+  stylizer = engine.stylizer
+  seen = stylizer.card.get('images_seen')
+  trained = f', {int(seen):,} images seen' if seen else ''
   what = 'a word or an expression' if engine.takes_words else 'a style image (or two, mixed)'
   return (
     '## zmnet_jax: zero-shot style transfer\n'
     f'A photo and {what}; any style works, no training needed. '
-    f'Model: `{os.path.basename(engine.stylizer.source.path)}` (step {engine.stylizer.step}). '
-    f'{about}'
+    f'Model: `{os.path.basename(stylizer.source.path)}` (step {stylizer.step}{trained}).'
   )
 
 
@@ -164,7 +165,8 @@ def stylize(
   try:
     short_side = None if size in (None, '', AS_UPLOADED) else int(size)
   except ValueError:
-    raise gr.Error(html.escape(f'output size: a number of pixels or {AS_UPLOADED!r}, not {size!r}'))
+    message = f'output size: a number of pixels or {AS_UPLOADED!r}, not {size!r}'
+    raise gr.Error(html.escape(message), print_exception=False) from None
   request = engine_lib.Request(
     content=content,
     styles=tuple(s for s in (style, style_b) if s),
