@@ -276,7 +276,8 @@ def test_an_upload_over_the_size_limit_is_refused(server, photos, tmp_path):
 # ----------------------------------------------------------------------------- command
 
 
-def test_the_command_serves_the_shipped_model_until_interrupted(tmp_path):
+@pytest.mark.parametrize('stop', [signal.SIGINT, signal.SIGTERM])
+def test_the_command_serves_the_shipped_model_until_stopped(tmp_path, stop):
   pytest.importorskip('gradio', reason='the [demo] extra (gradio) is not installed')
   port = free_port()
   env = dict(os.environ, ZMNET_JAX_CACHE=os.environ.get('ZMNET_JAX_CACHE', ''))
@@ -291,7 +292,7 @@ def test_the_command_serves_the_shipped_model_until_interrupted(tmp_path):
   try:
     config = browser.wait_for(lambda: read_config(port), 300, 'the server')
   finally:
-    process.send_signal(signal.SIGINT)
+    process.send_signal(stop)  # while it may still be starting
     out, err = process.communicate(timeout=60)
   assert config['title'] == 'zmnet_jax: stylize'
   assert 'fast.safetensors' in json.dumps(config)

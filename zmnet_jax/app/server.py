@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -86,15 +87,22 @@ def launch(engine: engine_lib.Engine, options: ServerOptions):
 
 
 def serve_until_interrupted(engine: engine_lib.Engine, options: ServerOptions) -> None:
-  """Serves the page until Ctrl-C (a clean stop, also while starting)."""
-  blocks = None
+  """Serves the page until SIGINT (Ctrl-C) or SIGTERM, also one that comes while starting;
+  a second one interrupts at once."""
+  stop = []  # the handler only appends: a lock taken there could deadlock the main thread
+
+  def request_stop(signum, frame):
+    if stop:
+      raise KeyboardInterrupt
+    stop.append(signum)
+
+  previous = {s: signal.signal(s, request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
   try:
     blocks, url = launch(engine, options)
     print(f'serving on {url} (Ctrl-C stops)', file=sys.stderr)
-    while True:
-      time.sleep(0.5)
-  except KeyboardInterrupt:
-    pass
+    while not stop:
+      time.sleep(0.2)
+    blocks.close(verbose=False)
   finally:
-    if blocks is not None:
-      blocks.close()
+    for signum, handler in previous.items():
+      signal.signal(signum, handler)
