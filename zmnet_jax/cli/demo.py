@@ -87,11 +87,12 @@ def serve(argv: Sequence[str] | None) -> str:
     port=args.port,
     max_pixels=int(args.max_pixels),
     max_file_size=args.max_file_size,
+    warm_up=args.warm_up,
   )
   server.use_compilation_cache()
   print(f'loading {args.model} ...', file=sys.stderr)
   engine = server.load_engine(options)
-  if args.warm_up:
+  if options.warm_up:
     print('compiling the 512 px path on a sample ...', file=sys.stderr)
     print(f'ready in {server.warm_up(engine):.1f} s', file=sys.stderr)
   server.serve_until_interrupted(engine, options)
