@@ -204,29 +204,25 @@ def test_the_page_shows_the_signal_the_model_takes(engine, trained_word_workdir,
     assert blocks['words'].visible is not styles_visible
 
 
+def predict(client_lib, client, content: str, style: str, **fields):
+  """The server's /stylize on two upload files: (result path, status)."""
+  return client.predict(
+    content=client_lib.handle_file(content),
+    style=client_lib.handle_file(style),
+    api_name='/stylize',
+    **fields,
+  )
+
+
 def test_the_api_stylizes_and_reports_bad_uploads(server, photos):
   client_lib = pytest.importorskip('gradio_client')
   client = client_lib.Client(server, verbose=False)
-  path, status = client.predict(
-    content=client_lib.handle_file(photos['cat']),
-    style=client_lib.handle_file(photos['gravel']),
-    size='64',
-    api_name='/stylize',
-  )
+  path, status = predict(client_lib, client, photos['cat'], photos['gravel'], size='64')
   assert image_io.load_image(path).shape == (64, 96, 3)
   assert status.startswith('cat__gravel.png: 96x64, ')
   with pytest.raises(Exception, match='content image notes.png: not a recognized image file'):
-    client.predict(
-      content=client_lib.handle_file(photos['text']),
-      style=client_lib.handle_file(photos['gravel']),
-      api_name='/stylize',
-    )
-  path, _ = client.predict(
-    content=client_lib.handle_file(photos['cat']),
-    style=client_lib.handle_file(photos['stripes']),
-    size='32',
-    api_name='/stylize',
-  )
+    predict(client_lib, client, photos['text'], photos['gravel'])
+  path, _ = predict(client_lib, client, photos['cat'], photos['stripes'], size='32')
   assert image_io.load_image(path).shape == (32, 48, 3)
 
 
@@ -266,11 +262,7 @@ def test_an_upload_over_the_size_limit_is_refused(server, photos, tmp_path):
   image_io.save_image(big, np.random.default_rng(0).integers(0, 255, (640, 640, 3), np.uint8))
   client = client_lib.Client(server, verbose=False)
   with pytest.raises(Exception, match='(?i)file.*(size|large)'):
-    client.predict(
-      content=client_lib.handle_file(big),
-      style=client_lib.handle_file(photos['gravel']),
-      api_name='/stylize',
-    )
+    predict(client_lib, client, big, photos['gravel'])
 
 
 # ----------------------------------------------------------------------------- command
