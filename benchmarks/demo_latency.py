@@ -46,8 +46,7 @@ import tempfile
 import time
 
 from zmnet_jax import infer
-from zmnet_jax.app import browser, server
-from zmnet_jax.app import engine as engine_lib
+from zmnet_jax.app import browser, engine as engine_lib, server
 from zmnet_jax.data import image_io
 
 SHARED = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), '..', 'shared')
@@ -113,7 +112,7 @@ def time_browser(url: str, content: str, style: str, repeats: int, screenshot: s
 
 
 def time_api(url: str, content: str, style: str, size: int, repeats: int) -> dict:
-  import gradio_client  # pylint: disable=g-import-not-at-top
+  import gradio_client
 
   client = gradio_client.Client(url, verbose=False)
 

@@ -41,8 +41,7 @@ import numpy as np
 
 from zmnet_jax import configs, infer, sharding
 from zmnet_jax.infer import core
-from zmnet_jax.models import model as model_lib
-from zmnet_jax.models import vgg_weights
+from zmnet_jax.models import model as model_lib, vgg_weights
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

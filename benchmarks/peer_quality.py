@@ -149,7 +149,7 @@ def main(argv=None) -> int:
   rows = []  # thumbnails for --sheet: (content, style, ours, peer)
   with tempfile.TemporaryDirectory() as tmp:
     jobs, ours_seconds = [], []
-    for i, path in enumerate(content_paths):
+    for i in range(len(content_paths)):
       scaled = os.path.join(tmp, f'content_{i}.png')
       image_io.save_image(scaled, contents[i])
       for j, style in enumerate(style_paths):

@@ -111,7 +111,7 @@ def square(image: np.ndarray, size: int) -> np.ndarray:
 
 def load_stylizer(backend: str, model: str, threads: int):
   if backend == 'onnx':
-    from zmnet_jax.portable import runtime  # pylint: disable=g-import-not-at-top
+    from zmnet_jax.portable import runtime
 
     return runtime.OnnxStylizer.load(model, threads)
   return infer.Stylizer.load(model)

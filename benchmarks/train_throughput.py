@@ -39,8 +39,7 @@ import jax
 
 from zmnet_jax import configs, sharding
 from zmnet_jax.models import model as model_lib
-from zmnet_jax.training import state as state_lib
-from zmnet_jax.training import trainer
+from zmnet_jax.training import state as state_lib, trainer
 
 
 def parse_variant(text: str) -> dict:
@@ -88,7 +87,10 @@ def measure(config, repeats: int) -> dict:
   state, shardings = trainer.create_sharded_state(model, tx, config, vgg_params, shapes, mesh)
   step = trainer.compile_train_step(model, tx, schedule, mesh, shardings, shapes)
   keys = jax.random.split(jax.random.PRNGKey(0), len(shapes))
-  data = {k: jax.random.uniform(r, s.shape, s.dtype) for r, (k, s) in zip(keys, shapes.items())}
+  data = {
+    k: jax.random.uniform(r, s.shape, s.dtype)
+    for r, (k, s) in zip(keys, shapes.items(), strict=True)
+  }
 
   holder = {'state': state}
 

@@ -44,8 +44,7 @@ from PIL import Image
 from zmnet_jax import infer
 from zmnet_jax.data import image_io
 from zmnet_jax.evaluation import flicker, metrics
-from zmnet_jax.video import io as video_io
-from zmnet_jax.video import pipeline
+from zmnet_jax.video import io as video_io, pipeline
 
 SHARED = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), '..', 'shared')
 MODES = ('frame', 'smooth', 'clip')
@@ -107,7 +106,7 @@ def stability(args, stylizer, ratio_params):
         tone = flicker.tone_flickers(outputs, clip)
         ratios = [
           float(metrics.style_ratio(ratio_params, o[None] / 255.0, c[None], square)[0])
-          for o, c in zip(outputs[::8], clip.frames[::8])
+          for o, c in zip(outputs[::8], clip.frames[::8], strict=True)
         ]
         rows[mode].append(
           {

@@ -31,8 +31,8 @@ def compilation_cache(tmp_path_factory):
 @pytest.fixture(scope='session')
 def trained_workdir(tmp_path_factory):
   """A workdir holding a `tiny` image-signal model trained for 40 steps (64 px)."""
-  from zmnet_jax.configs import default  # pylint: disable=g-import-not-at-top
-  from zmnet_jax.training import trainer  # pylint: disable=g-import-not-at-top
+  from zmnet_jax.configs import default
+  from zmnet_jax.training import trainer
 
   config = default.get_config('tiny')
   config.train.update(num_steps=40, checkpoint_every=40, log_every=20, sample_every=0)
@@ -45,7 +45,7 @@ def trained_workdir(tmp_path_factory):
 @pytest.fixture(scope='session')
 def word_folders(tmp_path_factory):
   """Two 'attribute' photo folders and a content folder made from the embedded images."""
-  from zmnet_jax.data import embedded as embedded_data  # pylint: disable=g-import-not-at-top
+  from zmnet_jax.data import embedded as embedded_data
 
   root = tmp_path_factory.mktemp('embedded')
   return embedded_data.materialize_embedded_data(str(root))
@@ -54,8 +54,8 @@ def word_folders(tmp_path_factory):
 @pytest.fixture(scope='session')
 def trained_word_workdir(tmp_path_factory, word_folders):
   """A workdir holding a tiny word-signal model ('noon' vs 'night') trained 10 steps."""
-  from zmnet_jax.configs import attributes  # pylint: disable=g-import-not-at-top
-  from zmnet_jax.training import trainer  # pylint: disable=g-import-not-at-top
+  from zmnet_jax.configs import attributes
+  from zmnet_jax.training import trainer
 
   config = word_config(attributes.get_config('tiny'), word_folders)
   workdir = str(tmp_path_factory.mktemp('trained_words'))

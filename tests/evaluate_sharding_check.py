@@ -29,18 +29,13 @@ os.environ['XLA_FLAGS'] = (
   os.environ.get('XLA_FLAGS', '') + ' --xla_force_host_platform_device_count=8'
 )
 
-import jax  # pylint: disable=g-import-not-at-top,wrong-import-position
-import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
+import jax
+import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..'))
-# pylint: disable=g-import-not-at-top,wrong-import-position
-from zmnet_jax.evaluation import held_out as evaluation
-from zmnet_jax.evaluation import metrics
-from zmnet_jax import sharding
-from zmnet_jax.data import eval_images
-from zmnet_jax.data import images
-from zmnet_jax import infer
-# pylint: enable=g-import-not-at-top,wrong-import-position
+from zmnet_jax import infer, sharding
+from zmnet_jax.data import eval_images, images
+from zmnet_jax.evaluation import held_out as evaluation, metrics
 
 SIZE = 32
 NUM_STYLES = 5

@@ -26,15 +26,14 @@ os.environ['XLA_FLAGS'] = (
   os.environ.get('XLA_FLAGS', '') + ' --xla_force_host_platform_device_count=8'
 )
 
-import jax  # pylint: disable=g-import-not-at-top,wrong-import-position
-import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
+import jax
+import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..'))
-from zmnet_jax.configs import default  # pylint: disable=g-import-not-at-top,wrong-import-position
 from zmnet_jax import sharding
+from zmnet_jax.configs import default
 from zmnet_jax.models import model as model_lib
-from zmnet_jax.training import state as train_state
-from zmnet_jax.training import trainer
+from zmnet_jax.training import state as train_state, trainer
 
 
 def run_step(config, model, vgg_params, batch, mesh):

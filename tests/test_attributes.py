@@ -18,18 +18,16 @@ word-labelled batches, animation."""
 import json
 import os
 
-import numpy as np
-import pytest
-from PIL import Image
-
-from zmnet_jax.configs import attributes as attributes_config
 from conftest import word_config
-from zmnet_jax.cli import animate, stylize
-from zmnet_jax.signals import embedders
-from zmnet_jax.data import eval_images
+import numpy as np
+from PIL import Image
+import pytest
+
 from zmnet_jax import infer
-from zmnet_jax.signals import vocabulary
-from zmnet_jax.data import word_input
+from zmnet_jax.cli import animate, stylize
+from zmnet_jax.configs import attributes as attributes_config
+from zmnet_jax.data import eval_images, word_input
+from zmnet_jax.signals import embedders, vocabulary
 
 
 def test_word_model_trains_and_writes_the_zero_shot_table(trained_word_workdir):
@@ -146,7 +144,7 @@ def test_animation_writes_the_requested_frames(
 
 def test_animation_mp4(trained_word_workdir, word_folders, tmp_path):
   pytest.importorskip('av', reason='MP4 needs PyAV (the [video] extra)')
-  from zmnet_jax.video import io as video_io  # pylint: disable=g-import-not-at-top
+  from zmnet_jax.video import io as video_io
 
   content = os.path.join(word_folders['content_val'], os.listdir(word_folders['content_val'])[0])
   out = str(tmp_path / 'anim.mp4')

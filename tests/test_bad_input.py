@@ -27,8 +27,8 @@ import subprocess
 import sys
 
 import numpy as np
-import pytest
 from PIL import Image
+import pytest
 
 from zmnet_jax import params_file, workdir as workdir_lib
 from zmnet_jax.cli import animate, evaluate, export, stylize, train

@@ -20,6 +20,7 @@ The browser test writes screenshots to `$ZMNET_JAX_TEST_ARTIFACTS` (default
 """
 
 import contextlib
+import itertools
 import json
 import os
 import signal
@@ -30,12 +31,11 @@ import time
 import urllib.request
 
 import numpy as np
-import pytest
 from PIL import Image
+import pytest
 
 from zmnet_jax import infer
-from zmnet_jax.app import browser
-from zmnet_jax.app import engine as engine_lib
+from zmnet_jax.app import browser, engine as engine_lib
 from zmnet_jax.data import image_io, images
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -185,7 +185,7 @@ def free_port() -> int:
 @pytest.fixture(scope='module')
 def server(engine):
   pytest.importorskip('gradio', reason='the [demo] extra (gradio) is not installed')
-  from zmnet_jax.app import server as server_lib  # pylint: disable=g-import-not-at-top
+  from zmnet_jax.app import server as server_lib
 
   options = server_lib.ServerOptions(port=free_port(), max_file_size='1mb')
   blocks, url = server_lib.launch(engine, options)
@@ -195,7 +195,7 @@ def server(engine):
 
 def test_the_page_shows_the_signal_the_model_takes(engine, trained_word_workdir, tmp_path):
   pytest.importorskip('gradio', reason='the [demo] extra (gradio) is not installed')
-  from zmnet_jax.app import page  # pylint: disable=g-import-not-at-top
+  from zmnet_jax.app import page
 
   words = engine_lib.Engine(infer.Stylizer.load(trained_word_workdir), str(tmp_path))
   for eng, styles_visible in ((engine, True), (words, False)):
@@ -253,7 +253,7 @@ def test_requests_queue_instead_of_running_side_by_side(server, engine, photos, 
   assert shapes == [(96, 144), (80, 120), (72, 108)]
   spans.sort()
   assert len(spans) == 3
-  assert all(end <= next_start for (_, end), (next_start, _) in zip(spans, spans[1:]))
+  assert all(end <= next_start for (_, end), (next_start, _) in itertools.pairwise(spans))
 
 
 def test_an_upload_over_the_size_limit_is_refused(server, photos, tmp_path):
@@ -301,7 +301,7 @@ def read_config(port: int):
 
 
 def test_the_command_refuses_a_busy_port_and_a_missing_extra(capsys, monkeypatch):
-  from zmnet_jax.cli import demo  # pylint: disable=g-import-not-at-top
+  from zmnet_jax.cli import demo
 
   with socket.socket() as busy:
     busy.bind(('127.0.0.1', 0))
@@ -330,7 +330,7 @@ def page_driver():
 
 
 def test_the_page_stylizes_in_a_browser(server, page_driver, photos):
-  from selenium.webdriver.common.action_chains import ActionChains  # pylint: disable=g-import-not-at-top
+  from selenium.webdriver.common.action_chains import ActionChains
 
   os.makedirs(ARTIFACTS, exist_ok=True)
   page_driver.open(server)

@@ -24,15 +24,13 @@ import sys
 
 import ml_collections
 import numpy as np
-import pytest
 from PIL import Image
+import pytest
 
-from zmnet_jax.data import embedded as embedded_data
-from zmnet_jax.cli import evaluate
-from zmnet_jax.evaluation import held_out as evaluation
-from zmnet_jax.data import eval_images
-from zmnet_jax.data import images
 from zmnet_jax import infer
+from zmnet_jax.cli import evaluate
+from zmnet_jax.data import embedded as embedded_data, eval_images, images
+from zmnet_jax.evaluation import held_out as evaluation
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED_DATA = pathlib.Path(REPO).parent / 'shared' / 'data'
@@ -148,7 +146,7 @@ def test_cli_and_training_evaluation_agree(cli_run, stylizer, folders):
   result = evaluation.evaluate_held_out(
     stylizer.model, stylizer.params, stylizer.vgg_params, held_out, batch_styles=2
   )
-  for row, i in zip(read_csv(cli_run / 'per_style.csv'), range(len(style_names))):
+  for row, i in zip(read_csv(cli_run / 'per_style.csv'), range(len(style_names)), strict=True):
     assert row['style'] == style_names[i]
     for k in evaluation.SCORE_NAMES:
       assert float(row[k]) == pytest.approx(result.scores[k][i].mean(), rel=1e-4, abs=1e-6)

@@ -24,8 +24,7 @@ import numpy as np
 import pytest
 
 from zmnet_jax import infer, params_file
-from zmnet_jax.cli import export as cli_export
-from zmnet_jax.cli import stylize as cli_stylize
+from zmnet_jax.cli import export as cli_export, stylize as cli_stylize
 from zmnet_jax.configs import default
 from zmnet_jax.data import image_io
 from zmnet_jax.training import trainer
@@ -36,7 +35,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def leaves_equal(a, b) -> bool:
   la, lb = jax.tree.leaves(a), jax.tree.leaves(b)
   return len(la) == len(lb) and all(
-    np.array_equal(np.asarray(x), np.asarray(y)) for x, y in zip(la, lb)
+    np.array_equal(np.asarray(x), np.asarray(y)) for x, y in zip(la, lb, strict=True)
   )
 
 

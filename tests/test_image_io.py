@@ -17,11 +17,10 @@
 import io
 
 import numpy as np
-import pytest
 from PIL import Image
+import pytest
 
-from zmnet_jax.data import image_io
-from zmnet_jax.data import images
+from zmnet_jax.data import image_io, images
 from zmnet_jax.data.image_io import ImageError
 
 

@@ -16,6 +16,7 @@
 colour preservation, tiles, a large image on CPU, bfloat16."""
 
 import functools
+import itertools
 import json
 import os
 import subprocess
@@ -26,14 +27,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from zmnet_jax.data import image_io
-from zmnet_jax.models import losses
-from zmnet_jax.models import zmnet as models
-from zmnet_jax.infer import color
-from zmnet_jax.data import images
 from zmnet_jax import infer
-from zmnet_jax.infer import loading
-from zmnet_jax.infer import tiling
+from zmnet_jax.data import image_io, images
+from zmnet_jax.infer import color, loading, tiling
+from zmnet_jax.models import losses, zmnet as models
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -160,7 +157,7 @@ def test_tile_windows_partition_the_image_and_carry_the_halo(length, tile, halo)
   windows = tiling.tile_windows(length, tile, halo)
   cores = [(c0, c1) for _, c0, c1 in windows]
   assert cores[0][0] == 0 and cores[-1][1] == length
-  assert all(a[1] == b[0] for a, b in zip(cores, cores[1:]))  # contiguous, no overlap
+  assert all(a[1] == b[0] for a, b in itertools.pairwise(cores))  # contiguous, no overlap
   for start, c0, c1 in windows:
     end = start + min(tile, length)
     assert 0 <= start and end <= length and start % 4 == 0
@@ -277,7 +274,7 @@ def test_styles_are_encoded_at_their_short_side(stylizer, styles):
   direct = stylizer.encode_images([wide], style_size=32)
   small = images.resize_short_side(wide, 32)[None]
   expected = stylizer.functions.encode(stylizer.params, stylizer.vgg_params, small)
-  for a, b in zip(jax.tree.leaves(direct), jax.tree.leaves(expected)):
+  for a, b in zip(jax.tree.leaves(direct), jax.tree.leaves(expected), strict=True):
     np.testing.assert_allclose(a, b, atol=1e-6)
 
 
@@ -307,12 +304,12 @@ def test_bad_strength_and_mix_are_inference_errors(stylizer, contents, styles):
 
 
 def test_inference_api_is_exported_at_package_level():
-  import zmnet_jax  # pylint: disable=g-import-not-at-top
+  import zmnet_jax
 
   assert zmnet_jax.Stylizer is infer.Stylizer
   assert zmnet_jax.mix is infer.mix
   with pytest.raises(AttributeError):
-    zmnet_jax.no_such_thing  # pylint: disable=pointless-statement
+    _ = zmnet_jax.no_such_thing
 
 
 def test_a_style_seen_twice_is_encoded_once(stylizer, styles, monkeypatch):
@@ -323,7 +320,7 @@ def test_a_style_seen_twice_is_encoded_once(stylizer, styles, monkeypatch):
   first = stylizer.encode_images([a, b], 64)
   again = stylizer.encode_images([np.array(b), a], 64)
   assert len(calls) == 2  # the second call hit the cache for both
-  for x, y in zip(jax.tree.leaves(first), jax.tree.leaves(again)):
+  for x, y in zip(jax.tree.leaves(first), jax.tree.leaves(again), strict=True):
     np.testing.assert_array_equal(x[0], y[1])
     np.testing.assert_array_equal(x[1], y[0])
   stylizer.encode_images([a], 48)  # another size is another encoding

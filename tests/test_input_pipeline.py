@@ -22,17 +22,18 @@ import shutil
 import time
 
 import numpy as np
-import pytest
 from PIL import Image
+import pytest
 
-from zmnet_jax.data import embedded as embedded_data
-from zmnet_jax.data import eval_images
-from zmnet_jax.data import folder_dataset
-from zmnet_jax.data import train_input as train_input_lib
-from zmnet_jax.data import image_io
 from zmnet_jax.configs import default
-from zmnet_jax.data.image_io import ImageError
-from zmnet_jax.data.image_io import DataError
+from zmnet_jax.data import (
+  embedded as embedded_data,
+  eval_images,
+  folder_dataset,
+  image_io,
+  train_input as train_input_lib,
+)
+from zmnet_jax.data.image_io import DataError, ImageError
 
 SHARED_DATA = pathlib.Path(__file__).resolve().parents[1] / '..' / 'shared' / 'data'
 
@@ -103,7 +104,7 @@ def _take(train_input, count):
 
 def _assert_same_batches(first, second):
   assert len(first) == len(second)
-  for a, b in zip(first, second):
+  for a, b in zip(first, second, strict=True):
     np.testing.assert_array_equal(a['content'], b['content'])
     np.testing.assert_array_equal(a['style'], b['style'])
 
@@ -276,7 +277,7 @@ def test_the_global_batch_does_not_depend_on_the_process_count(tmp_path, folders
   one, two, four = _inputs(config, 1), _inputs(config, 2), _inputs(config, 4)
   expected = _global_batches(one, 3)
   for inputs in (two, four):
-    for a, b in zip(expected, _global_batches(inputs, 3)):
+    for a, b in zip(expected, _global_batches(inputs, 3), strict=True):
       np.testing.assert_array_equal(a, b)
   # A 2-process checkpoint resumes in 1 process and a 1-process one in 4, in order.
   state_two = json.loads(json.dumps(two[0].get_state()))
@@ -289,7 +290,7 @@ def test_the_global_batch_does_not_depend_on_the_process_count(tmp_path, folders
   for i in resumed_four:
     i.set_state(state_one)
   for inputs in (resumed_one, resumed_four):
-    for a, b in zip(later, _global_batches(inputs, 2)):
+    for a, b in zip(later, _global_batches(inputs, 2), strict=True):
       np.testing.assert_array_equal(a, b)
   three = train_input_lib.make_train_input(config, 9, 0, process_index=0, process_count=3)
   with pytest.raises(DataError, match='not a multiple'):

@@ -27,7 +27,7 @@ def feats(key, n=2, size=8, channels=(4, 6)):
   keys = jax.random.split(jax.random.key(key), len(channels))
   return {
     f'relu{i + 1}_1': jax.nn.relu(jax.random.normal(k, (n, size >> i, size >> i, c)))
-    for i, (k, c) in enumerate(zip(keys, channels))
+    for i, (k, c) in enumerate(zip(keys, channels, strict=True))
   }
 
 

@@ -37,7 +37,9 @@ def fake_vgg_features(batch, size=32, key=0):
   keys = jax.random.split(jax.random.key(key), 4)
   return {
     name: jax.nn.relu(jax.random.normal(k, (batch, size >> i, size >> i, c)))
-    for i, (name, c, k) in enumerate(zip(models.STYLE_ENCODER_LAYERS, (64, 128, 256, 512), keys))
+    for i, (name, c, k) in enumerate(
+      zip(models.STYLE_ENCODER_LAYERS, (64, 128, 256, 512), keys, strict=True)
+    )
   }
 
 
@@ -126,7 +128,7 @@ def test_tnet_fast_and_plain_paths_initialize_the_same_params():
   fast = models.TNet(SLIM).init(jax.random.key(3), x, din)
   plain = models.TNet(plain_config).init(jax.random.key(3), x, din)
   assert jax.tree.structure(fast) == jax.tree.structure(plain)
-  for a, b in zip(jax.tree.leaves(fast), jax.tree.leaves(plain)):
+  for a, b in zip(jax.tree.leaves(fast), jax.tree.leaves(plain), strict=True):
     np.testing.assert_array_equal(a, b)
 
 

@@ -29,8 +29,10 @@ pytest.importorskip('onnxruntime', reason='the [onnx] extra is not installed')
 import onnxruntime  # noqa: E402
 
 from zmnet_jax import infer  # noqa: E402
-from zmnet_jax.cli import export as export_cli  # noqa: E402
-from zmnet_jax.cli import stylize as stylize_cli  # noqa: E402
+from zmnet_jax.cli import (
+  export as export_cli,  # noqa: E402
+  stylize as stylize_cli,  # noqa: E402
+)
 from zmnet_jax.data import embedded, image_io, images  # noqa: E402
 from zmnet_jax.infer import loading  # noqa: E402
 from zmnet_jax.models import zmnet  # noqa: E402
@@ -101,7 +103,7 @@ def sessions(loaded):
 
 def onnx_din(encoder, signal, layers):
   names = [o.name for o in encoder.get_outputs()]
-  out = dict(zip(names, encoder.run(None, {encoder.get_inputs()[0].name: signal})))
+  out = dict(zip(names, encoder.run(None, {encoder.get_inputs()[0].name: signal}), strict=True))
   return {n: (out[onnx_graphs.gamma_name(n)], out[onnx_graphs.beta_name(n)]) for n, _ in layers}
 
 
@@ -113,7 +115,7 @@ def assert_parity(loaded, signal, contents):
   want_din = loaded.model.encode(loaded.params, loaded.vgg_params, jnp.asarray(signal))
   got_din = onnx_din(encoder, signal, layers)
   for name, _ in layers:
-    for got, want in zip(got_din[name], want_din[name]):
+    for got, want in zip(got_din[name], want_din[name], strict=True):
       np.testing.assert_allclose(got, np.asarray(want), rtol=0, atol=TOLERANCE)
   for content in contents:
     batch = np.broadcast_to(content, (signal.shape[0],) + content.shape).astype(np.float32)
@@ -151,13 +153,17 @@ def perturbed(params, seed=0):
   leaves, tree = jax.tree.flatten(params)
   keys = jax.random.split(jax.random.key(seed), len(leaves))
   return jax.tree.unflatten(
-    tree, [np.asarray(x + 0.05 * jax.random.normal(k, x.shape)) for x, k in zip(leaves, keys)]
+    tree,
+    [
+      np.asarray(x + 0.05 * jax.random.normal(k, x.shape))
+      for x, k in zip(leaves, keys, strict=True)
+    ],
   )
 
 
 def test_parallel_pnet_with_base_affine_matches_jax():
-  from zmnet_jax.configs import default  # pylint: disable=g-import-not-at-top
-  from zmnet_jax.models import model as model_lib  # pylint: disable=g-import-not-at-top
+  from zmnet_jax.configs import default
+  from zmnet_jax.models import model as model_lib
 
   config = default.get_config('tiny')
   config.model.pnet.variant = 'parallel'
@@ -336,7 +342,7 @@ def test_onnx_cli_errors_are_one_line(capsys, trained_workdir, pair, tmp_path):
 
 
 def test_onnx_backend_without_the_extra_says_how_to_install(capsys, pair, tmp_path, monkeypatch):
-  import zmnet_jax.portable  # pylint: disable=g-import-not-at-top
+  import zmnet_jax.portable
 
   monkeypatch.setitem(sys.modules, 'zmnet_jax.portable.runtime', None)  # as if not installed
   monkeypatch.delattr(zmnet_jax.portable, 'runtime')

@@ -22,13 +22,12 @@ import subprocess
 import sys
 
 import numpy as np
-import pytest
 from PIL import Image
+import pytest
 
-from zmnet_jax.data import image_io
-from zmnet_jax.cli import stylize
-from zmnet_jax.data import images
 from zmnet_jax import infer
+from zmnet_jax.cli import stylize
+from zmnet_jax.data import image_io, images
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONTENT_SHAPES = [(48, 64), (48, 64), (48, 64), (64, 48), (64, 48)]
@@ -46,7 +45,7 @@ def inputs(word_folders, tmp_path_factory):
   """5 contents (two sizes) and 4 styles (64 px) written from the embedded images."""
   root = tmp_path_factory.mktemp('stylize_inputs')
   contents = image_io.list_images(word_folders['content_train'])[:5]
-  for path, (h, w) in zip(contents, CONTENT_SHAPES):
+  for path, (h, w) in zip(contents, CONTENT_SHAPES, strict=True):
     image_io.save_image(
       root / 'contents' / os.path.basename(path), crop(image_io.load_image(path), h, w)
     )
@@ -94,7 +93,7 @@ def test_contents_x_styles_folders_write_every_pair_then_skip(
   assert code == 0, err
   contents, styles = stems(inputs / 'contents'), stems(inputs / 'styles')
   assert stems(out) == sorted(f'{c}__{s}' for c in contents for s in styles)
-  for c, (h, w) in zip(contents, CONTENT_SHAPES):
+  for c, (h, w) in zip(contents, CONTENT_SHAPES, strict=True):
     for s in styles:
       image = image_io.load_image(out / f'{c}__{s}.png')
       assert image.shape == images.scaled_shape(h, w, 32) + (3,)
@@ -186,7 +185,7 @@ def test_unusual_image_modes_are_converted(capsys, trained_workdir, inputs, tmp_
   Image.fromarray(rgb).convert('L').save(folder / 'gray.png')
   Image.fromarray(rgb).convert('RGBA').save(folder / 'alpha.png')
   Image.fromarray(rgb).convert('CMYK').save(folder / 'cmyk.tif')
-  Image.fromarray((rgb[..., 0].astype(np.uint16) * 257)).save(folder / 'sixteen.png')
+  Image.fromarray(rgb[..., 0].astype(np.uint16) * 257).save(folder / 'sixteen.png')
   exif = Image.Exif()
   exif[0x0112] = 6  # rotate 90 degrees clockwise to display
   Image.fromarray(rgb).save(folder / 'rotated.jpg', exif=exif)
@@ -367,7 +366,7 @@ def test_bad_input_is_one_line_on_stderr(
     o=tmp_path,
   )
   argv = {'--model': '{m}', '--content': '{c}', '--style': '{s}', '--out': '{o}/out'}
-  for key, value in zip(extra[::2], extra[1::2] + [None]):
+  for key, value in zip(extra[::2], extra[1::2] + [None], strict=False):
     if key == '--signal':
       argv.pop('--style')
     argv[key] = value

@@ -21,10 +21,7 @@ import socket
 import numpy as np
 import pytest
 
-from zmnet_jax.signals import embedders
-from zmnet_jax.signals import expressions
-from zmnet_jax.signals import reducer as reducer_lib
-from zmnet_jax.signals import vocabulary
+from zmnet_jax.signals import embedders, expressions, reducer as reducer_lib, vocabulary
 from zmnet_jax.signals.embedders import TextError
 
 needs_wordllama = pytest.mark.skipif(
@@ -208,7 +205,7 @@ def test_vector_file_txt(tmp_path):
 
 def test_vector_file_npz_and_npy(tmp_path):
   values = np.array(list(TABLE.values()), np.float32)
-  np.savez(tmp_path / 'per_word.npz', **{w: v for w, v in zip(TABLE, values)})
+  np.savez(tmp_path / 'per_word.npz', **{w: v for w, v in zip(TABLE, values, strict=True)})
   np.savez(tmp_path / 'table.npz', words=np.array(list(TABLE)), vectors=values)
   np.save(tmp_path / 'table.npy', values)
   (tmp_path / 'table.vocab').write_text('\n'.join(TABLE) + '\n')

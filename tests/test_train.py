@@ -26,12 +26,11 @@ import jax
 import numpy as np
 import pytest
 
-from zmnet_jax.configs import default
 from zmnet_jax import checkpointing, sharding
 from zmnet_jax.cli import train as cli_train
+from zmnet_jax.configs import default
 from zmnet_jax.models import model as model_lib
-from zmnet_jax.training import state as train_state
-from zmnet_jax.training import trainer
+from zmnet_jax.training import state as train_state, trainer
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -325,7 +324,7 @@ def resumable_config():
 
 def read_events(folder):
   """(file name, step, what) of every TensorBoard event record below `folder`."""
-  from tensorboardX.proto import event_pb2  # pylint: disable=g-import-not-at-top
+  from tensorboardX.proto import event_pb2
 
   found = []
   for name in sorted(os.listdir(folder)):
@@ -354,7 +353,7 @@ def test_a_resume_after_a_crash_logs_each_step_once(tmp_path):
   files = sorted({name for name, _, _ in events})
   assert len(files) == 2
   # The second file starts by purging the steps after 3, then logs 4-6 again.
-  from tensorboardX.proto import event_pb2  # pylint: disable=g-import-not-at-top
+  from tensorboardX.proto import event_pb2
 
   purge = [
     (step, what) for name, step, what in events if name == files[1] and what != 'file_version'

@@ -29,7 +29,7 @@ TEXTURES = ('brick', 'grass', 'gravel')
 GRAM_LAYERS = ('relu1_1', 'relu2_1', 'relu3_1', 'relu4_1')
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _pretrained(arch, last_layer):
   return load_vgg(arch, last_layer=last_layer)
 

@@ -20,16 +20,15 @@ import sys
 
 import jax
 import numpy as np
-import pytest
 from PIL import Image
+import pytest
 from skimage import data as skdata
 
 from zmnet_jax import infer
 from zmnet_jax.cli import stylize as stylize_cli
 from zmnet_jax.data import embedded
 from zmnet_jax.evaluation import flicker
-from zmnet_jax.video import io as video_io
-from zmnet_jax.video import pipeline, temporal
+from zmnet_jax.video import io as video_io, pipeline, temporal
 
 av = pytest.importorskip('av', reason="video needs PyAV (pip install 'zmnet_jax[video]')")
 
@@ -222,7 +221,7 @@ def test_pooled_statistics_of_two_equal_frames_are_the_frame_s_own(stylizer, sty
   din = stylizer.encode_images([style_image(style[0])])
   own = stylizer.statistics(frame[None], din)
   pooled = stylizer.pooled_statistics([frame, frame], din)
-  for a, b in zip(jax.tree.leaves(own), jax.tree.leaves(pooled)):
+  for a, b in zip(jax.tree.leaves(own), jax.tree.leaves(pooled), strict=True):
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
 
 

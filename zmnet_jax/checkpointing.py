@@ -256,7 +256,7 @@ class Checkpointer:
     with quiet_aborted_reads():
       try:
         stored = array_shapes(self._manager.item_metadata(step)['state'])
-      except Exception as e:  # pylint: disable=broad-except  (many types for bad files)
+      except Exception as e:  # many types for bad files
         raise self._unreadable(step, e) from e
       check_shapes(stored, array_shapes(parts), step)
       abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, parts)
@@ -273,7 +273,7 @@ class Checkpointer:
           items['run'] = ocp.args.JsonRestore()
       try:
         return self._manager.restore(step, args=ocp.args.Composite(**items))
-      except Exception as e:  # pylint: disable=broad-except  (many types for bad files)
+      except Exception as e:  # many types for bad files
         raise self._unreadable(step, e) from e
 
   def _unreadable(

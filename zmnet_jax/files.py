@@ -17,12 +17,13 @@ an output never replaces an input, and an unwritable output is found before any 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 import contextlib
 import json
 import os
-import tempfile
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+import tempfile
+from typing import Any
 
 
 class OutputError(ValueError):

@@ -23,10 +23,11 @@ Reading one needs no optimizer, no orbax and no training data.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 import hashlib
 import json
 import os
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -80,7 +81,7 @@ def save(
   vocabulary: Mapping[str, Any] | None = None,
 ) -> str:
   """Writes params (as float32) with their config, card and vocabulary; atomic."""
-  from safetensors.numpy import save as save_tensors  # pylint: disable=g-import-not-at-top
+  from safetensors.numpy import save as save_tensors
 
   tensors = {k: np.ascontiguousarray(v, np.float32) for k, v in flatten(params).items()}
   metadata = {
@@ -96,8 +97,8 @@ def save(
 
 def load(path: str | os.PathLike) -> tuple[dict, dict, dict, dict | None]:
   """(config, params tree of numpy arrays, card, vocabulary dict or None)."""
-  from safetensors import SafetensorError  # pylint: disable=g-import-not-at-top
-  from safetensors.numpy import load as load_tensors  # pylint: disable=g-import-not-at-top
+  from safetensors import SafetensorError
+  from safetensors.numpy import load as load_tensors
 
   try:
     with open(path, 'rb') as f:

@@ -17,6 +17,7 @@ the lock that keeps a second run out of it."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 import contextlib
 import errno
 import fcntl
@@ -24,7 +25,6 @@ import json
 import logging
 import os
 import socket
-from typing import Iterator
 
 import ml_collections
 

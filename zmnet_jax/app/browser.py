@@ -75,9 +75,9 @@ class PageDriver:
   """One headless Chromium on the app's page (elements found by their elem_id)."""
 
   def __init__(self, browser: str, driver: str, size: tuple[int, int] = (1400, 1000)):
-    from selenium import webdriver  # pylint: disable=g-import-not-at-top
-    from selenium.webdriver.chrome.service import Service  # pylint: disable=g-import-not-at-top
-    from selenium.webdriver.common.by import By  # pylint: disable=g-import-not-at-top
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
 
     options = webdriver.ChromeOptions()
     options.binary_location = browser

@@ -24,13 +24,13 @@ transform.
 from __future__ import annotations
 
 import collections
+from collections.abc import Sequence
 import dataclasses
 import os
+from pathlib import Path
 import shutil
 import threading
 import time
-from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -185,7 +185,7 @@ class Engine:
       ]
     )
     weights = [1.0 - request.mix, request.mix] if len(styles) == 2 else [1.0]
-    names = [Path(s).stem for s, w in zip(styles, weights) if w > 0]
+    names = [Path(s).stem for s, w in zip(styles, weights, strict=True) if w > 0]
     return infer.mix(din, weights), '+'.join(names)
 
   # --------------------------------------------------------------------------- outputs

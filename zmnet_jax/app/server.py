@@ -69,7 +69,7 @@ def warm_up(engine: engine_lib.Engine) -> float:
 def launch(engine: engine_lib.Engine, options: ServerOptions):
   """Starts serving the page in the background: (the running Blocks, its URL)."""
   os.environ.setdefault('GRADIO_ANALYTICS_ENABLED', 'False')  # it phones no one
-  from zmnet_jax.app import page  # pylint: disable=g-import-not-at-top  (gradio: lazy)
+  from zmnet_jax.app import page  # gradio: lazy
 
   blocks = page.build_page(engine)
   blocks.queue(max_size=options.queue_size, default_concurrency_limit=1)

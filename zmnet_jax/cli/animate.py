@@ -28,11 +28,11 @@ jit-compiled inference vmapped over signals, in batches.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 import fractions
 import importlib.util
 import os
 import sys
-from typing import Sequence
 
 import jax
 import jax.numpy as jnp
@@ -135,7 +135,7 @@ def write_animation(path: str, frames: Sequence[np.ndarray], fps: float) -> str:
         for i, frame in enumerate(uint8):
           writer.write(frame, i)
     return path
-  from PIL import Image  # pylint: disable=g-import-not-at-top
+  from PIL import Image
 
   pictures = [Image.fromarray(f) for f in uint8]
   with files.atomic_path(path) as tmp:

@@ -21,11 +21,11 @@ A bad input is one line on stderr, `error: <path>: <problem>`, and a non-zero ex
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable, Sequence
 import importlib
 import logging
 import math
 import sys
-from typing import Callable, Sequence
 
 from zmnet_jax import files, params_file
 from zmnet_jax.data.image_io import DataError, ImageError

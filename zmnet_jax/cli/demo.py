@@ -22,10 +22,10 @@ The page's function is also an HTTP API (`/stylize`; see the README for a client
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 import importlib.util
 import socket
 import sys
-from typing import Sequence
 
 from zmnet_jax.app import server
 from zmnet_jax.cli import common

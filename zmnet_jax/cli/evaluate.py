@@ -114,8 +114,10 @@ class StyleSetResult:
 
   def aggregates(self) -> dict:
     return {
-      'mean': dict(zip(evaluation.SCORE_NAMES, map(float, self.means.mean(0)))),
-      'std_over_styles': dict(zip(evaluation.SCORE_NAMES, map(float, self.means.std(0)))),
+      'mean': dict(zip(evaluation.SCORE_NAMES, map(float, self.means.mean(0)), strict=True)),
+      'std_over_styles': dict(
+        zip(evaluation.SCORE_NAMES, map(float, self.means.std(0)), strict=True)
+      ),
     }
 
 
@@ -136,7 +138,9 @@ def evaluate_styles(
       nets, contents, chunks, size, timer, keep_styles, SHEET_CONTENTS
     ):
       rows = np.stack([result.scores[k].mean(1) for k in evaluation.SCORE_NAMES], 1)
-      writer.writerows([name, *(f'{x:.6g}' for x in row)] for name, row in zip(result.names, rows))
+      writer.writerows(
+        [name, *(f'{x:.6g}' for x in row)] for name, row in zip(result.names, rows, strict=True)
+      )
       names += result.names
       means.append(rows)
       if result.outputs is not None:
@@ -190,7 +194,7 @@ def run(args: argparse.Namespace) -> dict:
   content_names, contents = eval_images.load_eval_images(args.content, size, args.limit_contents)
   mesh = sharding.create_mesh([(sharding.DATA_AXIS, -1)])
   nets = evaluation.networks(stylizer.model, stylizer.params, stylizer.vgg_params, mesh)
-  from tqdm import tqdm  # pylint: disable=g-import-not-at-top
+  from tqdm import tqdm
 
   with tqdm(
     total=len(style_paths) + len(train_paths), unit='style', disable=None, file=sys.stderr

@@ -31,10 +31,10 @@ can any ONNX runtime (see `zmnet_jax.portable`). Needs the [onnx] extra.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 import os
 import shutil
 import sys
-from typing import Sequence
 
 from zmnet_jax import files, params_file
 from zmnet_jax.cli import common
@@ -101,7 +101,7 @@ def export(args) -> str:
   if not args.out.endswith(params_file.SUFFIX):
     raise common.UsageError(f'--out: {args.out} must end in {params_file.SUFFIX}')
   files.check_new_file(args.out, [args.model], args.overwrite)
-  from zmnet_jax.training import export as export_lib  # pylint: disable=g-import-not-at-top
+  from zmnet_jax.training import export as export_lib
 
   evaluation = None
   if args.validation:

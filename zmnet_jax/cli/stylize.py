@@ -37,27 +37,26 @@ from __future__ import annotations
 
 import argparse
 import collections
+from collections.abc import Sequence
 import dataclasses
 import os
+from pathlib import Path
 import sys
 import time
-from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from tqdm import tqdm
 
 from zmnet_jax import files, infer
-from zmnet_jax.cli import common
-from zmnet_jax.cli import video as video_cli
+from zmnet_jax.cli import common, video as video_cli
 from zmnet_jax.cli.common import UsageError
 from zmnet_jax.data import image_io, images
 from zmnet_jax.infer import core, loading
 from zmnet_jax.models import zmnet
 from zmnet_jax.portable import bundle
 from zmnet_jax.signals import vocabulary
-from zmnet_jax.video import io as video_io
-from zmnet_jax.video import pipeline, temporal
+from zmnet_jax.video import io as video_io, pipeline, temporal
 
 FILE_SUFFIXES = ('.png', '.jpg', '.jpeg')
 STILL_TILE_SIZE = 1024
@@ -458,7 +457,7 @@ def plan(content_paths, signal_names, out: str, overwrite: bool):
       f'signals); give a folder'
     )
   jobs, skipped = [], 0
-  for path, stem in zip(content_paths, stems):
+  for path, stem in zip(content_paths, stems, strict=True):
     outputs = {}
     for i, name in enumerate(signal_names):
       target = out if single else os.path.join(out, f'{stem}__{name}.png')

@@ -25,10 +25,10 @@ same command to resume), 1 failed, 2 bad flags; a second Ctrl-C interrupts at on
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 import json
 import logging
 import sys
-from typing import Sequence
 
 from zmnet_jax import configs
 from zmnet_jax.cli import common
@@ -62,8 +62,8 @@ def resolve_config_arg(argv: Sequence[str]) -> list[str]:
 
 def parse_flags(argv: Sequence[str]):
   """(config, workdir) from the command line; raises UsageError with one line."""
-  from absl import flags  # pylint: disable=g-import-not-at-top
-  from ml_collections import config_flags  # pylint: disable=g-import-not-at-top
+  from absl import flags
+  from ml_collections import config_flags
 
   try:
     argv = resolve_config_arg(argv)
@@ -118,12 +118,12 @@ def main(argv: Sequence[str] | None = None) -> int:
   def command():
     config, workdir = parse_flags(argv)
     setup_logging()
-    from zmnet_jax.training import trainer  # pylint: disable=g-import-not-at-top
+    from zmnet_jax.training import trainer
 
     outputs = trainer.train_and_evaluate(config, workdir)
     return json.dumps(outputs, indent=2), EXIT_STOPPED if outputs['stopped'] else 0
 
-  from zmnet_jax.training.trainer import TrainingError  # pylint: disable=g-import-not-at-top
+  from zmnet_jax.training.trainer import TrainingError
 
   return common.run(command, errors=(TrainingError, ValueError))
 

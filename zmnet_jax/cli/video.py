@@ -25,14 +25,13 @@ stylized; the output appears under its name only when complete.
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
+import sys
 
 from zmnet_jax import files
 from zmnet_jax.cli.common import UsageError
 from zmnet_jax.data import image_io
-from zmnet_jax.video import io as video_io
-from zmnet_jax.video import pipeline
+from zmnet_jax.video import io as video_io, pipeline
 
 # Stills-only options, refused with a video (name -> value that means "not given").
 STILLS_ONLY = {'exact_stats': False, 'backend': 'jax', 'dtype': 'float32'}

@@ -23,11 +23,11 @@ for smoke tests and demos, far too small for a useful model.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 import json
 import os
-import types
-from collections.abc import Callable
 from pathlib import Path
+import types
 
 import numpy as np
 
@@ -42,7 +42,7 @@ _MANIFEST_VERSION = 1
 
 def _skimage(name: str) -> Callable[[], np.ndarray]:
   def load() -> np.ndarray:
-    import skimage.data  # pylint: disable=g-import-not-at-top
+    import skimage.data
 
     return getattr(skimage.data, name)()
 
@@ -50,7 +50,7 @@ def _skimage(name: str) -> Callable[[], np.ndarray]:
 
 
 def _motorcycle() -> np.ndarray:
-  import skimage.data  # pylint: disable=g-import-not-at-top
+  import skimage.data
 
   left, _, _ = skimage.data.stereo_motorcycle()
   return left
@@ -58,7 +58,7 @@ def _motorcycle() -> np.ndarray:
 
 def _sklearn(filename: str) -> Callable[[], np.ndarray]:
   def load() -> np.ndarray:
-    from sklearn.datasets import load_sample_image  # pylint: disable=g-import-not-at-top
+    from sklearn.datasets import load_sample_image
 
     return load_sample_image(filename)
 
@@ -67,7 +67,7 @@ def _sklearn(filename: str) -> Callable[[], np.ndarray]:
 
 def _matplotlib_photo(filename: str) -> Callable[[], np.ndarray]:
   def load() -> np.ndarray:
-    from matplotlib import cbook  # pylint: disable=g-import-not-at-top
+    from matplotlib import cbook
 
     return load_image(cbook.get_sample_data(filename, asfileobj=False))
 
@@ -76,8 +76,8 @@ def _matplotlib_photo(filename: str) -> Callable[[], np.ndarray]:
 
 def _jacksboro_relief() -> np.ndarray:
   """Hill-shaded, colour-mapped elevation model (matplotlib sample data)."""
-  import matplotlib  # pylint: disable=g-import-not-at-top
-  from matplotlib import cbook, colors  # pylint: disable=g-import-not-at-top
+  import matplotlib
+  from matplotlib import cbook, colors
 
   elevation = cbook.get_sample_data('jacksboro_fault_dem.npz')['elevation']
   shaded = colors.LightSource(azdeg=315, altdeg=45).shade(

@@ -16,10 +16,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 import concurrent.futures
 import logging
 import os
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -102,7 +102,7 @@ def image_chunks(
       current = pending
       pending = submit(groups[index + 1]) if index + 1 < len(groups) else []
       names, loaded = [], []
-      for path, future in zip(group, current):
+      for path, future in zip(group, current, strict=True):
         result = future.result()
         if isinstance(result, ImageError):
           _LOG.warning('skipping style image: %s', result)

@@ -22,20 +22,20 @@ Readers get a random-access source through ``as_data_source``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 import concurrent.futures
 import dataclasses
 import hashlib
 import io
 import logging
 import os
+from pathlib import Path
 import re
 import time
-from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
-import tensorflow_datasets as tfds
 from PIL import Image
+import tensorflow_datasets as tfds
 
 from zmnet_jax.data import images
 from zmnet_jax.data.image_io import (
@@ -240,7 +240,7 @@ def _encode_all(
   with concurrent.futures.ThreadPoolExecutor(os.cpu_count()) as pool:
     for start in range(0, len(files), _PREPARE_CHUNK):
       chunk = files[start : start + _PREPARE_CHUNK]
-      yield from zip(chunk, pool.map(encode, chunk))
+      yield from zip(chunk, pool.map(encode, chunk), strict=True)
 
 
 def _is_plain_rgb_jpeg(data: bytes) -> bool:

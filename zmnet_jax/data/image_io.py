@@ -22,12 +22,12 @@ are errors, not approximations.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 import errno
 import io
 import os
-import stat
-from collections.abc import Iterator
 from pathlib import Path
+import stat
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError

@@ -60,7 +60,7 @@ def pack_folder(
     paths = [paths[i * len(paths) // limit] for i in range(limit)]
   with concurrent.futures.ThreadPoolExecutor(os.cpu_count()) as pool:
     encoded = list(pool.map(lambda p: _encode(p, short_side, quality), paths))
-  kept = [(p, e) for p, e in zip(paths, encoded) if e is not None]
+  kept = [(p, e) for p, e in zip(paths, encoded, strict=True) if e is not None]
   if not kept:
     raise DataError(f'{folder}: no decodable images to pack')
   names = [Path(os.path.relpath(p, folder)).as_posix() for p, _ in kept]

@@ -26,15 +26,15 @@ run with one number of processes resumes with another.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 import dataclasses
 import functools
 import logging
 import os
-from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-import grain
 from absl import flags as absl_flags
+import grain
 import jax
 import numpy as np
 from PIL import Image
@@ -221,7 +221,7 @@ def _sources(specs: Mapping[str, _StreamSpec], data_config):
   folders = {n: s for n, s in specs.items() if not packed.is_packed(s.folder)}
   configs = {}
   if folders:
-    from zmnet_jax.data import folder_dataset  # pylint: disable=g-import-not-at-top  (TFDS)
+    from zmnet_jax.data import folder_dataset  # TFDS
 
     data_dir = _required(data_config, 'data_dir')
     store_short_side = _store_short_side(data_config, specs)

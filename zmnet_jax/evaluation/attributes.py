@@ -21,8 +21,8 @@ training words' noon and night photos and held-out dusk photos.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 import logging
-from typing import Sequence
 
 import jax
 import jax.numpy as jnp
@@ -78,7 +78,7 @@ def evaluate_words(
   din = fns.encode(params, vgg_params, vocab.signals(list(words)))
   outputs = np.asarray(fns.transform(params, contents, din))
   table = {}
-  for word, out in zip(words, outputs):
+  for word, out in zip(words, outputs, strict=True):
     scores = style_loss_to_references(model, vgg_params, out, references)
     scores['nearest'] = min(scores, key=scores.get)
     table[word] = scores
@@ -119,7 +119,7 @@ def evaluate_and_report(
 
 def label_tile(word: str, size: int) -> np.ndarray:
   """A white square with the word written on it (column header of the contact sheet)."""
-  from PIL import Image, ImageDraw  # pylint: disable=g-import-not-at-top
+  from PIL import Image, ImageDraw
 
   tile = Image.new('RGB', (size, size), 'white')
   draw = ImageDraw.Draw(tile)

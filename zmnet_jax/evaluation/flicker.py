@@ -27,8 +27,8 @@ cause).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 import dataclasses
-from typing import Iterator
 
 import numpy as np
 from scipy import ndimage

@@ -38,12 +38,13 @@ timed a second time for them). Memory grows with signals per chunk x contents.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Sequence
 import dataclasses
 import functools
 import logging
 import os
 import time
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -195,7 +196,7 @@ def to_host(tree):
 
   def get(x):
     if isinstance(x, jax.Array) and not x.is_fully_addressable:
-      from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
+      from jax.experimental import multihost_utils
 
       x = multihost_utils.process_allgather(x, tiled=True)
     return np.asarray(x)

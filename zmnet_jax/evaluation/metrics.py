@@ -84,7 +84,7 @@ def _unit_normalize(features: jax.Array, eps: float = 1e-10) -> jax.Array:
 def lpips_from_features(params, a: list[jax.Array], b: list[jax.Array]) -> jax.Array:
   """LPIPS distance of two `lpips_features` outputs (leading dimensions broadcast)."""
   total = 0.0
-  for fa, fb, head in zip(a, b, params['heads']):
+  for fa, fb, head in zip(a, b, params['heads'], strict=True):
     total = total + jnp.mean(((fa - fb) ** 2) @ head, axis=(-2, -1))
   return total
 

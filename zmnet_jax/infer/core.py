@@ -28,8 +28,9 @@ compiled; evaluation and tiling build on them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 import functools
-from typing import Any, Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -37,8 +38,7 @@ import numpy as np
 
 from zmnet_jax import sharding
 from zmnet_jax.data import images
-from zmnet_jax.models import model as model_lib
-from zmnet_jax.models import zmnet
+from zmnet_jax.models import model as model_lib, zmnet
 
 STRIDE = 4  # TNet halves the resolution twice.
 

@@ -29,8 +29,7 @@ import os
 import ml_collections
 
 from zmnet_jax import params_file, workdir
-from zmnet_jax.models import model as model_lib
-from zmnet_jax.models import vgg_weights
+from zmnet_jax.models import model as model_lib, vgg_weights
 from zmnet_jax.signals import vocabulary
 
 # Models shipped in the package (zmnet_jax/pretrained/), by name; `default` is used when
@@ -198,7 +197,7 @@ def check_file_params(
 
 def read_checkpoint_params(source: ModelSource, abstract):
   """(params, step) from a workdir's checkpoint (orbax), or the one-line reason why not."""
-  from zmnet_jax import checkpointing  # pylint: disable=g-import-not-at-top  (orbax: lazy)
+  from zmnet_jax import checkpointing  # orbax: lazy
 
   ckpt = checkpointing.Checkpointer(source.checkpoints, 0, 1_000_000)
   try:

@@ -22,8 +22,9 @@ image as the encoder reads it, checked vectors, the cache of encoded styles, str
 from __future__ import annotations
 
 import collections
+from collections.abc import Callable
 import hashlib
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 

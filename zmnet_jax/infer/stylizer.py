@@ -25,8 +25,8 @@ model's `eval.style_size`, the scale it was trained and evaluated at). Images la
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 import dataclasses
-from typing import Sequence
 
 import jax
 import ml_collections
@@ -35,8 +35,7 @@ import numpy as np
 from zmnet_jax.data import images
 from zmnet_jax.infer import color, core, guided, loading, signals, tiling
 from zmnet_jax.infer.loading import InferenceError
-from zmnet_jax.models import model as model_lib
-from zmnet_jax.models import zmnet
+from zmnet_jax.models import model as model_lib, zmnet
 
 
 @dataclasses.dataclass

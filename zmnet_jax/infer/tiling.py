@@ -32,9 +32,10 @@ every tile is normalized with whole-image statistics, from one of two sources:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 import functools
 import logging
-from typing import NamedTuple, Sequence
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -110,7 +111,7 @@ def image_tiles(height: int, width: int, tile: int, halo: int) -> list[Tile]:
       for w, c0, c1 in tile_windows(length, tile, halo)
     ]
 
-  return [Tile(*zip(ys, xs)) for ys in axis(height) for xs in axis(width)]
+  return [Tile(*zip(ys, xs, strict=True)) for ys in axis(height) for xs in axis(width)]
 
 
 def long_side_shape(height: int, width: int, max_side: int) -> tuple[int, int] | None:
@@ -177,7 +178,7 @@ def merged_statistics(fns, params, windows, masks, din, pool_batch: bool = False
   for k, (name, _) in enumerate(layers):
     log.info('exact statistics: layer %d/%d (%s)', k + 1, len(layers), name)
     total = None
-    for window, mask in zip(windows, masks):
+    for window, mask in zip(windows, masks, strict=True):
       given = stats
       if pool_batch:
         given = jax.tree.map(lambda x, n=window.shape[0]: np.repeat(x, n, axis=1), stats)

@@ -21,7 +21,7 @@ layer name (e.g. 'relu4_1') to weight; a weight of 0 drops the layer.
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import jax
 import jax.numpy as jnp

@@ -31,11 +31,13 @@ torch is never imported.
 from __future__ import annotations
 
 import collections
+from collections.abc import Callable, Iterator, Mapping, Sequence
 import contextlib
 import dataclasses
 import hashlib
 import io
 import os
+from pathlib import Path
 import pickle
 import re
 import struct
@@ -43,9 +45,8 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+from typing import Any
 import zipfile
-from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -83,7 +84,7 @@ def conv_shapes(arch: str) -> dict[str, tuple[int, int, int, int]]:
   if arch not in _BLOCK_DEPTHS:
     raise ValueError(f'arch must be one of {sorted(_BLOCK_DEPTHS)}, got {arch!r}')
   shapes, c_in = {}, 3
-  for block, (depth, width) in enumerate(zip(_BLOCK_DEPTHS[arch], _WIDTHS), 1):
+  for block, (depth, width) in enumerate(zip(_BLOCK_DEPTHS[arch], _WIDTHS, strict=True), 1):
     for j in range(1, depth + 1):
       shapes[f'conv{block}_{j}'] = (3, 3, c_in, width)
       c_in = width
@@ -208,7 +209,7 @@ def _tensor_array(ref: _TensorRef, buffers: Mapping[str, bytes], source: str) ->
   start = ref.storage.offset + ref.offset
   if len(ref.shape) != len(ref.stride) or min(ref.stride, default=0) < 0 or start < 0:
     raise WeightsError(f'{source}: malformed tensor in storage {ref.storage.key}')
-  last = start + sum((n - 1) * s for n, s in zip(ref.shape, ref.stride))
+  last = start + sum((n - 1) * s for n, s in zip(ref.shape, ref.stride, strict=True))
   if 0 not in ref.shape and (last >= flat.size or np.prod(ref.shape, dtype=float) > flat.size):
     raise WeightsError(f'{source}: tensor overruns storage {ref.storage.key}')
   strides = [s * dtype.itemsize for s in ref.stride]
@@ -611,7 +612,7 @@ def load_lpips_vgg16_heads(cache_dir: str | os.PathLike | None = None) -> list[n
   path = cached_npz('vgg16', cache_dir, LPIPS_NPZ)
   with _decoding(str(path), '.npz file'), np.load(path, allow_pickle=False) as z:
     heads = [np.asarray(z[f'lin{i}'], np.float32) for i in range(5)]
-  for head, width in zip(heads, _WIDTHS):
+  for head, width in zip(heads, _WIDTHS, strict=True):
     if head.shape != (1, 1, width, 1):
       raise WeightsError(f'{path}: LPIPS head has shape {head.shape}, expected {(1, 1, width, 1)}')
   return heads

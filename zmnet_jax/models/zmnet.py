@@ -26,9 +26,10 @@ that tree and TNet consumes it, so changing TNet's width changes both.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 import dataclasses
 import math
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import flax.linen as nn
 import jax
@@ -53,7 +54,7 @@ class TNetConfig:
   fast_padding: bool = True
 
   @classmethod
-  def from_config(cls, cfg: Mapping[str, Any] | None) -> 'TNetConfig':
+  def from_config(cls, cfg: Mapping[str, Any] | None) -> TNetConfig:
     cfg = dict(cfg or {})
     if 'channels' in cfg:
       cfg['channels'] = tuple(cfg['channels'])
@@ -434,7 +435,7 @@ class PNetConfig:
   signal_dim: int = 0  # vector signals' length; training sets it from the vocabulary.
 
   @classmethod
-  def from_config(cls, cfg: Mapping[str, Any] | None) -> 'PNetConfig':
+  def from_config(cls, cfg: Mapping[str, Any] | None) -> PNetConfig:
     config = cls(**dict(cfg or {}))
     if config.variant not in PNET_VARIANTS:
       raise ValueError(
@@ -491,7 +492,9 @@ def mix_din_params(din_list: Sequence[DinParams], weights: Sequence[float]) -> D
       f'need one weight per signal, got {len(din_list)} signals and {len(weights)} weights'
     )
   normalized = normalize_weights(weights)
-  scaled = [jax.tree.map(lambda p, w=w: p * w, d) for d, w in zip(din_list, normalized)]
+  scaled = [
+    jax.tree.map(lambda p, w=w: p * w, d) for d, w in zip(din_list, normalized, strict=True)
+  ]
   return jax.tree.map(lambda *ps: sum(ps), *scaled)
 
 

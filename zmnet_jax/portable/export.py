@@ -93,7 +93,9 @@ def write_bundle(loaded: loading.LoadedModel, out: str, source: str, vocab=None)
   try:
     info = manifest(loaded, source)
     info['sha256'] = {}
-    for name, model in zip((bundle.ENCODER_FILE, bundle.TRANSFORMER_FILE), graphs(loaded)):
+    for name, model in zip(
+      (bundle.ENCODER_FILE, bundle.TRANSFORMER_FILE), graphs(loaded), strict=True
+    ):
       data = model.SerializeToString()
       with open(os.path.join(staging, name), 'wb') as f:
         f.write(data)

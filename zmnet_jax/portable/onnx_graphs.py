@@ -29,7 +29,8 @@ construction, readable, and free of the tracer's version constraints.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import onnx

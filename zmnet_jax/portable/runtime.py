@@ -26,9 +26,9 @@ tiles: ONNX Runtime takes any size, and its memory grows with the pixels).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 import hashlib
 import os
-from typing import Sequence
 
 import jax
 import numpy as np
@@ -158,7 +158,11 @@ class OnnxStylizer:
   def _run_encoder(self, signal: np.ndarray):
     name = self.encoder.get_inputs()[0].name
     outputs = dict(
-      zip([o.name for o in self.encoder.get_outputs()], self.encoder.run(None, {name: signal}))
+      zip(
+        [o.name for o in self.encoder.get_outputs()],
+        self.encoder.run(None, {name: signal}),
+        strict=True,
+      )
     )
     return {
       layer: (outputs[onnx_graphs.gamma_name(layer)], outputs[onnx_graphs.beta_name(layer)])

@@ -23,14 +23,14 @@ Every problem raises `TextError` with a one-line message.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 import difflib
 import json
 import logging
 import os
-import zipfile
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
+import zipfile
 
 import numpy as np
 
@@ -80,7 +80,7 @@ def _import_wordllama():
   root = logging.getLogger()
   handlers, level = list(root.handlers), root.level
   try:
-    import wordllama  # pylint: disable=import-outside-toplevel
+    import wordllama
   except ImportError as e:
     raise TextError(f'the wordllama embedder needs wordllama: {_INSTALL_HINT}') from e
   finally:
@@ -171,7 +171,7 @@ class VectorFileEmbedder:
     if row is not None:
       return self.vectors[row]
     rows = [self._lookup(word) for word in text.split(' ')]
-    missing = [w for w, r in zip(text.split(' '), rows) if r is None]
+    missing = [w for w, r in zip(text.split(' '), rows, strict=True) if r is None]
     if missing:
       raise TextError(self._unknown_message(missing[0]))
     return np.mean(self.vectors[rows], axis=0)

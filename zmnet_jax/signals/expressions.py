@@ -16,9 +16,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 import math
 import re
-from collections.abc import Sequence
 
 import numpy as np
 

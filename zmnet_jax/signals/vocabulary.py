@@ -21,9 +21,9 @@ trained model rebuilds exactly the signals it was trained on.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 import json
 import os
-from collections.abc import Mapping, Sequence
 
 import ml_collections
 import numpy as np

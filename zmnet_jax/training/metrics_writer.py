@@ -16,10 +16,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 import json
 import math
 import os
-from typing import Mapping
 
 from zmnet_jax import files
 
@@ -66,7 +66,7 @@ class MetricsWriter:
     self.enabled = enabled
     self._tb = None
     if enabled:
-      from tensorboardX import SummaryWriter  # pylint: disable=g-import-not-at-top
+      from tensorboardX import SummaryWriter
 
       trim_records(self.jsonl_path, resume_step)
       self._tb = SummaryWriter(os.path.join(workdir, 'tensorboard'), purge_step=resume_step + 1)

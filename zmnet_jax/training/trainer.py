@@ -23,6 +23,7 @@ and `eval.json` + `eval.png` from the held-out evaluation at the end.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 import contextlib
 import functools
 import logging
@@ -30,7 +31,6 @@ import os
 import signal
 import threading
 import time
-from typing import Callable
 
 import jax
 import jax.numpy as jnp
@@ -41,11 +41,10 @@ import optax
 from zmnet_jax import checkpointing, distributed, sharding, workdir as workdir_lib
 from zmnet_jax.data import datasets as datasets_lib
 from zmnet_jax.evaluation.evaluator import Evaluator
-from zmnet_jax.models import model as model_lib
 from zmnet_jax.infer import loading
+from zmnet_jax.models import model as model_lib
 from zmnet_jax.signals import vocabulary
-from zmnet_jax.training import export as export_lib
-from zmnet_jax.training import config_checks, input_probe, step_cost
+from zmnet_jax.training import config_checks, export as export_lib, input_probe, step_cost
 from zmnet_jax.training.budget import Budget
 from zmnet_jax.training.metrics_writer import MetricsWriter, format_duration
 from zmnet_jax.training.state import TrainState, init_train_state, make_optimizer

@@ -23,10 +23,11 @@ container cannot hold its codec. Every problem is a `VideoError` naming the file
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 import dataclasses
 import fractions
 import os
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -49,7 +50,7 @@ class VideoError(ValueError):
 def require_av():
   """The `av` module, or a VideoError saying how to install it."""
   try:
-    import av  # pylint: disable=g-import-not-at-top
+    import av
   except ImportError:
     raise VideoError(
       "video needs PyAV (FFmpeg's libraries): pip install 'zmnet_jax[video]'"
@@ -324,7 +325,7 @@ class VideoWriter:
     """Closes the file without finishing it (the caller removes it)."""
     try:
       self._container.close()
-    except Exception:  # pylint: disable=broad-except  (already failing; keep that error)
+    except Exception:  # already failing; keep that error
       pass
 
   def __enter__(self) -> VideoWriter:

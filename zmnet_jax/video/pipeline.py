@@ -25,11 +25,12 @@ across the clip and counts them. The output is written to a temporary name and r
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 import dataclasses
 import os
 import sys
 import time
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 import jax
 import numpy as np
@@ -38,9 +39,7 @@ from tqdm import tqdm
 
 from zmnet_jax import files
 from zmnet_jax.data import image_io, images
-from zmnet_jax.infer import signals as signals_lib
-from zmnet_jax.infer import stylizer as stylizer_lib
-from zmnet_jax.infer import tiling
+from zmnet_jax.infer import signals as signals_lib, stylizer as stylizer_lib, tiling
 from zmnet_jax.video import io, temporal
 
 
@@ -258,7 +257,7 @@ def stylize_video(
       with bar:
         for frames, pts, indices in batches(reader, writer, size, options.batch):
           dins = [signal.at(i / max(total - 1, 1)) for i in indices]
-          for rgb, t in zip(transform(frames, dins), pts):
+          for rgb, t in zip(transform(frames, dins), pts, strict=True):
             writer.write(rgb, t)
           bar.update(len(frames))
       if not writer.frames_written:
