@@ -12,19 +12,61 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Shared test setup: a persistent XLA compilation cache so repeated compiles are cheap."""
+"""Shared test setup: one persistent XLA compilation cache for the run and its subprocesses,
+and session fixtures that pytest-xdist workers build once and share."""
 
+import contextlib
+import fcntl
 import os
+import pathlib
 
 import jax
 import pytest
 
+# Compilations slower than this are cached on disk. Low: most of the suite's compiles
+# take 0.2-2 s and are repeated by later tests and by the subprocesses.
+MIN_CACHED_COMPILE_SECONDS = 0.2
+
+
+def shared_folder(tmp_path_factory) -> pathlib.Path:
+  """This run's temporary folder that every pytest-xdist worker sees (the base otherwise)."""
+  base = tmp_path_factory.getbasetemp()
+  return base.parent if os.environ.get('PYTEST_XDIST_WORKER') else base
+
+
+@contextlib.contextmanager
+def locked(path: pathlib.Path):
+  """An exclusive lock on `path` (a file) across processes."""
+  with open(path, 'a') as f:
+    fcntl.flock(f, fcntl.LOCK_EX)
+    try:
+      yield
+    finally:
+      fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def built_once(tmp_path_factory, name: str, build) -> str:
+  """The folder `name` of this run, filled by `build(folder)` in the first worker to ask."""
+  root = shared_folder(tmp_path_factory)
+  folder, done = root / name, root / f'{name}.done'
+  with locked(root / f'{name}.lock'):
+    if not done.exists():
+      folder.mkdir(exist_ok=True)
+      build(str(folder))
+      done.touch()
+  return str(folder)
+
 
 @pytest.fixture(autouse=True, scope='session')
 def compilation_cache(tmp_path_factory):
-  path = os.environ.get('ZMNET_JAX_TEST_COMPILE_CACHE') or str(tmp_path_factory.mktemp('xla_cache'))
+  """The cache, set here and in the environment so subprocesses (`python -m ...`) share it."""
+  path = os.environ.get('ZMNET_JAX_TEST_COMPILE_CACHE') or str(
+    shared_folder(tmp_path_factory) / 'xla_cache'
+  )
+  os.environ['JAX_COMPILATION_CACHE_DIR'] = path
+  os.environ['JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS'] = str(MIN_CACHED_COMPILE_SECONDS)
   jax.config.update('jax_compilation_cache_dir', path)
-  jax.config.update('jax_persistent_cache_min_compile_time_secs', 1.0)
+  jax.config.update('jax_persistent_cache_min_compile_time_secs', MIN_CACHED_COMPILE_SECONDS)
   yield
 
 
@@ -34,12 +76,13 @@ def trained_workdir(tmp_path_factory):
   from zmnet_jax.configs import default
   from zmnet_jax.training import trainer
 
-  config = default.get_config('tiny')
-  config.train.update(num_steps=40, checkpoint_every=40, log_every=20, sample_every=0)
-  config.eval.update(num_contents=2, num_styles=2)
-  workdir = str(tmp_path_factory.mktemp('trained'))
-  trainer.train_and_evaluate(config, workdir)
-  return workdir
+  def train(workdir):
+    config = default.get_config('tiny')
+    config.train.update(num_steps=40, checkpoint_every=40, log_every=20, sample_every=0)
+    config.eval.update(num_contents=2, num_styles=2)
+    trainer.train_and_evaluate(config, workdir)
+
+  return built_once(tmp_path_factory, 'trained', train)
 
 
 @pytest.fixture(scope='session')
@@ -47,8 +90,8 @@ def word_folders(tmp_path_factory):
   """Two 'attribute' photo folders and a content folder made from the embedded images."""
   from zmnet_jax.data import embedded as embedded_data
 
-  root = tmp_path_factory.mktemp('embedded')
-  return embedded_data.materialize_embedded_data(str(root))
+  root = built_once(tmp_path_factory, 'embedded', embedded_data.materialize_embedded_data)
+  return embedded_data.materialize_embedded_data(root)  # (the paths; written once above)
 
 
 @pytest.fixture(scope='session')
@@ -57,10 +100,10 @@ def trained_word_workdir(tmp_path_factory, word_folders):
   from zmnet_jax.configs import attributes
   from zmnet_jax.training import trainer
 
-  config = word_config(attributes.get_config('tiny'), word_folders)
-  workdir = str(tmp_path_factory.mktemp('trained_words'))
-  trainer.train_and_evaluate(config, workdir)
-  return workdir
+  def train(workdir):
+    trainer.train_and_evaluate(word_config(attributes.get_config('tiny'), word_folders), workdir)
+
+  return built_once(tmp_path_factory, 'trained_words', train)
 
 
 def word_config(config, folders):

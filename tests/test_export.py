@@ -143,7 +143,7 @@ def first_loss(workdir) -> float:
 def one_step_config(**overrides):
   config = default.get_config('tiny')
   config.train.update(num_steps=1, log_every=1, checkpoint_every=1, sample_every=0)
-  config.eval.update(num_contents=2, num_styles=2)
+  config.eval.at_end = False  # the tests read the first step's loss only
   config.update(overrides)
   return config
 

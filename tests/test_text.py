@@ -65,7 +65,11 @@ def _no_network(monkeypatch):
   def refuse(*args, **kwargs):
     raise OSError('network access blocked in this test')
 
-  monkeypatch.setattr(socket, 'socket', refuse)
+  class NoSocket(socket.socket):  # a class still: modules imported now may subclass it
+    def __init__(self, *args, **kwargs):
+      refuse()
+
+  monkeypatch.setattr(socket, 'socket', NoSocket)
   monkeypatch.setattr(socket, 'create_connection', refuse)
   monkeypatch.setattr(socket, 'getaddrinfo', refuse)
 

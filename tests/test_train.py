@@ -12,7 +12,10 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Training: one step, sharded steps, resume, metrics/samples/eval outputs, errors."""
+"""Training: bfloat16, resume, metrics/samples/eval outputs, budgets, signals, errors.
+
+The first steps' numbers are in `test_golden.py`, sharded steps in `test_multidevice.py`.
+"""
 
 import json
 import os
@@ -55,27 +58,6 @@ def random_batch(config, seed=0):
   }
 
 
-def test_one_step_changes_params_and_gives_a_finite_loss():
-  config = small_config()
-  model, vgg_params = model_lib.build_model(config)
-  mesh = sharding.create_mesh(config.mesh)
-  tx, schedule = train_state.make_optimizer(config.optim, config.train.num_steps)
-  shapes = model_lib.batch_shapes(config, config.train.batch_size)
-  state, shardings = trainer.create_sharded_state(model, tx, config, vgg_params, shapes, mesh)
-  before = jax.device_get(state.params)
-  step = trainer.compile_train_step(model, tx, schedule, mesh, shardings, shapes)
-  batch = trainer.to_global_batch(random_batch(config), mesh)
-  for _ in range(2):  # the first step has learning rate 0 (warmup)
-    state, metrics = step(state, batch, vgg_params)
-  assert np.isfinite(float(metrics['loss'])) and float(metrics['loss']) > 0
-  assert bool(metrics['finite'])
-  for key in ('content', 'style', 'tv', 'grad_norm', 'learning_rate', 'style/relu1_1'):
-    assert key in metrics
-  changed = jax.tree.map(lambda a, b: bool(np.any(a != b)), jax.device_get(state.params), before)
-  assert all(jax.tree.leaves(changed['param_net'])) and all(jax.tree.leaves(changed['transformer']))
-  assert int(state.step) == 2
-
-
 def test_bfloat16_compute_keeps_float32_params():
   config = small_config()
   config.dtype = 'bfloat16'
@@ -89,33 +71,6 @@ def test_bfloat16_compute_keeps_float32_params():
   state, metrics = step(state, trainer.to_global_batch(random_batch(config), mesh), vgg_params)
   assert np.isfinite(float(metrics['loss']))
   assert {x.dtype for x in jax.tree.leaves(state.params)} == {np.dtype('float32')}
-
-
-def test_sharded_steps_match_one_device():
-  """8 fake CPU devices: a 'data' mesh and a 'data' x 'model' mesh agree with 1 device."""
-  env = dict(os.environ, PYTHONPATH=REPO)
-  proc = subprocess.run(
-    [sys.executable, os.path.join(REPO, 'tests', 'sharding_check.py')],
-    capture_output=True,
-    text=True,
-    env=env,
-    timeout=900,
-    check=False,
-  )
-  assert proc.returncode == 0, proc.stderr[-3000:]
-  report = json.loads(proc.stdout.strip().splitlines()[-1])
-  assert report['num_devices'] == 8
-  assert report['ref_param_change'] > 1e-5
-  for name, mesh in report['meshes'].items():
-    np.testing.assert_allclose(mesh['loss'], mesh['ref_loss'], rtol=1e-5, err_msg=name)
-    np.testing.assert_allclose(mesh['grad_norm'], mesh['ref_grad_norm'], rtol=1e-4, err_msg=name)
-    assert mesh['fraction_differing'] < 1e-3, (name, mesh)
-    assert mesh['max_param_diff'] < 0.05 * report['ref_param_change'], (name, mesh)
-    assert mesh['loss_spec'] == [] and mesh['step_spec'] == []
-  assert report['meshes']['8']['kernel_mesh'] == {'data': 8}
-  assert report['meshes']['8']['kernel_spec'] == []
-  assert report['meshes']['4x2']['kernel_mesh'] == {'data': 4, 'model': 2}
-  assert report['meshes']['4x2']['kernel_spec'] == [None, None, None, 'model']
 
 
 def read_params(workdir, config):

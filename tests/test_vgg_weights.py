@@ -213,7 +213,7 @@ def _random_layers(arch, names, seed=0):
 def _torchvision_state(layers):
   """torchvision ``features.N`` state dict of the first (block 1-2) layers."""
   state = collections.OrderedDict()
-  for i, parts in zip([0, 2, 5, 7], layers.values(), strict=True):
+  for i, parts in zip([0, 2, 5, 7], layers.values(), strict=False):  # vgg16 has 2 per block
     state[f'features.{i}.weight'] = parts['kernel'].transpose(3, 2, 0, 1).copy()
     state[f'features.{i}.bias'] = parts['bias']
   state['classifier.0.weight'] = np.ones((4, 5), np.float32)  # ignored

@@ -12,10 +12,16 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Run as a script (8 fake CPU devices): one train step on several meshes vs one device.
+"""Run as a script (8 fake CPU devices): sharded training and evaluation vs one device.
 
-Prints one JSON object: per mesh, the max |difference| of loss and updated params against
-the single-device step, and the shardings the outputs carry.
+  python tests/multidevice_check.py WORKDIR CONTENT_DIR STYLE_DIR
+
+Prints one JSON object. 'train': per mesh, the loss, gradient norm and updated params of
+one train step against the single-device step, and the shardings the outputs carry.
+'evaluate': the shardings of one evaluation chunk's DIN parameters, outputs and scores on
+an 8-device 'data' mesh, and the max differences of a whole evaluation (of the model in
+WORKDIR) against one device. One process for both: jax, the VGG weights and the step
+compilations are loaded once.
 """
 
 import json
@@ -30,10 +36,41 @@ import jax
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..'))
-from zmnet_jax import sharding
+from zmnet_jax import infer, sharding
 from zmnet_jax.configs import default
+from zmnet_jax.data import eval_images, images
+from zmnet_jax.evaluation import held_out as evaluation, metrics
 from zmnet_jax.models import model as model_lib
 from zmnet_jax.training import state as train_state, trainer
+
+SIZE = 32
+NUM_STYLES = 5
+
+
+def spec(x) -> list:
+  return [str(a) for a in x.sharding.spec]
+
+
+def chunk_shardings(stylizer, contents, styles, lpips_params, mesh) -> dict:
+  """Where one chunk's DIN parameters, outputs and scores live on `mesh`."""
+  nets = evaluation.networks(
+    stylizer.model, stylizer.params, stylizer.vgg_params, mesh, lpips_params
+  )
+  placed = nets.functions.replicate(contents)
+  padded = images.pad_with_last(styles, evaluation.chunk_size(8, len(styles), nets.num_devices))
+  din, outputs = evaluation.stylize_chunk(nets, placed, padded)
+  scores = evaluation.score_chunk(nets, outputs, placed, padded)
+  gamma = jax.tree.leaves(din)[0]
+  return {
+    'din_spec': spec(gamma),
+    'din_devices': len(gamma.sharding.device_set),
+    'out_spec': spec(outputs),
+    'out_devices': len(outputs.sharding.device_set),
+    'out_shard_shapes': sorted({tuple(s.data.shape) for s in outputs.addressable_shards}),
+    'out_shape': list(outputs.shape),
+    'lpips_spec': spec(scores['lpips']),
+    'lpips_devices': len(scores['lpips'].sharding.device_set),
+  }
 
 
 def run_step(config, model, vgg_params, batch, mesh):
@@ -57,7 +94,8 @@ def fraction_differing(a, b, tol=1e-5) -> float:
   return sum(diff) / sum(x.size for x in jax.tree.leaves(a))
 
 
-def main():
+def train_report() -> dict:
+  """One train step on an 8-device 'data' mesh and a 4 x 2 'data' x 'model' mesh vs 1 device."""
   config = default.get_config('tiny')
   config.train.batch_size = 8
   config.data.content_size = config.data.style_size = 32
@@ -96,6 +134,42 @@ def main():
       'loss_spec': list(metrics['loss'].sharding.spec),
       'step_spec': list(state.step.sharding.spec),
     }
+  return report
+
+
+def evaluate_report(workdir: str, content_dir: str, style_dir: str) -> dict:
+  """A chunk's shardings and a whole held-out evaluation on 8 devices vs 1."""
+  stylizer = infer.Stylizer.load(workdir)
+  content_names, contents = eval_images.load_eval_images(content_dir, SIZE)
+  style_names, styles = eval_images.load_eval_images(style_dir, SIZE, limit=NUM_STYLES)
+  held_out = evaluation.HeldOutSet(content_names, contents, style_names, styles)
+  lpips_params = metrics.load_lpips()
+  mesh = sharding.create_mesh([('data', -1)])
+  report = {
+    'num_devices': jax.device_count(),
+    'num_styles': len(style_names),
+    'num_contents': len(content_names),
+    **chunk_shardings(stylizer, contents, styles, lpips_params, mesh),
+  }
+  args = (stylizer.model, stylizer.params, stylizer.vgg_params, held_out, 8)
+  one = evaluation.evaluate_held_out(*args, mesh=None, lpips_params=lpips_params)
+  many = evaluation.evaluate_held_out(*args, mesh=mesh, lpips_params=lpips_params)
+  report['max_output_diff'] = float(np.max(np.abs(one.outputs - many.outputs)))
+  report['max_score_rel_diff'] = {
+    # Relative to the score, floored at 0.01: SSIM can be ~1e-4 for a badly kept content.
+    k: float(
+      np.max(np.abs(one.scores[k] - many.scores[k]) / np.maximum(np.abs(one.scores[k]), 1e-2))
+    )
+    for k in one.scores
+  }
+  report['score_shape'] = list(many.scores['lpips'].shape)
+  report['throughput_devices'] = many.throughput['num_devices']
+  report['signals_per_chunk'] = many.throughput['signals_per_chunk']
+  return report
+
+
+def main():
+  report = {'train': train_report(), 'evaluate': evaluate_report(*sys.argv[1:4])}
   print(json.dumps(report))
 
 
