@@ -23,9 +23,33 @@ import pathlib
 import jax
 import pytest
 
+# The files pytest-xdist hands out first (`--dist loadfile`, in this order; the rest
+# follow in name order): the longest, so that none of them starts last and runs alone.
+LONGEST_FIRST = (
+  'test_train_stops.py',
+  'test_distributed.py',
+  'test_attributes.py',
+  'test_multidevice.py',
+  'test_device_script.py',
+  'test_train.py',
+  'test_models.py',
+  'test_inference.py',
+  'test_onnx.py',
+  'test_evaluate.py',
+  'test_stylize.py',
+  'test_export.py',
+  'test_demo.py',
+  'test_video.py',
+)
+
 # Compilations slower than this are cached on disk. Low: most of the suite's compiles
 # take 0.2-2 s and are repeated by later tests and by the subprocesses.
 MIN_CACHED_COMPILE_SECONDS = 0.2
+
+
+def pytest_collection_modifyitems(items):
+  rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+  items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: same order inside
 
 
 def shared_folder(tmp_path_factory) -> pathlib.Path:
@@ -104,6 +128,20 @@ def trained_word_workdir(tmp_path_factory, word_folders):
     trainer.train_and_evaluate(word_config(attributes.get_config('tiny'), word_folders), workdir)
 
   return built_once(tmp_path_factory, 'trained_words', train)
+
+
+def small_config(**train_overrides):
+  """`tiny` at 32 px with 2 x 2 evaluation pairs, `config.train` updated."""
+  from zmnet_jax.configs import default
+
+  config = default.get_config('tiny')
+  config.data.content_size = config.data.style_size = 32
+  config.data.resize_short_side = config.data.style_resize_short_side = 40
+  config.data.store_short_side = 64
+  config.eval.image_size = config.eval.style_size = 32
+  config.eval.num_contents = config.eval.num_styles = 2
+  config.train.update(train_overrides)
+  return config
 
 
 def word_config(config, folders):

@@ -18,7 +18,6 @@ word-labelled batches, animation."""
 import json
 import os
 
-from conftest import word_config
 import numpy as np
 from PIL import Image
 import pytest
@@ -28,6 +27,8 @@ from zmnet_jax.cli import animate, stylize
 from zmnet_jax.configs import attributes as attributes_config
 from zmnet_jax.data import eval_images, word_input
 from zmnet_jax.signals import embedders, vocabulary
+
+from conftest import word_config
 
 
 def test_word_model_trains_and_writes_the_zero_shot_table(trained_word_workdir):
