@@ -22,11 +22,12 @@ import sys
 import time
 
 import jax
+import ml_collections
 import numpy as np
 import pytest
 
 from zmnet_jax.cli import train as cli_train
-from zmnet_jax.training import state as train_state, trainer
+from zmnet_jax.training import budget as budget_lib, state as train_state, trainer
 
 from conftest import small_config
 
@@ -131,3 +132,26 @@ def test_time_budget_fixes_the_schedule_stops_saves_exports_and_resumes_it(tmp_p
   np.testing.assert_allclose(
     lines[-1]['learning_rate'], schedule(run['schedule_steps'] - 1), rtol=1e-5
   )
+
+
+def test_a_budget_keeps_the_recompilation_out_of_the_fixed_schedule(monkeypatch):
+  """The first compile takes 10 s, a step 1 s, the budget is 100 s: the fixed schedule ends
+  at the step where the time runs out, after the recompilation for it (10 s again)."""
+  clock = [0.0]
+  monkeypatch.setattr(budget_lib.time, 'time', lambda: clock[0])
+  budget = budget_lib.Budget.create(
+    ml_collections.ConfigDict({'num_steps': 1000, 'max_seconds': 100.0}), {}
+  )
+  budget.start()
+  clock[0] += 10.0
+  budget.compiled()
+  step, fixed = 0, None
+  while not budget.expired() and step != fixed:
+    clock[0] += 1.0
+    step += 1
+    if new := budget.measure(step, 0):
+      fixed = new
+      clock[0] += 10.0  # the step recompiled for the new schedule (done at the next step)
+  # 12 timed steps end at 22 s; 100 - 22 - 10 s leave 68 one-second steps.
+  assert (fixed, step, budget.expired()) == (80, 80, True)
+  assert budget.run_info() == {'schedule_steps': 80, 'fixed': True}

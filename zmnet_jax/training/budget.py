@@ -44,7 +44,7 @@ class Budget:
   max_seconds: float = 0.0  # 0: no budget
   deadline: float | None = None  # time.time() to stop at (set by `start`); None: none
   _loop_start: float | None = None
-  _compile_seconds: float = 0.0  # the first step's time: what a recompilation costs
+  _compile_seconds: float = 0.0  # the first compilation's time: what a recompilation costs
   _measure_start: float | None = None
 
   @classmethod
@@ -65,18 +65,21 @@ class Budget:
     return self.deadline is not None and time.time() >= self.deadline
 
   def start(self) -> None:
-    """Call just before the first step: the budget's clock starts."""
+    """Call just before the first step is compiled: the budget's clock starts."""
     self._loop_start = time.time()
     if self.max_seconds:
       self.deadline = self._loop_start + self.max_seconds
+
+  def compiled(self) -> None:
+    """Call once the first step is compiled: the time since `start` is what the
+    recompilation for a fixed schedule will cost, and is kept out of its steps."""
+    self._compile_seconds = time.time() - self._loop_start
 
   def measure(self, step: int, start_step: int) -> int | None:
     """Call after every step; returns the new schedule length once it is fixed (the
     caller recompiles the step for it, which the remaining time allows for)."""
     if self.deadline is None or self.fixed:
       return None
-    if step == start_step + 1 and self._loop_start is not None:
-      self._compile_seconds = time.time() - self._loop_start
     if step == start_step + MEASURE_FROM:
       self._measure_start = time.time()
     elif self._measure_start is not None and step == start_step + MEASURE_FROM + MEASURE_STEPS:

@@ -291,12 +291,13 @@ def run_train_loop(
   if loader:
     log.info('%s', loader.summary())
   batch = to_global_batch(next(train_input), mesh)
+  budget.start()
   step_fn, cost = compiled_step(compile_for(num_steps), (state, batch, vgg_params), config)
+  budget.compiled()
   log.info('%s', cost.summary())
   start_time, start_step = time.time(), step
   pending = None  # (step, metrics) of the previous step: read one step late, no stall.
   interval_start, interval_images, interval_metrics = time.time(), 0, []
-  budget.start()
   while step < num_steps:
     if batch is None:
       batch = to_global_batch(next(train_input), mesh)
