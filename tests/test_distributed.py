@@ -88,9 +88,7 @@ def launch(workdir, processes, devices, steps, port):
     text=True,
     timeout=900,
     cwd=REPO,
-    # XLA's cheaper compile (as flax's own tests): every run here compiles and takes a
-    # few steps; all of them (and the reference) under the same setting.
-    env=dict(os.environ, PORT=str(port), DEVICES=str(devices), JAX_DISABLE_MOST_OPTIMIZATIONS='1'),
+    env=dict(os.environ, PORT=str(port), DEVICES=str(devices)),
   )
   logs = {i: (workdir / f'process_{i}.log').read_text() for i in range(processes)}
   assert result.returncode == 0, (result.stderr, logs)

@@ -117,6 +117,7 @@ def stylized_summary(folders):
   }
 
 
+@pytest.mark.optimized  # users' numerics
 def test_the_first_two_training_steps_give_the_recorded_numbers():
   logged, before, after, step = first_steps()
   assert step == 2
@@ -129,6 +130,7 @@ def test_the_first_two_training_steps_give_the_recorded_numbers():
       assert got[key] == pytest.approx(want[key], rel=STEP_RTOL), (number, key)
 
 
+@pytest.mark.optimized
 def test_the_shipped_model_gives_the_recorded_output(word_folders):
   got = stylized_summary(word_folders)
   want = GOLDEN_STYLIZED

@@ -237,6 +237,7 @@ print(json.dumps({'shape': out.shape, 'seconds': time.time() - start, 'tiles': t
 
 
 @pytest.mark.slow
+@pytest.mark.optimized  # the memory users' runs take
 def test_3000x2000_image_stylizes_on_cpu_in_bounded_memory(trained_workdir, folders):
   content = image_io.list_images(folders['content_val'])[1]
   style = image_io.list_images(folders['style_val'])[0]
