@@ -21,6 +21,7 @@ import os
 import pathlib
 
 import jax
+import numpy as np
 import pytest
 
 # The files pytest-xdist hands out first (`--dist loadfile`, in this order; the rest
@@ -174,6 +175,32 @@ def small_config(**train_overrides):
   config.eval.num_contents = config.eval.num_styles = 2
   config.train.update(train_overrides)
   return config
+
+
+def random_batch(config, seed=0):
+  """A batch of uniform noise images shaped as `config` trains on."""
+  rng = np.random.default_rng(seed)
+  b, c, s = config.train.batch_size, config.data.content_size, config.data.style_size
+  return {
+    'content': rng.uniform(size=(b, c, c, 3)).astype(np.float32),
+    'style': rng.uniform(size=(b, s, s, 3)).astype(np.float32),
+  }
+
+
+def new_training(config):
+  """(fresh sharded state, jitted train step, mesh, VGG params) of `config`, as the trainer
+  builds them."""
+  from zmnet_jax import sharding
+  from zmnet_jax.models import model as model_lib
+  from zmnet_jax.training import state as train_state, trainer
+
+  model, vgg_params = model_lib.build_model(config)
+  mesh = sharding.create_mesh(config.mesh)
+  tx, schedule = train_state.make_optimizer(config.optim, config.train.num_steps)
+  shapes = model_lib.batch_shapes(config, config.train.batch_size)
+  state, shardings = trainer.create_sharded_state(model, tx, config, vgg_params, shapes, mesh)
+  step = trainer.compile_train_step(model, tx, schedule, mesh, shardings, shapes)
+  return state, step, mesh, vgg_params
 
 
 def word_config(config, folders):

@@ -30,11 +30,12 @@ import jax
 import numpy as np
 import pytest
 
-from zmnet_jax import infer, sharding
+from zmnet_jax import infer
 from zmnet_jax.configs import default
 from zmnet_jax.data import embedded, image_io, images
-from zmnet_jax.models import model as model_lib
-from zmnet_jax.training import state as train_state, trainer
+from zmnet_jax.training import trainer
+
+from conftest import new_training, random_batch
 
 STEP_TERMS = ('loss', 'content', 'style', 'tv', 'grad_norm', 'style/relu1_1', 'learning_rate')
 # `tiny` on two fixed random batches; per step: the loss terms and the gradient norm.
@@ -74,28 +75,14 @@ GOLDEN_STYLIZED = {
 STYLIZED_ATOL = 1e-4
 
 
-def fixed_batch(config, seed):
-  rng = np.random.default_rng(seed)
-  b, c, s = config.train.batch_size, config.data.content_size, config.data.style_size
-  return {
-    'content': rng.uniform(size=(b, c, c, 3)).astype(np.float32),
-    'style': rng.uniform(size=(b, s, s, 3)).astype(np.float32),
-  }
-
-
 def first_steps():
   """The `tiny` config's first two steps: ([metrics of step 1, 2], params before, after)."""
   config = default.get_config('tiny')
-  model, vgg_params = model_lib.build_model(config)
-  mesh = sharding.create_mesh(config.mesh)
-  tx, schedule = train_state.make_optimizer(config.optim, config.train.num_steps)
-  shapes = model_lib.batch_shapes(config, config.train.batch_size)
-  state, shardings = trainer.create_sharded_state(model, tx, config, vgg_params, shapes, mesh)
+  state, step, mesh, vgg_params = new_training(config)
   before = jax.device_get(state.params)
-  step = trainer.compile_train_step(model, tx, schedule, mesh, shardings, shapes)
   logged = []
   for seed in (1, 2):  # the first step has learning rate 0 (warmup), the second does not
-    batch = trainer.to_global_batch(fixed_batch(config, seed), mesh)
+    batch = trainer.to_global_batch(random_batch(config, seed), mesh)
     state, metrics = step(state, batch, vgg_params)
     logged.append({k: float(v) for k, v in jax.device_get(metrics).items()})
   return logged, before, jax.device_get(state.params), int(state.step)

@@ -25,35 +25,21 @@ import jax
 import numpy as np
 import pytest
 
-from zmnet_jax import checkpointing, sharding
+from zmnet_jax import checkpointing
 from zmnet_jax.cli import train as cli_train
 from zmnet_jax.models import model as model_lib
-from zmnet_jax.training import state as train_state, trainer
+from zmnet_jax.training import trainer
 
-from conftest import small_config
+from conftest import new_training, random_batch, small_config
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def random_batch(config, seed=0):
-  rng = np.random.default_rng(seed)
-  b, c, s = config.train.batch_size, config.data.content_size, config.data.style_size
-  return {
-    'content': rng.uniform(size=(b, c, c, 3)).astype(np.float32),
-    'style': rng.uniform(size=(b, s, s, 3)).astype(np.float32),
-  }
 
 
 def test_bfloat16_compute_keeps_float32_params():
   config = small_config()
   config.dtype = 'bfloat16'
   config.data.content_size = config.data.style_size = 16
-  model, vgg_params = model_lib.build_model(config)
-  mesh = sharding.create_mesh(config.mesh)
-  tx, schedule = train_state.make_optimizer(config.optim, config.train.num_steps)
-  shapes = model_lib.batch_shapes(config, config.train.batch_size)
-  state, shardings = trainer.create_sharded_state(model, tx, config, vgg_params, shapes, mesh)
-  step = trainer.compile_train_step(model, tx, schedule, mesh, shardings, shapes)
+  state, step, mesh, vgg_params = new_training(config)
   state, metrics = step(state, trainer.to_global_batch(random_batch(config), mesh), vgg_params)
   assert np.isfinite(float(metrics['loss']))
   assert {x.dtype for x in jax.tree.leaves(state.params)} == {np.dtype('float32')}
