@@ -12,8 +12,9 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Shared test setup: one persistent XLA compilation cache for the run and its subprocesses,
-and session fixtures that pytest-xdist workers build once and share."""
+"""Shared test setup: one persistent XLA compilation cache and XLA's cheap compile for the
+run and its subprocesses, the order pytest-xdist hands files out in, session fixtures that
+its workers build once and share, and small helpers the test files share."""
 
 import contextlib
 import fcntl
