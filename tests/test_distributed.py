@@ -81,7 +81,7 @@ def launch(workdir, processes, devices, steps, port):
       '--config.optim.warmup_steps=0',
       # Adam's first step is ~lr * sign(grad): a large eps keeps elements whose gradient
       # is ~0 (its sign set by summation order) from moving by a full lr (as in
-      # sharding_check.py). With the default 1e-8, step 2 once differed by 2e-5.
+      # multidevice_check.py). With the default 1e-8, step 2 once differed by 2e-5.
       '--config.optim.eps=1e-3',
     ],
     capture_output=True,
