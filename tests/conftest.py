@@ -120,10 +120,8 @@ def xla_optimized():
 
 @pytest.fixture(autouse=True)
 def optimized_when_marked(request):
-  if request.node.get_closest_marker('optimized'):
-    with xla_optimized():
-      yield
-  else:
+  marked = request.node.get_closest_marker('optimized')
+  with xla_optimized() if marked else contextlib.nullcontext():
     yield
 
 

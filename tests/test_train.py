@@ -12,9 +12,10 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Training: bfloat16, resume, metrics/samples/eval outputs, budgets, signals, errors.
+"""Training: bfloat16, resume, metrics/samples/eval outputs, damaged checkpoints, errors.
 
-The first steps' numbers are in `test_golden.py`, sharded steps in `test_multidevice.py`.
+The first steps' numbers are in `test_golden.py`, sharded steps in `test_multidevice.py`,
+how a run stops (non-finite loss, signals, time budget) in `test_train_stops.py`.
 """
 
 import json
@@ -31,8 +32,6 @@ from zmnet_jax.models import model as model_lib
 from zmnet_jax.training import trainer
 
 from conftest import new_training, random_batch, small_config
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def test_bfloat16_compute_keeps_float32_params():
