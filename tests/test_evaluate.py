@@ -33,6 +33,7 @@ from zmnet_jax.evaluation import held_out as evaluation
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED_DATA = pathlib.Path(REPO).parent / 'shared' / 'data'
 SIZE = 32
+STYLE_SIZE = 24  # styles are encoded at this size, scored at SIZE (the contents' scale)
 
 
 @pytest.fixture(scope='module')
@@ -68,7 +69,7 @@ def cli_run(trained_workdir, folders, tmp_path_factory):
       '--size',
       str(SIZE),
       '--style-size',
-      str(SIZE),
+      str(STYLE_SIZE),
       '--batch-styles',
       '2',
       '--train-styles',
@@ -123,6 +124,7 @@ def test_cli_metrics_json(cli_run):
   assert throughput['pairs_per_s'] > 0 and throughput['compile_s'] >= 0
   assert throughput['ms_per_image'] == pytest.approx(1000 / throughput['pairs_per_s'])
   assert throughput['image_size'] == [SIZE, SIZE] and throughput['num_devices'] == 1
+  assert throughput['style_size'] == [STYLE_SIZE, STYLE_SIZE]
   assert report['train_styles']['num_styles'] == 3
 
 
@@ -137,10 +139,11 @@ def test_cli_generalization_gap(cli_run):
 
 
 def test_cli_and_training_evaluation_agree(cli_run, stylizer, folders):
-  """The same scores whether the command or training's evaluation computes them."""
+  """The same scores whether the command or training's evaluation computes them: styles
+  loaded at the contents' size, encoded at the style size."""
   names, contents = eval_images.load_eval_images(folders['content_val'], SIZE)
   style_names, styles = eval_images.load_eval_images(folders['style_val'], SIZE)
-  held_out = evaluation.HeldOutSet(names, contents, style_names, styles)
+  held_out = evaluation.HeldOutSet(names, contents, style_names, styles, STYLE_SIZE)
   result = evaluation.evaluate_held_out(
     stylizer.model, stylizer.params, stylizer.vgg_params, held_out, batch_styles=2
   )

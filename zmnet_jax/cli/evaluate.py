@@ -12,13 +12,29 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Evaluates a trained model on held-out styles x a set of contents.
+"""Evaluates a model: the quality protocol, a paired comparison, or a style x content grid.
 
+  python -m zmnet_jax.evaluate --protocol val512 [--model M | --outputs DIR] --out DIR \\
+      [--data ../shared/data] [--content DIR --styles DIR] [--size N] \\
+      [--strength 0.25,0.5,0.75,1] [--limit-pairs N] [--save-outputs]
+  python -m zmnet_jax.evaluate --compare DIR_A DIR_B
   python -m zmnet_jax.evaluate --model WORKDIR --content DIR --styles DIR --out DIR \\
       [--size N] [--style-size N] [--limit-styles N] [--limit-contents N] \\
       [--batch-styles N] [--train-styles DIR] [--limit-train-styles N]
 
-Styles are read and evaluated in chunks (signals vmapped, split over all devices), so
+`--protocol` (zmnet_jax.evaluation.protocol, docs/quality.md): fixed pairs stylized as a
+user would and scored with every image at the same scale; writes `metrics.json` (per
+strength: mean and median of every score), `pairs.csv` (every pair's scores),
+`contact_sheet.png` (content, style, output per row) and, with --save-outputs,
+`outputs/strength_S/CONTENT~STYLE.png`. `--outputs DIR` scores such saved outputs (another
+system's, laid out the same) instead of a model. `--content` / `--styles` run the protocol
+on your own folders.
+
+`--compare A B` (zmnet_jax.evaluation.comparison): two protocol results, paired over the
+pairs they share; prints each score's difference with a 95% bootstrap interval and the
+ship rule's verdict for B against A.
+
+The grid (no --protocol): styles are read and evaluated in chunks (signals vmapped, split over all devices), so
 thousands of styles need no more memory than one chunk. Writes into --out:
 
   metrics.json       means over all pairs (and their spread over styles), the settings,
@@ -46,9 +62,10 @@ import numpy as np
 
 from zmnet_jax import files, infer, sharding
 from zmnet_jax.cli import common
+from zmnet_jax.configs import shared_data
 from zmnet_jax.data import eval_images, image_io, images
 from zmnet_jax.data.image_io import DataError
-from zmnet_jax.evaluation import held_out as evaluation
+from zmnet_jax.evaluation import comparison, held_out as evaluation, protocol
 
 SHEET_STYLES = 8
 SHEET_CONTENTS = 8
@@ -62,10 +79,26 @@ def parse_args(argv=None) -> argparse.Namespace:
     description='Held-out style x content evaluation of a model.',
   )
   common.add_model_argument(p)
-  p.add_argument('--content', required=True, help='folder of content images')
-  p.add_argument('--styles', required=True, help='folder of held-out style images')
-  p.add_argument('--out', required=True, help='folder for metrics.json, CSV, contact sheet')
-  p.add_argument('--size', type=image_size, help='content size (default: config.eval)')
+  p.add_argument('--content', help='folder of content images (protocol: instead of its own)')
+  p.add_argument('--styles', help='folder of held-out style images (protocol: instead of its own)')
+  p.add_argument('--out', help='folder for metrics.json, CSV, contact sheet')
+  p.add_argument('--protocol', choices=sorted(protocol.PROTOCOLS), help='the quality protocol')
+  p.add_argument(
+    '--data', default=shared_data.DEFAULT_ROOT, help="the protocol's data root (../shared/data)"
+  )
+  p.add_argument('--outputs', help='protocol: score the outputs saved in this folder, not a model')
+  p.add_argument(
+    '--strength',
+    type=strengths,
+    default=protocol.STRENGTHS,
+    help='protocol: comma-separated strengths in (0, 1] (e.g. 0.25,0.5,0.75,1; default 1)',
+  )
+  p.add_argument('--limit-pairs', type=positive, help='protocol: N pairs spread over the list')
+  p.add_argument('--save-outputs', action='store_true', help='protocol: keep every output (PNG)')
+  p.add_argument('--compare', nargs=2, metavar=('A', 'B'), help='two protocol results, paired')
+  p.add_argument(
+    '--size', type=image_size, help='content size (default: config.eval; protocol: its own)'
+  )
   p.add_argument('--style-size', type=image_size, help='style size (default: config.eval)')
   p.add_argument('--limit-styles', type=positive, help='at most N held-out styles')
   p.add_argument('--limit-contents', type=positive, help='the first N contents only')
@@ -81,17 +114,37 @@ def parse_args(argv=None) -> argparse.Namespace:
     help='at most N training styles (default: as many as held-out ones)',
   )
   p.add_argument('--overwrite', action='store_true', help='replace the results of an earlier run')
-  return p.parse_args(argv)
+  args = p.parse_args(argv)
+  if not args.compare and not args.out:
+    p.error('--out is required (except with --compare)')
+  if not args.compare and not args.protocol and not (args.content and args.styles):
+    p.error('--content and --styles are required without --protocol')
+  if args.outputs and not args.protocol:
+    p.error('--outputs needs --protocol')
+  return args
 
 
-OUTPUTS = ('metrics.json', 'per_style.csv', 'per_style_train.csv', 'contact_sheet.png')
+def strengths(text: str) -> tuple[float, ...]:
+  """An argparse `type`: comma-separated strengths in (0, 1]."""
+  parse = common.number(above=0.0, most=1.0)
+  return tuple(parse(part) for part in text.split(','))
+
+
+OUTPUTS = (
+  'metrics.json',
+  'per_style.csv',
+  'per_style_train.csv',
+  'pairs.csv',
+  'contact_sheet.png',
+  'outputs',
+)
 
 
 def check_out(args: argparse.Namespace) -> None:
   """Before any work: --out is a writable folder holding no earlier results (unless
   --overwrite) and is not an input folder."""
   files.check_writable(args.out, folder=True)
-  for folder in (args.content, args.styles, args.train_styles):
+  for folder in (args.content, args.styles, args.train_styles, args.outputs):
     if folder and files.same_file(args.out, folder):
       raise files.OutputError(f'{args.out}: is an input folder ({folder}); choose another --out')
   earlier = [n for n in OUTPUTS if os.path.lexists(os.path.join(args.out, n))]
@@ -122,14 +175,15 @@ class StyleSetResult:
 
 
 def evaluate_styles(
-  nets, contents, paths, root, style_size, batch_styles, csv_path, progress, keep_styles=0
+  nets, contents, paths, root, batch_styles, csv_path, progress, keep_styles=0
 ) -> StyleSetResult:
-  """Streams the style files through `evaluation.evaluate_chunks`; writes the CSV rows."""
+  """Streams the style files (at the contents' size: every score at one scale; encoded at
+  `nets.style_size`) through `evaluation.evaluate_chunks`; writes the CSV rows."""
   start = time.perf_counter()
   size = evaluation.chunk_size(batch_styles, len(paths), nets.num_devices)
   skipped, names, means, sheet_styles, sheet_outputs = [], [], [], [], []
   timer = evaluation.Throughput()
-  chunks = eval_images.image_chunks(paths, root, style_size, size, skipped)
+  chunks = eval_images.image_chunks(paths, root, len(contents[0]), size, skipped)
   with files.atomic_path(csv_path) as tmp, open(tmp, 'w', newline='') as f:
     writer = csv.writer(f)
     writer.writerow(['style', *evaluation.SCORE_NAMES])
@@ -150,7 +204,7 @@ def evaluate_styles(
       done = len(skipped)
   if not names:
     raise DataError(f'{root}: none of the {len(paths)} style images could be decoded')
-  throughput = {**timer.report(), **evaluation.run_info(nets, contents, (style_size,) * 2, size)}
+  throughput = {**timer.report(), **evaluation.run_info(nets, contents, size)}
   return StyleSetResult(
     names,
     np.concatenate(means),
@@ -193,7 +247,9 @@ def run(args: argparse.Namespace) -> dict:
   batch_styles = args.batch_styles or ev.batch_styles
   content_names, contents = eval_images.load_eval_images(args.content, size, args.limit_contents)
   mesh = sharding.create_mesh([(sharding.DATA_AXIS, -1)])
-  nets = evaluation.networks(stylizer.model, stylizer.params, stylizer.vgg_params, mesh)
+  nets = evaluation.networks(
+    stylizer.model, stylizer.params, stylizer.vgg_params, mesh, style_size=style_size
+  )
   from tqdm import tqdm
 
   with tqdm(
@@ -204,7 +260,6 @@ def run(args: argparse.Namespace) -> dict:
       contents,
       style_paths,
       args.styles,
-      style_size,
       batch_styles,
       os.path.join(args.out, 'per_style.csv'),
       progress,
@@ -217,7 +272,6 @@ def run(args: argparse.Namespace) -> dict:
         contents,
         train_paths,
         args.train_styles,
-        style_size,
         batch_styles,
         os.path.join(args.out, 'per_style_train.csv'),
         progress,
@@ -289,9 +343,112 @@ def summary(report: dict, out: str) -> dict:
   return brief
 
 
+# ----------------------------------------------------------------------------- protocol
+
+
+def protocol_folders(args, chosen: protocol.Protocol) -> protocol.Folders:
+  return protocol.Folders(
+    args.content or os.path.join(args.data, chosen.content),
+    args.styles or os.path.join(args.data, chosen.styles),
+  )
+
+
+def protocol_source(args, size: int) -> tuple[protocol.Source, dict]:
+  """The outputs' source (a model, or saved outputs) and its description for the report."""
+  if args.outputs:
+    if not os.path.isdir(args.outputs):
+      raise DataError(f'{args.outputs}: no such folder of saved outputs')
+    return protocol.saved_outputs(args.outputs, size), {'outputs': os.path.abspath(args.outputs)}
+  stylizer = infer.Stylizer.load(args.model)
+  if stylizer.signal_kind != 'image':
+    raise infer.InferenceError(
+      f'{args.model}: the protocol needs a model trained on style images, not '
+      f'{stylizer.signal_kind} signals'
+    )
+  about = {
+    'model': args.model,
+    'step': stylizer.step,
+    'style_size': stylizer.config.eval.style_size,
+  }
+  return protocol.model_source(stylizer), about
+
+
+def run_protocol(args: argparse.Namespace) -> dict:
+  """The protocol's evaluation; writes metrics.json, pairs.csv, contact_sheet.png."""
+  chosen = protocol.get_protocol(args.protocol)
+  folders = protocol_folders(args, chosen)
+  size = args.size or chosen.size
+  pairs = protocol.make_pairs(folders, chosen.contents_per_style, args.limit_pairs)
+  check_out(args)
+  os.makedirs(args.out, exist_ok=True)
+  source, about = protocol_source(args, size)
+  strengths = sorted(set(args.strength), reverse=True)
+  save_to = os.path.join(args.out, 'outputs') if args.save_outputs else None
+  jobs = [protocol.Job(source, s, save_to=save_to) for s in strengths]
+  cache = protocol.ImageCache(folders, size)
+  from tqdm import tqdm
+
+  rows, sheet = [], []
+  evaluated = protocol.evaluate(pairs, cache, jobs, protocol.Scorer())
+  total = len(pairs) * len(jobs)
+  for row in tqdm(evaluated, total=total, unit='output', disable=None, file=sys.stderr):
+    if len(sheet) < SHEET_STYLES and row['strength'] == strengths[0]:
+      pair_images = cache.images(protocol.Pair(row['content'], row['style']))
+      sheet.append([pair_images.content, pair_images.style, row['output']])
+    rows.append({k: v for k, v in row.items() if k != 'output'})
+  protocol.write_pairs_csv(os.path.join(args.out, 'pairs.csv'), rows)
+  image_io.save_image(os.path.join(args.out, 'contact_sheet.png'), protocol_sheet(sheet))
+  report = {
+    'protocol': {
+      'name': chosen.name,
+      'content': os.path.abspath(folders.content),
+      'styles': os.path.abspath(folders.styles),
+      'size': size,
+      'contents_per_style': chosen.contents_per_style,
+      'num_pairs': len(pairs),
+      'limit_pairs': args.limit_pairs,
+    },
+    'source': about,
+    'by_strength': protocol.summarize(rows),
+  }
+  files.write_json(os.path.join(args.out, 'metrics.json'), report)
+  return report
+
+
+def protocol_sheet(rows: list[list[np.ndarray]], side: int = 192) -> np.ndarray:
+  """Content, style, output per row, as side x side thumbnails."""
+  return np.concatenate(
+    [np.concatenate([images.fit(x, side, side) for x in row], 1) for row in rows], 0
+  )
+
+
+def protocol_summary(report: dict, out: str) -> str:
+  lines = []
+  for strength, block in report['by_strength'].items():
+    mean, median = block['mean'], block['median']
+    lines.append(
+      f'strength {strength}, {block["num_pairs"]} pairs: style ratio {mean["style_ratio"]:.3f} '
+      f'(median {median["style_ratio"]:.3f}), mean/std ratio {mean["mean_std_ratio"]:.3f}, '
+      f'relu1_1 {mean["gram_ratio/relu1_1"]:.3f}, LPIPS {mean["lpips"]:.3f}, SSIM '
+      f'{mean["ssim"]:.3f}, content {mean["content_loss"]:.4g}, colour distance '
+      f'{mean["colour_distance"]:.3f} (unstylized {mean["colour_distance_unstylized"]:.3f})'
+    )
+  lines.append(f'-> {os.path.abspath(out)}/metrics.json')
+  return '\n'.join(lines)
+
+
+def run_compare(args: argparse.Namespace) -> str:
+  a, b = (protocol.read_pairs_csv(os.path.join(d, 'pairs.csv')) for d in args.compare)
+  return comparison.format_report(comparison.compare(a, b), tuple(args.compare))
+
+
 def main(argv=None) -> int:
   def command():
     args = parse_args(argv)
+    if args.compare:
+      return run_compare(args)
+    if args.protocol:
+      return protocol_summary(run_protocol(args), args.out)
     return json.dumps(summary(run(args), args.out), indent=2)
 
   return common.run(command)

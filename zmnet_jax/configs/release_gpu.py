@@ -59,5 +59,5 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     eval_every=0,
   )
   # Offline: no LPIPS / style-ratio VGGs there; evaluate the exported model afterwards.
-  config.eval.update(num_contents=8, num_styles=8, image_size=256, style_size=256, at_end=False)
+  config.eval.update(num_contents=8, num_styles=8, image_size=512, style_size=256, at_end=False)
   return config

@@ -44,4 +44,6 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   use_shared_data(config)
   if arg == 'tiny':
     config.data.store_short_side = 128
+  else:
+    config.eval.image_size = 512  # the quality protocol's scale (val512)
   return config

@@ -17,7 +17,9 @@
 This is the one evaluation code path: training's periodic/final evaluation and sample grids
 call it, and so does the `evaluate` command (`zmnet_jax.cli.evaluate`).
 
-Styles go through in chunks of a fixed number of signals (the last chunk padded by
+Styles are loaded at the contents' size (the scale every score is taken at) and resized
+to the model's style size inside `stylize_chunk` for encoding. They go through in chunks of
+a fixed number of signals (the last chunk padded by
 repeating its last style, so everything compiles once); with a mesh, each chunk's signals
 are split over its 'data' devices for encoding, transforming and scoring. Scores per
 (style, content) pair, each [S, B]:
@@ -75,19 +77,21 @@ class HeldOutSet:
   content_names: list[str]
   contents: np.ndarray  # [Nc, H, W, 3] float32 in [0, 1]
   style_names: list[str]
-  styles: np.ndarray  # [Ns, Hs, Ws, 3]
+  styles: np.ndarray  # [Ns, H, W, 3]: at the contents' size, the scale of every score
+  style_size: int | None = None  # encoded at this size (None: as loaded)
 
 
 def load_held_out(folders, config) -> HeldOutSet:
-  """The evaluation contents and styles named by the config (deterministic order)."""
+  """The evaluation contents and styles named by the config (deterministic order), both
+  at `eval.image_size`."""
   ev = config.eval
   content_names, contents = eval_images.load_eval_images(
     folders.content_val, ev.image_size, limit=ev.num_contents
   )
   style_names, styles = eval_images.load_eval_images(
-    folders.style_val, ev.style_size, limit=ev.num_styles
+    folders.style_val, ev.image_size, limit=ev.num_styles
   )
-  return HeldOutSet(content_names, contents, style_names, styles)
+  return HeldOutSet(content_names, contents, style_names, styles, ev.style_size)
 
 
 # ----------------------------------------------------------------------------- scores
@@ -132,6 +136,7 @@ class Networks:
   lpips_params: Any = None  # None: stylize only, no scores
   ratio_params: Any = None  # the style ratio's VGG19
   scores: Any = None  # jitted pair_scores (vgg, lpips, ratio, outputs, contents, styles)
+  style_size: int | None = None  # styles are resized to this for encoding (None: as given)
 
   @property
   def model(self) -> Model:
@@ -143,10 +148,16 @@ class Networks:
 
 
 def networks(
-  model: Model, params, vgg_params, mesh=None, lpips_params=None, scores: bool = True
+  model: Model,
+  params,
+  vgg_params,
+  mesh=None,
+  lpips_params=None,
+  scores: bool = True,
+  style_size: int | None = None,
 ) -> Networks:
   """Networks for an evaluation (replicated over the mesh, once); loads the LPIPS weights
-  when scoring needs them."""
+  when scoring needs them. Styles are encoded at `style_size` (None: as given)."""
   if scores and lpips_params is None:
     lpips_params = metrics.load_lpips()
   ratio_params = metrics.load_style_ratio() if scores else None
@@ -154,7 +165,7 @@ def networks(
     lpips_params = None
   functions = core.functions_for(model, mesh)
   placed = functions.replicate((params, vgg_params, lpips_params, ratio_params))
-  return Networks(functions, *placed, scorer(functions))
+  return Networks(functions, *placed, scorer(functions), style_size)
 
 
 @functools.lru_cache(maxsize=16)
@@ -174,12 +185,16 @@ def chunk_size(batch_styles: int, num_styles: int, num_devices: int = 1) -> int:
 
 
 def stylize_chunk(nets: Networks, contents: jax.Array, styles):
-  """(DIN params [S], outputs [S, B, H, W, 3]) of style images [S] applied to contents [B].
+  """(DIN params [S], outputs [S, B, H, W, 3]) of style images [S] applied to contents [B],
+  the styles encoded at `nets.style_size`.
 
   With a mesh, the signals (style images, DIN parameters, outputs) stay split over 'data'
   from encoding to scoring; the chunk is already a multiple of the devices.
   """
   fns = nets.functions
+  size = nets.style_size
+  if size and styles.shape[1:3] != (size, size):
+    styles = jax.image.resize(styles, (styles.shape[0], size, size, 3), 'linear', antialias=True)
   din = fns.encode(nets.params, nets.vgg_params, styles)
   return din, fns.transform(nets.params, contents, din)
 
@@ -290,12 +305,13 @@ def array_chunks(names: Sequence[str], styles: np.ndarray, size: int):
     yield list(names[start : start + size]), styles[start : start + size]
 
 
-def run_info(nets: Networks, contents: np.ndarray, styles_size, size: int) -> dict:
+def run_info(nets: Networks, contents: np.ndarray, size: int) -> dict:
   """What a throughput number was measured on."""
   device = jax.devices()[0]
+  style_size = nets.style_size or contents.shape[1]
   return {
     'image_size': list(contents.shape[1:3]),
-    'style_size': list(styles_size),
+    'style_size': [style_size, style_size],
     'num_contents': len(contents),
     'signals_per_chunk': size,
     'num_devices': nets.num_devices,
@@ -325,7 +341,7 @@ def evaluate_held_out(
   scores: bool = True,
 ) -> Evaluation:
   """Stylizes (and scores) every content with every style of `held_out`."""
-  nets = networks(model, params, vgg_params, mesh, lpips_params, scores)
+  nets = networks(model, params, vgg_params, mesh, lpips_params, scores, held_out.style_size)
   size = chunk_size(batch_styles, len(held_out.styles), nets.num_devices)
   timer = Throughput() if scores else None
   results = list(
@@ -343,7 +359,7 @@ def evaluate_held_out(
   if timer is not None:
     throughput = {
       **timer.report(),
-      **run_info(nets, held_out.contents, held_out.styles.shape[1:3], size),
+      **run_info(nets, held_out.contents, size),
     }
   return Evaluation(outputs, merged, throughput)
 

