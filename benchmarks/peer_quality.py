@@ -70,8 +70,9 @@ def parse_args(argv):
   p.add_argument(
     '--model',
     action='append',
-    metavar='LABEL=MODEL',
-    help='a zmnet_jax model to score (repeatable; default: fast=default, the shipped one)',
+    metavar='LABEL=MODEL[,work=N][,style=N]',
+    help='a zmnet_jax model to score, optionally in the fast mode (stylize --work-size N) '
+    'or with another style size (repeatable; default: fast=default, the shipped one)',
   )
   p.add_argument('--data', default=shared_data.DEFAULT_ROOT, help='the shared data folder')
   p.add_argument('--protocol', default='val512', choices=sorted(protocol.PROTOCOLS))
@@ -84,9 +85,21 @@ def parse_args(argv):
   return p.parse_args(argv)
 
 
-def models(args) -> dict[str, str]:
-  pairs = [m.split('=', 1) if '=' in m else (m, m) for m in (args.model or ['fast=default'])]
-  return dict(pairs)
+def models(args) -> dict[str, dict]:
+  """LABEL -> {'path', 'work_size', 'style_size'} of each --model."""
+  chosen = {}
+  for spec in args.model or ['fast=default']:
+    label, _, rest = spec.partition('=')
+    path, *options = (rest or label).split(',')
+    settings = dict(option.split('=', 1) for option in options)
+    chosen[label] = {
+      'path': path,
+      'work_size': int(settings.pop('work', 0)) or None,
+      'style_size': int(settings.pop('style', 0)) or None,
+    }
+    if settings:
+      raise SystemExit(f'error: --model {spec}: unknown option {sorted(settings)[0]!r}')
+  return chosen
 
 
 def peer_outputs(args, pairs, cache, strengths, root) -> dict[float, float]:
@@ -166,12 +179,13 @@ def main(argv=None) -> int:
   cache = protocol.ImageCache(folders, chosen.size)
   os.makedirs(args.out, exist_ok=True)
   jobs, frontier_jobs, about = [], [], {}
-  for i, (label, path) in enumerate(models(args).items()):
-    source = protocol.model_source(infer.Stylizer.load(path))
+  for i, (label, spec) in enumerate(models(args).items()):
+    stylizer = infer.Stylizer.load(spec['path'])
+    source = protocol.model_source(stylizer, spec['style_size'], spec['work_size'])
     jobs.append(protocol.Job(source, 1.0, label))
     if i == 0:
       frontier_jobs += [protocol.Job(source, s, label) for s in args.frontier]
-    about[label] = {'model': path}
+    about[label] = {'model': spec['path'], 'step': stylizer.step, **spec}
   if args.peer_python:
     root = os.path.join(args.out, PEER, 'outputs')
     print(f'{PEER}: stylizing {len(pairs)} pairs ...', file=sys.stderr)

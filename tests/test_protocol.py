@@ -319,3 +319,30 @@ def test_protocol_errors_are_one_line(model_run, small_folders, tmp_path, capsys
   assert code == 2 and 'must be a finite number in (0, 1]' in capsys.readouterr().err
   assert evaluate.main(protocol_args(small_folders, model_run)) == 1
   assert 'holds the results of an earlier run' in capsys.readouterr().err
+
+
+def test_a_protocol_run_becomes_the_card_of_a_params_file(model_run, tmp_path, capsys):
+  from zmnet_jax import infer, params_file
+  from zmnet_jax.cli import export
+
+  shipped = infer.loading.resolve_model_path('default').params_path
+  out = tmp_path / 'carded.safetensors'
+  metrics_json = str(model_run / 'metrics.json')
+  assert export.main(['--model', shipped, '--validation', metrics_json, '--out', str(out)]) == 0
+  _, params, card, _ = params_file.load(out)
+  _, shipped_params, shipped_card, _ = params_file.load(shipped)
+  assert card['validation']['protocol'] == 'val512' and card['validation']['num_pairs'] == 4
+  report = json.loads((model_run / 'metrics.json').read_text())
+  assert card['validation']['mean_lpips'] == report['by_strength']['1.00']['mean']['lpips']
+  assert card['steps'] == shipped_card['steps'] and card['training'] == shipped_card['training']
+  copied, original = params_file.flatten(params), params_file.flatten(shipped_params)
+  assert copied.keys() == original.keys()
+  assert all(np.array_equal(copied[k], original[k]) for k in copied)
+  report['source']['step'] = 7
+  wrong = tmp_path / 'wrong.json'
+  wrong.write_text(json.dumps(report))
+  code = export.main(
+    ['--model', shipped, '--validation', str(wrong), '--out', str(tmp_path / 'w.safetensors')]
+  )
+  assert code == 1
+  assert 'it evaluates step 7, not step' in capsys.readouterr().err

@@ -163,35 +163,21 @@ def load_style_ratio(cache_dir=None) -> dict:
 def style_ratio(params, outputs: jax.Array, contents: jax.Array, styles: jax.Array) -> jax.Array:
   """Geometric mean over RATIO_LAYERS of Gram loss(output) / Gram loss(content), each
   against the style; images [N, H, W, 3] (styles may have another size) -> [N]."""
-  net = ratio_network()
-  out, content, style = (
-    net.apply(params, jnp.asarray(x, jnp.float32)) for x in (outputs, contents, styles)
-  )
-  logs = [
-    jnp.log(losses.style_distance(out[name], style[name], 'gram') + 1e-12)
-    - jnp.log(losses.style_distance(content[name], style[name], 'gram') + 1e-12)
-    for name in RATIO_LAYERS
-  ]
-  return jnp.exp(jnp.mean(jnp.stack(logs), axis=0))
+  out, content, style = (image_statistics(params, x) for x in (outputs, contents, styles))
+  return geometric_mean(pair_ratios(out, content, style)['gram'])
 
 
 def style_ratio_grid(params, outputs: jax.Array, contents: jax.Array, styles: jax.Array):
   """`style_ratio` of outputs [S, B, H, W, 3] (style s on content b) -> [S, B]; each
   content and style goes through VGG once, not once per pair."""
   num_styles, batch = outputs.shape[:2]
-  net = ratio_network()
   flat = outputs.reshape((num_styles * batch,) + outputs.shape[2:])
-  out, content, style = (
-    net.apply(params, jnp.asarray(x, jnp.float32)) for x in (flat, contents, styles)
+  out = jax.tree.map(
+    lambda x: x.reshape((num_styles, batch) + x.shape[1:]), image_statistics(params, flat)
   )
-  logs = []
-  for name in RATIO_LAYERS:
-    g_out = losses.gram_matrix(out[name]).reshape((num_styles, batch) + (out[name].shape[-1],) * 2)
-    g_content, g_style = losses.gram_matrix(content[name]), losses.gram_matrix(style[name])
-    to_style = jnp.mean(jnp.square(g_out - g_style[:, None]), axis=(2, 3))
-    unstylized = jnp.mean(jnp.square(g_content[None] - g_style[:, None]), axis=(2, 3))
-    logs.append(jnp.log(to_style + 1e-12) - jnp.log(unstylized + 1e-12))
-  return jnp.exp(jnp.mean(jnp.stack(logs), axis=0))
+  content = jax.tree.map(lambda x: x[None], image_statistics(params, contents))
+  style = jax.tree.map(lambda x: x[:, None], image_statistics(params, styles))
+  return geometric_mean(pair_ratios(out, content, style)['gram'])
 
 
 # ----------------------------------------------------------------------------- per layer

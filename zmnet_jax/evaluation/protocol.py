@@ -92,14 +92,17 @@ def get_protocol(name: str) -> Protocol:
 
 @dataclasses.dataclass(frozen=True)
 class Pair:
-  content: str  # path relative to `root.content`
-  style: str  # path relative to `root.styles`
+  content: str  # path relative to `Folders.content`
+  style: str  # path relative to `Folders.styles`
 
   @property
   def name(self) -> str:
     """The output's file stem, 'CONTENT+STYLE' (their paths without the extension)."""
-    stem = lambda path: files.safe_name(os.path.splitext(path)[0].replace(os.sep, '-'), 120)  # noqa: E731
-    return f'{stem(self.content)}+{stem(self.style)}'
+    return f'{_stem(self.content)}+{_stem(self.style)}'
+
+
+def _stem(path: str) -> str:
+  return files.safe_name(os.path.splitext(path)[0].replace(os.sep, '-'), 120)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -171,16 +174,17 @@ class ImageCache:
 Source = Callable[[Pair, PairImages, float], np.ndarray]
 
 
-def model_source(stylizer) -> Source:
-  """Stylizes as `zmnet-stylize` does: the style file encoded at the model's style size,
-  moved towards the content's own parameters when strength < 1."""
+def model_source(stylizer, style_size: int | None = None, work_size: int | None = None) -> Source:
+  """Stylizes as `zmnet-stylize` does: the style file encoded at `style_size` (default: the
+  model's), moved towards the content's own parameters when strength < 1; with
+  `work_size`, stylized at that long side and guided-upsampled (stylize's fast mode)."""
 
   def stylize(pair: Pair, pair_images: PairImages, strength: float) -> np.ndarray:
     content = pair_images.content[None]
-    din = stylizer.encode_images([pair_images.style_file], name=pair.style)
+    din = stylizer.encode_images([pair_images.style_file], style_size, name=pair.style)
     if strength < 1.0:
-      din = stylizer.with_strength(din, content, strength)
-    return np.asarray(stylizer.stylize(content, din)[0, 0])
+      din = stylizer.with_strength(din, content, strength, style_size)
+    return np.asarray(stylizer.stylize(content, din, work_size=work_size)[0, 0])
 
   return stylize
 

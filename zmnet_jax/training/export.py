@@ -124,8 +124,10 @@ def model_card(workdir: str, config, step: int, evaluation: dict | None = None) 
 
 
 def validation_from_report(report: dict, step: int) -> dict:
-  """The card's `validation` from an `evaluate` metrics.json (ValueError unless it is an
-  evaluation of this step)."""
+  """The card's `validation` from an `evaluate` metrics.json, of the grid or of the
+  protocol (ValueError unless it is an evaluation of this step)."""
+  if isinstance(report, dict) and 'protocol' in report:
+    return validation_from_protocol(report, step)
   try:
     evaluated = report['model']['step']
     metrics = report['metrics']
@@ -140,6 +142,40 @@ def validation_from_report(report: dict, step: int) -> dict:
     'settings': report.get('config', {}),
     **{f'mean_{k}': v for k, v in metrics.items()},
   }
+
+
+def validation_from_protocol(report: dict, step: int) -> dict:
+  """The card's `validation` from `evaluate --protocol`'s metrics.json: the protocol and
+  the strength-1 means (and median style ratio)."""
+  try:
+    evaluated = report['source']['step']
+    block = report['by_strength']['1.00']
+    settings = report['protocol']
+  except (KeyError, TypeError) as e:
+    raise ValueError(
+      f'not a zmnet_jax.evaluate --protocol metrics.json at strength 1 (no {e})'
+    ) from e
+  if evaluated != step:
+    raise ValueError(f'it evaluates step {evaluated}, not step {step}')
+  return {
+    'protocol': settings['name'],
+    'step': step,
+    'num_pairs': block['num_pairs'],
+    'size': settings['size'],
+    **{f'mean_{k}': v for k, v in block['mean'].items()},
+    'median_style_ratio': block['median']['style_ratio'],
+  }
+
+
+def recard(path: str, out: str, evaluation: dict) -> str:
+  """A copy of the params file `path` whose card's validation is `evaluation` (a metrics.json
+  of the model's step); returns `out`."""
+  config, params, card, vocab = params_file.load(path)
+  try:
+    card['validation'] = validation_from_report(evaluation, card.get('steps'))
+  except ValueError as e:
+    raise loading.InferenceError(f'--validation: {e}') from e
+  return params_file.save(out, params, config, card, vocab)
 
 
 def export_params(
@@ -162,10 +198,15 @@ def export_params(
 def export_workdir(model_path: str, out: str, evaluation: dict | None = None) -> str:
   """Writes the params of a workdir's checkpoint (latest, or the step folder given) as a
   params file with its config, model card (with `evaluation`, an `evaluate` metrics.json
-  of that step, as its validation) and vocabulary; returns the path."""
+  of that step, as its validation) and vocabulary; returns the path. A params file is
+  copied with `evaluation` as its card's validation."""
   source = loading.resolve_model_path(model_path)
+  if source.is_file and evaluation is not None:
+    return recard(source.params_path, out, evaluation)
   if source.is_file:
-    raise loading.InferenceError(f'{model_path}: already a params file')
+    raise loading.InferenceError(
+      f"{model_path}: already a params file (--validation replaces its card's scores)"
+    )
   loaded = loading.load_model(source)
   vocab = vocabulary.load_vocabulary(source.model_dir)
   config = workdir_lib.read_config(source.config_path)
