@@ -132,14 +132,12 @@ def peer_outputs(args, pairs, cache, strengths, root) -> dict[float, float]:
   }
 
 
-def write_system(out: str, label: str, rows: list[dict], about: dict) -> None:
+def write_system(out: str, label: str, rows: list[dict], settings: tuple, about: dict) -> None:
+  """LABEL/pairs.csv and LABEL/metrics.json, as `zmnet-evaluate --protocol` writes them."""
   folder = os.path.join(out, label)
   os.makedirs(folder, exist_ok=True)
   protocol.write_pairs_csv(os.path.join(folder, 'pairs.csv'), rows)
-  files.write_json(
-    os.path.join(folder, 'metrics.json'),
-    {'source': about, 'by_strength': protocol.summarize(rows)},
-  )
+  files.write_json(os.path.join(folder, 'metrics.json'), protocol.report(*settings, rows, **about))
 
 
 def frontier_plot(path: str, summaries: dict) -> None:
@@ -209,7 +207,7 @@ def main(argv=None) -> int:
         sheet.setdefault(key, []).append(row['output'])
       rows[row['label']].append({k: v for k, v in row.items() if k != 'output'})
     for label, these in rows.items():  # after each pass: a long run keeps what it finished
-      write_system(args.out, label, these, about[label])
+      write_system(args.out, label, these, (chosen, folders, chosen.size), about[label])
   summaries = {label: protocol.summarize(these) for label, these in rows.items()}
   sheet_rows = []
   for (content, style), outputs in sheet.items():

@@ -398,19 +398,7 @@ def run_protocol(args: argparse.Namespace) -> dict:
     rows.append({k: v for k, v in row.items() if k != 'output'})
   protocol.write_pairs_csv(os.path.join(args.out, 'pairs.csv'), rows)
   image_io.save_image(os.path.join(args.out, 'contact_sheet.png'), protocol_sheet(sheet))
-  report = {
-    'protocol': {
-      'name': chosen.name,
-      'content': os.path.abspath(folders.content),
-      'styles': os.path.abspath(folders.styles),
-      'size': size,
-      'contents_per_style': chosen.contents_per_style,
-      'num_pairs': len(pairs),
-      'limit_pairs': args.limit_pairs,
-    },
-    'source': about,
-    'by_strength': protocol.summarize(rows),
-  }
+  report = protocol.report(chosen, folders, size, rows, **about)
   files.write_json(os.path.join(args.out, 'metrics.json'), report)
   return report
 

@@ -338,6 +338,23 @@ def summarize(rows: Sequence[dict]) -> dict:
   return report
 
 
+def report(chosen: Protocol, folders: Folders, size: int, rows: Sequence[dict], **about) -> dict:
+  """What metrics.json holds: the protocol's settings, the source (`about`: model, step,
+  ...) and `summarize(rows)`."""
+  return {
+    'protocol': {
+      'name': chosen.name,
+      'content': os.path.abspath(folders.content),
+      'styles': os.path.abspath(folders.styles),
+      'size': size,
+      'contents_per_style': chosen.contents_per_style,
+      'num_pairs': len({(r['content'], r['style']) for r in rows}),
+    },
+    'source': about,
+    'by_strength': summarize(rows),
+  }
+
+
 CSV_FIELDS = ('content', 'style', 'strength', 'seconds', *SCORE_NAMES)
 
 
