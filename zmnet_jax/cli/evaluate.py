@@ -26,7 +26,7 @@
 user would and scored with every image at the same scale; writes `metrics.json` (per
 strength: mean and median of every score), `pairs.csv` (every pair's scores),
 `contact_sheet.png` (content, style, output per row) and, with --save-outputs,
-`outputs/strength_S/CONTENT~STYLE.png`. `--outputs DIR` scores such saved outputs (another
+`outputs/strength_S/CONTENT+STYLE.png`. `--outputs DIR` scores such saved outputs (another
 system's, laid out the same) instead of a model. `--content` / `--styles` run the protocol
 on your own folders.
 
@@ -34,8 +34,9 @@ on your own folders.
 pairs they share; prints each score's difference with a 95% bootstrap interval and the
 ship rule's verdict for B against A.
 
-The grid (no --protocol): styles are read and evaluated in chunks (signals vmapped, split over all devices), so
-thousands of styles need no more memory than one chunk. Writes into --out:
+The grid (no --protocol): styles are read at the contents' size (every score at one scale),
+encoded at --style-size, and evaluated in chunks (signals vmapped, split over all devices),
+so thousands of styles need no more memory than one chunk. Writes into --out:
 
   metrics.json       means over all pairs (and their spread over styles), the settings,
                      throughput; with --train-styles also the seen styles' means and the
@@ -76,7 +77,7 @@ def parse_args(argv=None) -> argparse.Namespace:
   positive = common.integer(1)
   p = common.ArgumentParser(
     prog='python -m zmnet_jax.evaluate',
-    description='Held-out style x content evaluation of a model.',
+    description='The quality protocol, a paired comparison, or a held-out style x content grid.',
   )
   common.add_model_argument(p)
   p.add_argument('--content', help='folder of content images (protocol: instead of its own)')

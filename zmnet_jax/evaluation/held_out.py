@@ -18,10 +18,10 @@ This is the one evaluation code path: training's periodic/final evaluation and s
 call it, and so does the `evaluate` command (`zmnet_jax.cli.evaluate`).
 
 Styles are loaded at the contents' size (the scale every score is taken at) and resized
-to the model's style size inside `stylize_chunk` for encoding. They go through in chunks of
-a fixed number of signals (the last chunk padded by
-repeating its last style, so everything compiles once); with a mesh, each chunk's signals
-are split over its 'data' devices for encoding, transforming and scoring. Scores per
+to the model's style size inside `stylize_chunk` for encoding. They go through in chunks
+of a fixed number of signals (the last chunk padded by repeating its last style, so
+everything compiles once); with a mesh, each chunk's signals are split over its 'data'
+devices for encoding, transforming and scoring. Scores per
 (style, content) pair, each [S, B]:
 
   content_loss         content term of the loss network (config.loss.content_weights)
