@@ -29,6 +29,7 @@ from zmnet_jax.data.image_io import DataError
 from zmnet_jax.evaluation import comparison, metrics, protocol
 
 SHARED_DATA = pathlib.Path(__file__).resolve().parents[2] / 'shared' / 'data'
+RATIOS = ('style_ratio', 'mean_std_ratio', *protocol.LAYER_SCORES)
 
 
 @pytest.fixture(scope='module')
@@ -100,8 +101,7 @@ def known_pair(embedded, size=128) -> tuple[protocol.Pair, protocol.PairImages]:
 def test_the_content_as_its_own_output_is_unstylized(embedded, scorer):
   pair, pair_images = known_pair(embedded)
   scores = scorer.score(pair, pair_images, pair_images.content)
-  for name in ('style_ratio', 'mean_std_ratio', *protocol.LAYER_SCORES):
-    assert scores[name] == pytest.approx(1.0, abs=1e-3), name
+  assert [scores[name] for name in RATIOS] == pytest.approx([1.0] * len(RATIOS), abs=1e-3)
   assert scores['lpips'] == pytest.approx(0.0, abs=1e-5)
   assert scores['content_loss'] == pytest.approx(0.0, abs=1e-3)
   assert scores['ssim'] == pytest.approx(1.0, abs=1e-5)
@@ -112,8 +112,7 @@ def test_the_content_as_its_own_output_is_unstylized(embedded, scorer):
 def test_the_style_as_output_at_the_same_scale_has_its_statistics(embedded, scorer):
   pair, pair_images = known_pair(embedded)
   scores = scorer.score(pair, pair_images, pair_images.style)
-  for name in ('style_ratio', 'mean_std_ratio', *protocol.LAYER_SCORES):
-    assert scores[name] == pytest.approx(0.0, abs=1e-4), name
+  assert [scores[name] for name in RATIOS] == pytest.approx([0.0] * len(RATIOS), abs=1e-4)
   assert scores['colour_distance'] == pytest.approx(0.0, abs=1e-6)
   assert scores['lpips'] > 0.5 and scores['ssim'] < 0.2
 
