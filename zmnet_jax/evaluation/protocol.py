@@ -45,7 +45,7 @@ import jax
 import numpy as np
 
 from zmnet_jax import files
-from zmnet_jax.data import image_io, images
+from zmnet_jax.data import eval_images, image_io, images
 from zmnet_jax.data.image_io import DataError
 from zmnet_jax.evaluation import metrics
 
@@ -130,9 +130,7 @@ def make_pairs(folders: Folders, contents_per_style: int, limit: int | None = No
         f'{folders.styles}: {pair.style} and {other.style} (or their contents) give one output '
         f'name, {pair.name}; rename one'
       )
-  if limit is not None and limit < len(pairs):
-    pairs = [pairs[i * len(pairs) // limit] for i in range(limit)]
-  return pairs
+  return eval_images.select_evenly(pairs, limit)
 
 
 @dataclasses.dataclass(frozen=True)
