@@ -98,7 +98,7 @@ def measure(config, repeats: int) -> dict:
     holder['state'], metrics = step(holder['state'], data, vgg_params)
     return metrics['loss']
 
-  targets = jax.jit(lambda v, b: model._content_and_style_features(v, b))
+  targets = jax.jit(lambda v, b: model.batch_features(v, b))
   step_s = median_seconds(one_step, repeats)
   targets_s = median_seconds(lambda: targets(vgg_params, data), repeats)
   return {

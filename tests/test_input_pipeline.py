@@ -209,6 +209,22 @@ def test_train_batches_shapes_and_range(tmp_path, folders):
     assert images.std() > 0.05
 
 
+def test_style_view_is_the_whole_style_of_each_crop(tmp_path, folders):
+  solid = tmp_path / 'solid'
+  _write_solid_images(solid, 6)
+  config = _data_config(tmp_path, folders[0], solid, style_view_size=16)
+  with train_input_lib.make_train_input(config, 4, 0, 0, 1) as train_input:
+    batches = _take(train_input, 2)
+  for batch in batches:
+    assert set(batch) == {'content', 'style', 'style_view'}
+    assert batch['style_view'].shape == (4, 16, 16, 3)
+    # Row by row the same image: solid images whose red channel is their index.
+    crop_ids = [_image_ids(batch['style'][i : i + 1]) for i in range(4)]
+    view_ids = [_image_ids(batch['style_view'][i : i + 1]) for i in range(4)]
+    assert crop_ids == view_ids
+  assert len(set().union(*[_image_ids(batches[0]['style'][i : i + 1]) for i in range(4)])) == 4
+
+
 def test_same_seed_same_batches_other_seed_differs(tmp_path, folders):
   with _train_input(tmp_path, folders, seed=7) as train_input:
     first = _take(train_input, 4)  # More than one epoch of style images.

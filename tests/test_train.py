@@ -44,6 +44,30 @@ def test_bfloat16_compute_keeps_float32_params():
   assert {x.dtype for x in jax.tree.leaves(state.params)} == {np.dtype('float32')}
 
 
+def test_pnet_reads_the_whole_style_view_and_the_loss_the_crop():
+  config = small_config(batch_size=2)
+  config.data.content_size = config.data.style_size = 16
+  config.data.style_view_size = 24
+  state, step, mesh, vgg_params = new_training(config)
+  model, _ = model_lib.build_model(config)
+  rng = np.random.default_rng(5)
+  batch = {**random_batch(config), 'style_view': rng.uniform(size=(2, 24, 24, 3))}
+  batch['style_view'] = batch['style_view'].astype(np.float32)
+  other = {k: v[::-1].copy() for k, v in batch.items()}  # the other row's images
+  terms, outputs = model.loss_terms(state.params, vgg_params, batch)
+  crop_swapped, same_outputs = model.loss_terms(
+    state.params, vgg_params, {**batch, 'style': other['style']}
+  )
+  _, view_swapped = model.loss_terms(
+    state.params, vgg_params, {**batch, 'style_view': other['style_view']}
+  )
+  np.testing.assert_array_equal(outputs, same_outputs)
+  assert not np.allclose(outputs, view_swapped, atol=1e-4)
+  assert not np.allclose(terms['style'], crop_swapped['style'], rtol=1e-3)
+  state, metrics = step(state, trainer.to_global_batch(batch, mesh), vgg_params)
+  assert np.isfinite(float(metrics['loss']))
+
+
 def read_params(workdir, config):
   model, vgg_params = model_lib.build_model(config)
   ckpt = checkpointing.Checkpointer(os.path.join(workdir, 'checkpoints'), 0, 3)

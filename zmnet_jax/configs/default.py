@@ -76,6 +76,9 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   config.data.style_size = 256
   config.data.resize_short_side = 256
   config.data.style_resize_short_side = 256
+  # > 0: PNet reads each style whole, resized to this side (as inference encodes a style),
+  # while the loss compares with the crop; 0: PNet reads the crop.
+  config.data.style_view_size = 0
   config.data.store_short_side = 512
   config.data.num_workers = 0
 

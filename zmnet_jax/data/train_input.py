@@ -51,13 +51,16 @@ class _StreamSpec:
   folder: str
   crop_size: int
   resize_short_side: int
+  view_size: int = 0  # > 0: also the whole image at this side (stream NAME_view)
 
 
 class TrainInput:
-  """Endless ``{'content', 'style'}`` float32 batches with resumable state.
+  """Endless ``{'content', 'style'[, 'style_view']}`` float32 batches with resumable state.
 
   ``next()`` returns numpy arrays ``content [B, S, S, 3]`` and
-  ``style [B, S2, S2, 3]`` in [0, 1], B being the per-process batch size.
+  ``style [B, S2, S2, 3]`` in [0, 1], B being the per-process batch size; a stream with
+  a whole-image view (``data.style_view_size``) adds ``style_view [B, V, V, 3]``: the
+  same images as ``style``, whole, as inference encodes a style.
   Each stream is a function ``start -> iterator`` that reads this process' elements from
   local position ``start``; the iterators are made at the first ``next()``, so restoring
   a state first starts them (and their worker processes) once.
@@ -88,7 +91,13 @@ class TrainInput:
       raise ValueError('TrainInput is closed')
     if not self._iterators:
       self._iterators = {name: make(self._positions[name]) for name, make in self._streams.items()}
-    batch = {name: _plain_array(next(it)) for name, it in self._iterators.items()}
+    batch = {}
+    for name, it in self._iterators.items():
+      arrays = next(it)
+      if isinstance(arrays, tuple):  # (crop, whole view)
+        batch[name], batch[f'{name}_view'] = map(_plain_array, arrays)
+      else:
+        batch[name] = _plain_array(arrays)
     for name in self._positions:
       self._positions[name] += self.local_batch_size
     return batch
@@ -274,11 +283,15 @@ def _augment(
   *,
   crop_size: int,
   short_side: int,
-) -> np.ndarray:
+  view_size: int = 0,
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
   name = element['filename']
   name = name.decode() if isinstance(name, bytes) else str(name)
   image = decode_image_bytes(element['image'], name)
-  return random_crop_flip(image, rng, crop_size, short_side)
+  crop = random_crop_flip(image, rng, crop_size, short_side)
+  if not view_size:
+    return crop
+  return crop, images.to_float(images.square(image, view_size))
 
 
 def _batched_stream(
@@ -306,6 +319,7 @@ def _batched_stream(
       _augment,
       crop_size=spec.crop_size,
       short_side=spec.resize_short_side,
+      view_size=spec.view_size,
     ),
     seed=augment_seed,
   )
@@ -351,9 +365,14 @@ def _stream_specs(data_config) -> dict[str, _StreamSpec]:
     style_dirs = {'style': str(_required(data_config, 'style_dir'))}
   else:  # One stream per labelled folder, e.g. {'style:noon': ..., 'style:night': ...}.
     style_dirs = {f'style:{label}': str(folder) for label, folder in style_dirs.items()}
+  view_size = int(_get(data_config, 'style_view_size', 0))
   for i, (name, folder) in enumerate(style_dirs.items()):
     specs[name] = _StreamSpec(
-      stream_id=1 + i, folder=folder, crop_size=style_size, resize_short_side=style_resize
+      stream_id=1 + i,
+      folder=folder,
+      crop_size=style_size,
+      resize_short_side=style_resize,
+      view_size=view_size if name == 'style' else 0,
     )
   for name, spec in specs.items():
     if spec.resize_short_side < spec.crop_size:

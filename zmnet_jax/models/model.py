@@ -91,27 +91,35 @@ class Model:
     return self.net.apply({'params': params}, images, din, method=zmnet.ZMNet.transform)
 
   def loss_terms(self, params, vgg_params, batch) -> tuple[dict[str, jax.Array], jax.Array]:
-    """Per-sample loss terms of a batch {'content', 'style'[, 'signal']} and the outputs."""
-    content_feats, style_feats = self._content_and_style_features(vgg_params, batch)
+    """Per-sample loss terms of a batch {'content', 'style'[, 'style_view' | 'signal']}
+    and the outputs. PNet reads 'style_view' (the whole style) when there is one, else
+    the style crop that the loss compares with."""
+    feats = self.batch_features(vgg_params, batch)
     if self.signal_kind == 'image':
-      signal = {name: style_feats[name] for name in zmnet.STYLE_ENCODER_LAYERS}
+      encoded = feats.get('style_view', feats['style'])
+      signal = {name: encoded[name] for name in zmnet.STYLE_ENCODER_LAYERS}
     else:
       signal = batch['signal']
     din = self.net.apply({'params': params}, signal, method=zmnet.ZMNet.encode)
     outputs = self.transform(params, batch['content'], din)
     terms = losses.perceptual_loss_terms(
-      outputs, self.vgg_features(vgg_params, outputs), content_feats, style_feats, self.loss
+      outputs, self.vgg_features(vgg_params, outputs), feats['content'], feats['style'], self.loss
     )
     return terms, outputs
 
-  def _content_and_style_features(self, vgg_params, batch):
-    """VGG activations of the content and style batches (one VGG pass if sizes match)."""
-    content, style = batch['content'], batch['style']
-    if content.shape[1:] != style.shape[1:]:
-      return self.vgg_features(vgg_params, content), self.vgg_features(vgg_params, style)
-    both = self.vgg_features(vgg_params, jnp.concatenate([content, style]))
-    n = content.shape[0]
-    return ({k: v[:n] for k, v in both.items()}, {k: v[n:] for k, v in both.items()})
+  def batch_features(self, vgg_params, batch) -> dict[str, dict[str, jax.Array]]:
+    """VGG activations of the batch's images, one VGG pass per image size."""
+    names = [n for n in ('content', 'style', 'style_view') if n in batch]
+    feats = {}
+    for shape in dict.fromkeys(batch[n].shape[1:] for n in names):
+      group = [n for n in names if batch[n].shape[1:] == shape]
+      activations = self.vgg_features(vgg_params, jnp.concatenate([batch[n] for n in group]))
+      start = 0
+      for n in group:
+        stop = start + batch[n].shape[0]
+        feats[n] = {k: v[start:stop] for k, v in activations.items()}
+        start = stop
+    return feats
 
 
 def batch_shapes(config: ml_collections.ConfigDict, batch_size: int):
@@ -121,6 +129,9 @@ def batch_shapes(config: ml_collections.ConfigDict, batch_size: int):
     'content': jax.ShapeDtypeStruct((batch_size, c, c, 3), jnp.float32),
     'style': jax.ShapeDtypeStruct((batch_size, s, s, 3), jnp.float32),
   }
+  view = config.data.get('style_view_size', 0)
+  if view and config.model.pnet.signal == 'image':
+    shapes['style_view'] = jax.ShapeDtypeStruct((batch_size, view, view, 3), jnp.float32)
   if config.model.pnet.signal == 'vector':
     if not config.model.pnet.signal_dim:
       raise ValueError('model.pnet.signal_dim is not set for a vector-signal model')

@@ -45,6 +45,7 @@ INTEGER_FIELDS = {
   'data.style_size': (16, None),
   'data.resize_short_side': (16, None),
   'data.style_resize_short_side': (16, None),
+  'data.style_view_size': (0, None),
   'data.store_short_side': (16, None),
   'data.num_workers': (0, 256),
   'eval.num_contents': (1, None),
