@@ -294,6 +294,20 @@ def test_saved_outputs_score_as_the_model_did(model_run, small_folders, tmp_path
       assert twin[name] == pytest.approx(row[name], rel=1e-4, abs=1e-6), name
 
 
+def test_style_size_sets_the_encoding_scale(model_run, small_folders, tmp_path):
+  out = tmp_path / 'style24'
+  assert evaluate.main(protocol_args(small_folders, out, '--style-size', '24')) == 0
+  report = json.loads((out / 'metrics.json').read_text())
+  assert report['source']['style_size'] == 24
+  default = json.loads((model_run / 'metrics.json').read_text())
+  assert default['source']['style_size'] != 24
+  other, own = (
+    json.loads((d / 'metrics.json').read_text())['by_strength']['1.00']['mean']['style_ratio']
+    for d in (out, model_run)
+  )
+  assert other != pytest.approx(own, rel=1e-4)
+
+
 def test_compare_command_prints_intervals_and_the_verdict(model_run, capsys):
   assert evaluate.main(['--compare', str(model_run), str(model_run)]) == 0
   printed = capsys.readouterr().out

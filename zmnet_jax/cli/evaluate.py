@@ -100,7 +100,11 @@ def parse_args(argv=None) -> argparse.Namespace:
   p.add_argument(
     '--size', type=image_size, help='content size (default: config.eval; protocol: its own)'
   )
-  p.add_argument('--style-size', type=image_size, help='style size (default: config.eval)')
+  p.add_argument(
+    '--style-size',
+    type=image_size,
+    help="side the style is encoded at (default: the model's eval.style_size)",
+  )
   p.add_argument('--limit-styles', type=positive, help='at most N held-out styles')
   p.add_argument('--limit-contents', type=positive, help='the first N contents only')
   p.add_argument(
@@ -366,12 +370,9 @@ def protocol_source(args, size: int) -> tuple[protocol.Source, dict]:
       f'{args.model}: the protocol needs a model trained on style images, not '
       f'{stylizer.signal_kind} signals'
     )
-  about = {
-    'model': args.model,
-    'step': stylizer.step,
-    'style_size': stylizer.config.eval.style_size,
-  }
-  return protocol.model_source(stylizer), about
+  style_size = args.style_size or stylizer.config.eval.style_size
+  about = {'model': args.model, 'step': stylizer.step, 'style_size': style_size}
+  return protocol.model_source(stylizer, style_size), about
 
 
 def run_protocol(args: argparse.Namespace) -> dict:

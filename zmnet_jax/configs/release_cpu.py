@@ -44,12 +44,17 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   slim_model(config)
   if arg == 'tiny':
     return config
+  # Styles at the scale they are used at: the paintings resized to 512 px (as val512 and
+  # users see them) before the 128 px crop, so the strokes the loss asks for are the
+  # strokes of a 512 px painting; PNet encodes the style at that scale too
+  # (eval.style_size 512). At 144 px (model v1) the model learnt a fine texture that is
+  # wrong at 512 px (docs/model_v2.md).
   config.data.update(
     content_size=128,
     style_size=128,
     resize_short_side=144,
-    style_resize_short_side=144,
-    store_short_side=256,
+    style_resize_short_side=512,
+    store_short_side=512,
   )
   config.optim.warmup_steps = 200
   config.train.update(
@@ -63,5 +68,5 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   # At the protocol's scale (val512: 512 px, every score at one scale), on the 24 pairs
   # that fit in about two minutes; the protocol itself (zmnet-evaluate --protocol val512)
   # decides what ships.
-  config.eval.update(num_contents=2, num_styles=12, image_size=512, style_size=256, batch_styles=2)
+  config.eval.update(num_contents=2, num_styles=12, image_size=512, style_size=512, batch_styles=2)
   return config
