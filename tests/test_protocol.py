@@ -359,3 +359,19 @@ def test_a_protocol_run_becomes_the_card_of_a_params_file(model_run, tmp_path, c
   )
   assert code == 1
   assert 'it evaluates step 7, not step' in capsys.readouterr().err
+
+
+def test_export_sets_the_style_size_a_model_encodes_at(tmp_path):
+  from zmnet_jax import infer, params_file
+  from zmnet_jax.cli import export
+
+  shipped = infer.loading.resolve_model_path('default').params_path
+  out = tmp_path / 'styled.safetensors'
+  assert export.main(['--model', shipped, '--style-size', '96', '--out', str(out)]) == 0
+  config, params, card, _ = params_file.load(out)
+  shipped_config, shipped_params, shipped_card, _ = params_file.load(shipped)
+  assert config['eval']['style_size'] == 96 != shipped_config['eval']['style_size']
+  assert card == shipped_card
+  assert infer.Stylizer.load(str(out)).config.eval.style_size == 96
+  copied, original = params_file.flatten(params), params_file.flatten(shipped_params)
+  assert all(np.array_equal(copied[k], original[k]) for k in original)

@@ -64,6 +64,11 @@ def parse_args(argv):
     metavar='METRICS_JSON',
     help='a `python -m zmnet_jax.evaluate` metrics.json of the same step, for the card',
   )
+  p.add_argument(
+    '--style-size',
+    type=common.integer(16, multiple_of=4),
+    help="the side styles are encoded at by default (the model's eval.style_size)",
+  )
   p.add_argument('--overwrite', action='store_true', help='replace an existing file')
   return p.parse_args(argv)
 
@@ -78,9 +83,9 @@ def export_onnx(args) -> str:
     )
     raise files.OutputError(f'{args.out}: {why}')
   files.check_writable(os.path.dirname(os.path.abspath(args.out)), folder=True)
-  if args.validation:
+  if args.validation or args.style_size:
     raise common.UsageError(
-      '--validation: only for --format safetensors (the card travels with it)'
+      '--validation, --style-size: only for --format safetensors (they travel with it)'
     )
   onnx_export = common.onnx_module('export', '--format onnx')
   if os.path.isdir(args.out):  # --overwrite: replaced only once the new one is written
@@ -109,7 +114,7 @@ def export(args) -> str:
       evaluation = files.read_json(args.validation)
     except ValueError as e:
       raise common.UsageError(f'--validation: {args.validation}: not JSON ({e})') from e
-  path = export_lib.export_workdir(args.model, args.out, evaluation)
+  path = export_lib.export_workdir(args.model, args.out, evaluation, args.style_size)
   return f'wrote {path} ({os.path.getsize(path) / 1e6:.1f} MB)'
 
 

@@ -167,14 +167,18 @@ def validation_from_protocol(report: dict, step: int) -> dict:
   }
 
 
-def recard(path: str, out: str, evaluation: dict) -> str:
+def recard(path: str, out: str, evaluation: dict | None, style_size: int | None = None) -> str:
   """A copy of the params file `path` whose card's validation is `evaluation` (a metrics.json
-  of the model's step); returns `out`."""
+  of the model's step) and whose styles are encoded at `style_size` by default; returns
+  `out`."""
   config, params, card, vocab = params_file.load(path)
-  try:
-    card['validation'] = validation_from_report(evaluation, card.get('steps'))
-  except ValueError as e:
-    raise loading.InferenceError(f'--validation: {e}') from e
+  if evaluation is not None:
+    try:
+      card['validation'] = validation_from_report(evaluation, card.get('steps'))
+    except ValueError as e:
+      raise loading.InferenceError(f'--validation: {e}') from e
+  if style_size:
+    config['eval']['style_size'] = style_size
   return params_file.save(out, params, config, card, vocab)
 
 
@@ -195,21 +199,27 @@ def export_params(
   return params_file.save(path, jax.device_get(params), config_dict, card, vocab_dict)
 
 
-def export_workdir(model_path: str, out: str, evaluation: dict | None = None) -> str:
+def export_workdir(
+  model_path: str, out: str, evaluation: dict | None = None, style_size: int | None = None
+) -> str:
   """Writes the params of a workdir's checkpoint (latest, or the step folder given) as a
   params file with its config, model card (with `evaluation`, an `evaluate` metrics.json
-  of that step, as its validation) and vocabulary; returns the path. A params file is
-  copied with `evaluation` as its card's validation."""
+  of that step, as its validation) and vocabulary; returns the path. `style_size` sets
+  the side styles are encoded at by default (`eval.style_size`). A params file is copied
+  with these changes."""
   source = loading.resolve_model_path(model_path)
-  if source.is_file and evaluation is not None:
-    return recard(source.params_path, out, evaluation)
+  if source.is_file and (evaluation is not None or style_size):
+    return recard(source.params_path, out, evaluation, style_size)
   if source.is_file:
     raise loading.InferenceError(
-      f"{model_path}: already a params file (--validation replaces its card's scores)"
+      f"{model_path}: already a params file (--validation replaces its card's scores, "
+      '--style-size its style size)'
     )
   loaded = loading.load_model(source)
   vocab = vocabulary.load_vocabulary(source.model_dir)
   config = workdir_lib.read_config(source.config_path)
+  if style_size:
+    config.eval.style_size = style_size
   if evaluation is not None:
     try:
       validation_from_report(evaluation, loaded.step)
