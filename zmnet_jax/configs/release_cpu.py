@@ -12,13 +12,18 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The recipe of the shipped `fast` model: a slim TNet trained on 2 CPU cores.
+"""The recipe of the shipped `fast` model (v2): a slim TNet trained on 2 CPU cores.
 
 Slim TNet (16, 32, 64) x 3 residual blocks, serial PNet of width 128, 128 px crops of the
-../shared/data photos x WikiArt + DTD styles, batch 8 (~2.7 img/s on 2 cores). Run, or
-fine-tune the shipped model on your own styles:
+../shared/data photos x 128 px crops of WikiArt + DTD styles resized to 512 px, batch 8
+(~2.8 img/s on 2 cores). v2 is step 1,350 of the v1 recipe (`../shared/models/cpu128_slim`)
+plus 30 minutes of this one; its long run goes on from the shipped params
+(docs/model_v2.md). Run, or fine-tune the shipped model on your own styles:
 
-  python -m zmnet_jax.train --config release_cpu --workdir runs/release_cpu
+  python -m zmnet_jax.train --config release_cpu --workdir runs/v2 \\
+      --config.init_from=../shared/models/cpu128_slim --config.train.max_seconds=1800
+  python -m zmnet_jax.train --config release_cpu --workdir runs/v2_long \\
+      --config.init_from=zmnet_jax/pretrained/fast.safetensors --config.train.num_steps=6000
   python -m zmnet_jax.train --config release_cpu --workdir runs/mine \\
       --config.init_from=zmnet_jax/pretrained/fast.safetensors \\
       --config.data.style_dir=my/styles --config.train.num_steps=500
