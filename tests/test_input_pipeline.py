@@ -225,6 +225,30 @@ def test_style_view_is_the_whole_style_of_each_crop(tmp_path, folders):
   assert len(set().union(*[_image_ids(batches[0]['style'][i : i + 1]) for i in range(4)])) == 4
 
 
+def test_flat_crops_are_drawn_again_and_textured_ones_as_before():
+  noise = np.random.default_rng(0).integers(0, 256, (96, 96, 3), dtype=np.uint8)
+  half_flat = noise.copy()
+  half_flat[:, :48] = 128
+  flat_share = {}
+  for name, image in {'half_flat': half_flat, 'noise': noise}.items():
+    flat = 0
+    for seed in range(60):
+      crop = train_input_lib.random_crop_flip(image, np.random.default_rng(seed), 32, 96)
+      flat += crop.std(axis=(0, 1)).mean() < train_input_lib.MIN_CROP_STD
+      if name == 'noise':  # one draw, as before the rule: top, left, flip
+        rng = np.random.default_rng(seed)
+        top, left = int(rng.integers(0, 65)), int(rng.integers(0, 65))
+        expected = image[top : top + 32, left : left + 32]
+        expected = expected[:, ::-1] if rng.random() < 0.5 else expected
+        np.testing.assert_allclose(crop, expected / 255.0, atol=1e-6)
+    flat_share[name] = flat / 60
+  # One draw is flat 17 times in 65 (left <= 16), four in a row about once in 200.
+  assert flat_share == {'half_flat': 0.0, 'noise': 0.0}
+  solid = np.full((64, 64, 3), 7, np.uint8)
+  crop = train_input_lib.random_crop_flip(solid, np.random.default_rng(0), 32, 64)
+  np.testing.assert_allclose(crop, 7 / 255.0, atol=1e-6)
+
+
 def test_same_seed_same_batches_other_seed_differs(tmp_path, folders):
   with _train_input(tmp_path, folders, seed=7) as train_input:
     first = _take(train_input, 4)  # More than one epoch of style images.

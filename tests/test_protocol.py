@@ -294,9 +294,11 @@ def test_saved_outputs_score_as_the_model_did(model_run, small_folders, tmp_path
       assert twin[name] == pytest.approx(row[name], rel=1e-4, abs=1e-6), name
 
 
-def test_style_size_sets_the_encoding_scale(model_run, small_folders, tmp_path):
+def test_style_size_sets_the_encoding_scale(model_run, small_folders, tmp_path, capsys):
   out = tmp_path / 'style24'
   assert evaluate.main(protocol_args(small_folders, out, '--style-size', '24')) == 0
+  # Progress reaches a log too (stderr is not a terminal here): the last line counts all.
+  assert 'val512: 4/4 outputs, ' in capsys.readouterr().err
   report = json.loads((out / 'metrics.json').read_text())
   assert report['source']['style_size'] == 24
   default = json.loads((model_run / 'metrics.json').read_text())

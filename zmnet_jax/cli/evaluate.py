@@ -61,7 +61,7 @@ import time
 
 import numpy as np
 
-from zmnet_jax import files, infer, sharding
+from zmnet_jax import files, infer, progress as progress_lib, sharding
 from zmnet_jax.cli import common
 from zmnet_jax.configs import shared_data
 from zmnet_jax.data import eval_images, image_io, images
@@ -255,11 +255,7 @@ def run(args: argparse.Namespace) -> dict:
   nets = evaluation.networks(
     stylizer.model, stylizer.params, stylizer.vgg_params, mesh, style_size=style_size
   )
-  from tqdm import tqdm
-
-  with tqdm(
-    total=len(style_paths) + len(train_paths), unit='style', disable=None, file=sys.stderr
-  ) as progress:
+  with progress_lib.bar(len(style_paths) + len(train_paths), 'style', 'evaluate') as progress:
     held_out = evaluate_styles(
       nets,
       contents,
@@ -388,16 +384,15 @@ def run_protocol(args: argparse.Namespace) -> dict:
   save_to = os.path.join(args.out, 'outputs') if args.save_outputs else None
   jobs = [protocol.Job(source, s, save_to=save_to) for s in strengths]
   cache = protocol.ImageCache(folders, size)
-  from tqdm import tqdm
-
   rows, sheet = [], []
   evaluated = protocol.evaluate(pairs, cache, jobs, protocol.Scorer())
-  total = len(pairs) * len(jobs)
-  for row in tqdm(evaluated, total=total, unit='output', disable=None, file=sys.stderr):
-    if len(sheet) < SHEET_STYLES and row['strength'] == strengths[0]:
-      pair_images = cache.images(protocol.Pair(row['content'], row['style']))
-      sheet.append([pair_images.content, pair_images.style, row['output']])
-    rows.append({k: v for k, v in row.items() if k != 'output'})
+  with progress_lib.bar(len(pairs) * len(jobs), 'output', chosen.name) as progress:
+    for row in evaluated:
+      if len(sheet) < SHEET_STYLES and row['strength'] == strengths[0]:
+        pair_images = cache.images(protocol.Pair(row['content'], row['style']))
+        sheet.append([pair_images.content, pair_images.style, row['output']])
+      rows.append({k: v for k, v in row.items() if k != 'output'})
+      progress.update()
   protocol.write_pairs_csv(os.path.join(args.out, 'pairs.csv'), rows)
   image_io.save_image(os.path.join(args.out, 'contact_sheet.png'), protocol_sheet(sheet))
   report = protocol.report(chosen, folders, size, rows, **about)

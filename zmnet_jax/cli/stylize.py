@@ -46,9 +46,8 @@ import time
 from typing import Any
 
 import numpy as np
-from tqdm import tqdm
 
-from zmnet_jax import files, infer
+from zmnet_jax import files, infer, progress
 from zmnet_jax.cli import common, video as video_cli
 from zmnet_jax.cli.common import UsageError
 from zmnet_jax.data import image_io, images
@@ -528,7 +527,7 @@ def run(stylizer, signals: Signals, jobs: Sequence[Job], args) -> int:
   """Stylizes and writes every planned output; returns how many were written."""
   total = sum(len(j.outputs) for j in jobs)
   written = 0
-  with tqdm(total=total, unit='image', file=sys.stderr, disable=None) as bar:
+  with progress.bar(total, 'image', 'stylize') as bar:
     for chunk, index, width in batches(jobs, len(signals.names), args.batch):
       out = stylize_batch(stylizer, signals, chunk, index, width, args)
       for b, job in enumerate(chunk):

@@ -248,6 +248,13 @@ def _sources(specs: Mapping[str, _StreamSpec], data_config):
   return sources, datasets
 
 
+# A crop flatter than this (pixel std, 0-1 scale; 5/255) is drawn again: a uniform crop
+# teaches nothing, and through TNet's instance norms (each scaling by 1/sqrt(eps) on a flat
+# input) its gradient overflows float32 (a sky crop of a photo resized to 512 px did).
+MIN_CROP_STD = 0.02
+_CROP_TRIES = 4
+
+
 def random_crop_flip(
   image: np.ndarray,
   rng: np.random.Generator,
@@ -256,25 +263,38 @@ def random_crop_flip(
 ) -> np.ndarray:
   """Resize (short side) + random square crop + random flip, to float32 [0,1].
 
-  Only the cropped region is resampled (antialiased bicubic).
+  Only the cropped region is resampled (antialiased bicubic). A crop flatter than
+  `MIN_CROP_STD` is drawn again, up to 4 times, keeping the busiest (the first draw is the
+  same as without this rule, so textured images crop as they always did).
   """
   height, width = image.shape[:2]
   new_height, new_width = images.scaled_shape(height, width, short_side)
-  top = int(rng.integers(0, new_height - crop_size + 1))
-  left = int(rng.integers(0, new_width - crop_size + 1))
   scale_y, scale_x = height / new_height, width / new_width
-  box = (
-    left * scale_x,
-    top * scale_y,
-    (left + crop_size) * scale_x,
-    (top + crop_size) * scale_y,
-  )
+  best_box, best_std = None, -1.0
+  for _ in range(_CROP_TRIES):
+    top = int(rng.integers(0, new_height - crop_size + 1))
+    left = int(rng.integers(0, new_width - crop_size + 1))
+    box = (left * scale_x, top * scale_y, (left + crop_size) * scale_x, (top + crop_size) * scale_y)
+    std = _region_std(image, box)
+    if std > best_std:
+      best_box, best_std = box, std
+    if std >= MIN_CROP_STD:
+      break
   crop = np.asarray(
-    Image.fromarray(image).resize((crop_size, crop_size), Image.Resampling.BICUBIC, box=box)
+    Image.fromarray(image).resize((crop_size, crop_size), Image.Resampling.BICUBIC, box=best_box)
   )
   if rng.random() < 0.5:
     crop = crop[:, ::-1]
   return images.to_float(crop)
+
+
+def _region_std(image: np.ndarray, box: tuple[float, float, float, float]) -> float:
+  """Pixel std (0-1 scale, mean over channels) of `image` under `box` (left, top, right, bottom)."""
+  left, top, right, bottom = box
+  region = image[
+    int(top) : max(int(top) + 1, round(bottom)), int(left) : max(int(left) + 1, round(right))
+  ]
+  return float(region.reshape(-1, region.shape[-1]).std(axis=0).mean()) / 255.0
 
 
 def _augment(

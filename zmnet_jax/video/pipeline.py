@@ -28,16 +28,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 import dataclasses
 import os
-import sys
 import time
 from typing import Any
 
 import jax
 import numpy as np
 from PIL import Image
-from tqdm import tqdm
 
-from zmnet_jax import files
+from zmnet_jax import files, progress as progress_lib
 from zmnet_jax.data import image_io, images
 from zmnet_jax.infer import signals as signals_lib, stylizer as stylizer_lib, tiling
 from zmnet_jax.video import io, temporal
@@ -251,8 +249,10 @@ def stylize_video(
       preset=options.preset,
       suffix=os.path.splitext(out)[1],
     ) as writer:
-      bar = tqdm(
-        total=total or None, unit='frame', file=sys.stderr, disable=None if progress else True
+      bar = (
+        progress_lib.bar(total or None, 'frame', os.path.basename(out))
+        if progress
+        else progress_lib.quiet()
       )
       with bar:
         for frames, pts, indices in batches(reader, writer, size, options.batch):
