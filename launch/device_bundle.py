@@ -69,9 +69,13 @@ def parse_args(argv):
   p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
   p.add_argument('--data', default=os.path.join(REPO, '..', 'shared', 'data'))
   p.add_argument('--out', default=os.path.join(REPO, '.device_bundle'))
-  p.add_argument('--short-side', type=int, default=144, help='stored short side (px)')
+  # The recipe's sizes (release_cpu): contents resized to 144 px; styles enlarged to 512 px,
+  # so they travel at the paintings' own 224 px (packed at 144, they were enlarged 3.6x).
+  p.add_argument('--content-short-side', type=int, default=144, help='contents: short side (px)')
+  p.add_argument('--style-short-side', type=int, default=224, help='styles: short side (px)')
   p.add_argument('--quality', type=int, default=75, help='JPEG quality')
-  p.add_argument('--styles', type=int, default=6000, help='at most N training styles (spread)')
+  # ~11.4 KiB a style at 224 px: 3,500 styles, the contents and VGG fit in 60 MiB.
+  p.add_argument('--styles', type=int, default=3500, help='at most N training styles (spread)')
   p.add_argument('--contents', type=int, default=None, help='at most N training contents')
   p.add_argument('--val', type=int, default=8, help='evaluation images of each kind')
   p.add_argument('--val-size', type=int, default=256, help='their short side (px)')
@@ -135,14 +139,14 @@ def main(argv=None) -> int:
     'content_train': packed.pack_folder(
       os.path.join(args.data, 'content', 'train'),
       os.path.join(args.out, 'content_train.npz'),
-      args.short_side,
+      args.content_short_side,
       args.quality,
       args.contents,
     ),
     'style_train': packed.pack_folder(
       os.path.join(args.data, 'style', 'train'),
       os.path.join(args.out, 'style_train.npz'),
-      args.short_side,
+      args.style_short_side,
       args.quality,
       args.styles,
     ),
@@ -167,7 +171,7 @@ def main(argv=None) -> int:
   if size > args.max_mib:
     print(
       f'error: {args.out} is {size:.1f} MiB, over --max-mib {args.max_mib}; pack fewer '
-      f'--styles or a smaller --short-side',
+      f'--styles or a smaller --style-short-side',
       file=sys.stderr,
     )
     return 1

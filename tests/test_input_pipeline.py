@@ -14,17 +14,21 @@
 
 """Tests for zmnet_jax.data: prepared folders, the training stream, embedded images."""
 
+import importlib
 import json
 import logging
 import os
 import pathlib
+import pkgutil
 import shutil
 import time
 
+import ml_collections
 import numpy as np
 from PIL import Image
 import pytest
 
+from zmnet_jax import configs as configs_pkg
 from zmnet_jax.configs import default
 from zmnet_jax.data import (
   embedded as embedded_data,
@@ -34,6 +38,7 @@ from zmnet_jax.data import (
   train_input as train_input_lib,
 )
 from zmnet_jax.data.image_io import DataError, ImageError
+from zmnet_jax.training import config_checks
 
 SHARED_DATA = pathlib.Path(__file__).resolve().parents[1] / '..' / 'shared' / 'data'
 
@@ -247,6 +252,24 @@ def test_flat_crops_are_drawn_again_and_textured_ones_as_before():
   solid = np.full((64, 64, 3), 7, np.uint8)
   crop = train_input_lib.random_crop_flip(solid, np.random.default_rng(0), 32, 64)
   np.testing.assert_allclose(crop, 7 / 255.0, atol=1e-6)
+
+
+CONFIGS = sorted(
+  m.name for m in pkgutil.iter_modules(configs_pkg.__path__) if m.name not in {'shared_data'}
+)
+
+
+@pytest.mark.parametrize('name', CONFIGS)
+def test_every_config_passes_the_input_checks(name):
+  """A recipe whose store side is under its resize side fails at its first step on the
+  machine it was written for (release_gpu stored 144 px styles the recipe enlarges to 512)."""
+  config = importlib.import_module(f'zmnet_jax.configs.{name}').get_config()
+  config_checks.check(config)
+  data = ml_collections.ConfigDict(config.data.to_dict())
+  data.content_dir = data.get('content_dir') or 'contents'  # folders some configs find later
+  data.style_dir = data.get('style_dir') or 'styles'
+  specs = train_input_lib._stream_specs(data)
+  assert train_input_lib._store_short_side(data, specs) >= data.style_resize_short_side
 
 
 def test_same_seed_same_batches_other_seed_differs(tmp_path, folders):

@@ -26,7 +26,9 @@ def test_a_log_gets_plain_lines_with_counts_and_time_left():
       bar.update()
   lines = log.getvalue().splitlines()
   assert '\r' not in log.getvalue()
-  assert [line.split(',')[0] for line in lines] == [f'val512: {i}/4 outputs' for i in (1, 2, 3, 4, 4)]
+  assert [line.split(',')[0] for line in lines] == [
+    f'val512: {i}/4 outputs' for i in (1, 2, 3, 4, 4)
+  ]
   assert lines[0].endswith(' left') and lines[-1].endswith(' in all')
 
 

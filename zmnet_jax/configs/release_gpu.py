@@ -43,7 +43,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     content_val_dir=f'{bundle}/content_val',
     style_val_dir=f'{bundle}/style_val',
     data_dir='',
-    store_short_side=144,
+    store_short_side=512,  # as release_cpu: the bundle's 224 px styles are enlarged to 512
     num_workers=8,
   )
   config.vgg.weights = f'{bundle}/vgg19_to_relu4_1.npz'
