@@ -21,7 +21,13 @@ import fcntl
 import os
 import pathlib
 
-import jax
+# The suite runs on the CPU, here and in its subprocesses: with libtpu installed (the [test]
+# extra has it, for the TPU compilation tests) jax would otherwise try to open a TPU in
+# every process, flooding stderr and contending for libtpu's lock. A TPU or GPU run of the
+# suite sets JAX_PLATFORMS itself.
+os.environ.setdefault('JAX_PLATFORMS', 'cpu')
+
+import jax  # noqa: E402
 import numpy as np
 import pytest
 

@@ -108,17 +108,23 @@ class Model:
     return terms, outputs
 
   def batch_features(self, vgg_params, batch) -> dict[str, dict[str, jax.Array]]:
-    """VGG activations of the batch's images, one VGG pass per image size."""
+    """VGG activations of the batch's images, one VGG pass per image size.
+
+    The images of one size go through VGG as [B * k] interleaved sample by sample (stack
+    on axis 1, then reshape), not concatenated: with the batch split over devices, each
+    device then keeps its own samples (a concatenation moved them between devices with
+    all-to-alls and collective-permutes, seen in the TPU-compiled step).
+    """
     names = [n for n in ('content', 'style', 'style_view') if n in batch]
     feats = {}
     for shape in dict.fromkeys(batch[n].shape[1:] for n in names):
       group = [n for n in names if batch[n].shape[1:] == shape]
-      activations = self.vgg_features(vgg_params, jnp.concatenate([batch[n] for n in group]))
-      start = 0
-      for n in group:
-        stop = start + batch[n].shape[0]
-        feats[n] = {k: v[start:stop] for k, v in activations.items()}
-        start = stop
+      stacked = jnp.stack([batch[n] for n in group], axis=1)
+      activations = self.vgg_features(vgg_params, stacked.reshape((-1, *shape)))
+      for i, n in enumerate(group):
+        feats[n] = {
+          k: v.reshape((-1, len(group), *v.shape[1:]))[:, i] for k, v in activations.items()
+        }
     return feats
 
 

@@ -83,13 +83,18 @@ def train_step(
   return new_state, metrics
 
 
+def abstract_state(model, tx, config, vgg_params, batch_shapes, mesh):
+  """(the train state's shapes, its shardings over `mesh`), with nothing computed."""
+  init = functools.partial(init_train_state, model, tx, batch_shapes=batch_shapes)
+  abstract = jax.eval_shape(init, jax.random.PRNGKey(config.seed), vgg_params)
+  return abstract, sharding.state_shardings(mesh, abstract)
+
+
 def create_sharded_state(model, tx, config, vgg_params, batch_shapes, mesh):
   """Initializes the train state directly into its shardings (eval_shape -> jit)."""
+  _, state_shardings = abstract_state(model, tx, config, vgg_params, batch_shapes, mesh)
   init = functools.partial(init_train_state, model, tx, batch_shapes=batch_shapes)
-  rng = jax.random.PRNGKey(config.seed)
-  abstract = jax.eval_shape(init, rng, vgg_params)
-  state_shardings = sharding.state_shardings(mesh, abstract)
-  state = jax.jit(init, out_shardings=state_shardings)(rng, vgg_params)
+  state = jax.jit(init, out_shardings=state_shardings)(jax.random.PRNGKey(config.seed), vgg_params)
   return state, state_shardings
 
 
