@@ -34,6 +34,7 @@ import pytest
 # The files pytest-xdist hands out first (`--dist loadfile`, in this order; the rest
 # follow in name order): the longest, so that none of them starts last and runs alone.
 LONGEST_FIRST = (
+  'test_aot.py',
   'test_train_stops.py',
   'test_distributed.py',
   'test_attributes.py',

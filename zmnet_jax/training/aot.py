@@ -223,19 +223,16 @@ class Report:
 
 
 def collectives_in(hlo_text: str) -> list[Collective]:
-  """Collective ops of a compiled HLO module: kind, count and the bytes of their results."""
+  """Collective ops of a compiled HLO module: kind, count and the bytes of their results
+  (an asynchronous one counted once, at its `-done`, whose shape is the result)."""
   counts, sizes = collections.Counter(), collections.Counter()
-  pattern = re.compile(r'=\s*(.+?)\s+(' + '|'.join(COLLECTIVES) + r')(-start)?\(')
+  pattern = re.compile(r'=\s*(.+?)\s+(' + '|'.join(COLLECTIVES) + r')(-start|-done)?\(')
   for line in hlo_text.splitlines():
     match = pattern.search(line)
-    if not match:
+    if not match or match.group(3) == '-start':
       continue
-    kind, shapes = match.group(2), match.group(1)
-    if match.group(3):  # an async start's tuple holds its operands, then its result
-      shapes = re.findall(r'[a-z]+[0-9]*\[[0-9,]*\]', shapes)[-1:]
-      shapes = shapes[0] if shapes else ''
-    counts[kind] += 1
-    sizes[kind] += _shape_bytes(shapes)
+    counts[match.group(2)] += 1
+    sizes[match.group(2)] += _shape_bytes(match.group(1))
   return [Collective(k, counts[k], sizes[k]) for k in COLLECTIVES if counts[k]]
 
 
