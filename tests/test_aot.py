@@ -133,17 +133,20 @@ def test_without_libtpu_the_command_says_how_to_get_it(monkeypatch, capsys):
   assert "needs libtpu: pip install 'zmnet_jax[tpu]'" in capsys.readouterr().err
 
 
-def test_find_batch_finds_the_largest_batch_that_fits():
+def test_find_batch_finds_the_largest_batch_that_fits_in_a_few_compiles():
   tried = []
 
-  def compile_at(batch):
+  def compile_at(batch):  # 2 GiB of weights and code, 0.13 GiB an image: 104 fit 16 GiB
     tried.append(batch)
-    return fake_report(16, batch / 100 * 16, batch)  # fits up to batch 100
+    return fake_report(16, 2 + 0.13 * batch, batch)
 
-  assert aot.find_batch(compile_at, multiple=4, limit=1 << 16).images == 100
-  assert len(tried) <= 12
-  assert aot.find_batch(compile_at, multiple=4, limit=64).images == 64
-  assert aot.find_batch(compile_at, multiple=128, limit=1 << 16) is None
+  assert aot.find_batch(compile_at, multiple=4, start=32).images == 104
+  assert tried == [32, 64, 104]
+  tried.clear()
+  assert aot.find_batch(compile_at, multiple=4, start=512).images == 104  # halves first
+  assert tried == [512, 256, 128, 64, 128, 104]
+  assert aot.find_batch(compile_at, multiple=4, start=32, limit=48).images == 48
+  assert aot.find_batch(compile_at, multiple=128, start=128) is None
 
 
 def test_collectives_are_read_from_the_hlo():

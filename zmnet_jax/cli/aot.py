@@ -96,7 +96,7 @@ def compile_and_report(config, options, name: str) -> str:
     return aot.compile_train(config, topology, global_batch)
 
   if options.find_batch:
-    train = aot.find_batch(compile_at, multiple=chips, limit=1 << 16)
+    train = aot.find_batch(compile_at, multiple=chips, start=batch)
     if train is None:
       raise aot.AotError(aot.too_big(compile_at(chips), name))
   else:

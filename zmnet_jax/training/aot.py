@@ -353,28 +353,33 @@ def _first_line(error: Exception) -> str:
   return text.splitlines()[0][:300] if text else type(error).__name__
 
 
-def find_batch(compile_at: Callable[[int], Report], multiple: int, limit: int) -> Report | None:
+def find_batch(
+  compile_at: Callable[[int], Report], multiple: int, start: int, limit: int = 1 << 16
+) -> Report | None:
   """The report of the largest global batch (a multiple of `multiple`, at most `limit`)
-  whose step fits the chip's HBM: doubling from `multiple`, then bisecting; None if not
-  even `multiple` fits."""
-  reports = {}
-
-  def fits(batch: int) -> bool:
-    reports[batch] = compile_at(batch)
-    return reports[batch].fits
-
-  if not fits(multiple):
-    return None
-  good, bad = multiple, None
-  while good * 2 <= limit:
-    if not fits(good * 2):
-      bad = good * 2
-      break
-    good *= 2
-  while bad is not None and bad - good > multiple:
-    middle = (good + bad) // 2 // multiple * multiple
-    good, bad = (middle, bad) if fits(middle) else (good, middle)
-  return reports[good]
+  whose step fits the chip's HBM, in a few compiles (each takes minutes): memory is
+  linear in the batch, so two compiles (`start` and twice it, halving while `start` does
+  not fit) predict the largest batch; it is compiled to check, and stepped down by a
+  tenth until it fits. None if not even `multiple` fits."""
+  round_down = lambda b: max(multiple, min(limit, int(b)) // multiple * multiple)
+  low = compile_at(round_down(start))
+  while not low.fits:
+    if low.images == multiple:
+      return None
+    low = compile_at(round_down(low.images // 2))
+  high = compile_at(round_down(2 * low.images))
+  if high.images == low.images:
+    return low
+  per_image = (high.memory_bytes - low.memory_bytes) / (high.images - low.images)
+  fixed = low.memory_bytes - per_image * low.images
+  best = low if not high.fits else high
+  guess = round_down((low.chip.hbm_bytes - fixed) / per_image) if per_image > 0 else limit
+  while guess > best.images:
+    report_ = compile_at(guess)
+    if report_.fits:
+      return report_
+    guess = round_down(min(guess - multiple, guess * 0.9))
+  return best
 
 
 def too_big(report_: Report, config_name: str) -> str:
