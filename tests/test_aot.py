@@ -61,14 +61,15 @@ def test_the_train_step_compiles_for_a_tpu_slice_and_all_reduces_the_gradients_o
   assert memory['alias'] > 0  # the donated state is updated in place
   assert 0 < train['memory_per_chip_gib'] < train['hbm_per_chip_gib'] == 16
   assert train['flops_per_chip'] > 1e9 and train['bytes_accessed_per_chip'] > 1e6
-  # Data parallel: one all-reduce of every gradient (float32, the params' bytes), nothing else.
+  # Data parallel: the gradients all-reduced once (float32, the params' bytes; XLA may cut
+  # the one reduction into a few ops), no other collective.
   config = default.get_config('tiny')
   model, vgg_params = model_lib.build_model(config)
   shapes = model_lib.batch_shapes(config, 1)
   batch = {k: jnp.zeros(s.shape, s.dtype) for k, s in shapes.items()}
   params = jax.eval_shape(lambda: model.init(jax.random.key(0), vgg_params, batch))
   param_bytes = sum(4 * int(np.prod(p.shape)) for p in jax.tree.leaves(params))
-  assert train['collectives'] == [{'kind': 'all-reduce', 'count': 1, 'bytes': param_bytes}]
+  assert [(c['kind'], c['bytes']) for c in train['collectives']] == [('all-reduce', param_bytes)]
   chip = aot.CHIPS['v5e']
   roofline = max(
     train['flops_per_chip'] / chip.peak_flops,
@@ -78,7 +79,7 @@ def test_the_train_step_compiles_for_a_tpu_slice_and_all_reduces_the_gradients_o
   assert train['images_per_second'] == pytest.approx(16 / roofline)
   assert 0 < train['mfu_ceiling'] <= 1
   assert 'train step on v5e:2x2 (4 chips, 16 images a call' in printed
-  assert 'collectives: all-reduce x1' in printed
+  assert 'collectives: all-reduce x' in printed
 
 
 @needs_libtpu

@@ -44,6 +44,7 @@ def parse_flags(argv: Sequence[str]):
   from absl import flags
   from ml_collections import config_flags
 
+  argv = [_underscored(arg) for arg in argv]
   try:
     argv = train_cli.resolve_config_arg(argv)
   except ValueError as e:
@@ -74,6 +75,15 @@ def parse_flags(argv: Sequence[str]):
   return config, values
 
 
+def _underscored(arg: str) -> str:
+  """`--find-batch`, `--num-slices`, `--no-evaluation` as absl spells them."""
+  name, sep, value = arg.partition('=')
+  if not name.startswith('--') or name.startswith('--config'):
+    return arg
+  name = 'no' + name[5:] if name.startswith('--no-') else name[2:]
+  return '--' + name.replace('-', '_') + sep + value
+
+
 def config_name(argv: Sequence[str]) -> str:
   for i, arg in enumerate(argv):
     if arg.startswith('--config='):
@@ -93,7 +103,14 @@ def compile_and_report(config, options, name: str) -> str:
 
   def compile_at(global_batch: int):
     print(f'compiling the train step at batch {global_batch} ...', file=sys.stderr, flush=True)
-    return aot.compile_train(config, topology, global_batch)
+    report = aot.compile_train(config, topology, global_batch)
+    fits = 'fits' if report.fits else 'does not fit'
+    print(
+      f'  batch {global_batch}: {report.memory_bytes / 2**30:.2f} GiB per chip, {fits}',
+      file=sys.stderr,
+      flush=True,
+    )
+    return report
 
   if options.find_batch:
     train = aot.find_batch(compile_at, multiple=chips, start=batch)
