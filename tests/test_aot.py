@@ -25,6 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from zmnet_jax import sharding
 from zmnet_jax.cli import aot as aot_cli
 from zmnet_jax.configs import default
 from zmnet_jax.models import model as model_lib
@@ -130,6 +131,15 @@ def test_bad_topologies_are_one_line(topology, words, capsys):
   code = aot_cli.main(['zmnet-aot', '--config', 'tiny', '--topology', topology])
   err = capsys.readouterr().err.strip()
   assert code == 1 and len(err.splitlines()) == 1 and words in err, err
+
+
+@needs_libtpu
+def test_megacore_chips_are_one_device_each():
+  """v4 and v5p have two TensorCores a chip: one device each, as jax's meshes need."""
+  topology = aot.tpu_topology('v4:2x2x2')
+  assert len(topology.devices) == 8 and topology.chip.name == 'v4'
+  mesh = sharding.create_mesh([('data', -1)], topology.devices)
+  assert mesh.shape['data'] == 8
 
 
 def test_without_libtpu_the_command_says_how_to_get_it(monkeypatch, capsys):

@@ -59,13 +59,14 @@ class Chip:
   hbm_bytes: int
   peak_flops: float
   hbm_bandwidth: float  # bytes/s
+  megacore: bool = False  # two TensorCores as one device (jax's meshes need that)
 
 
 # Cloud TPU system architecture pages: {libtpu's topology prefix: chip}.
 CHIPS = {
-  'v4': Chip('v4', 32 * 2**30, 275e12, 1200e9),
+  'v4': Chip('v4', 32 * 2**30, 275e12, 1200e9, megacore=True),
   'v5e': Chip('v5e', 16 * 2**30, 197e12, 819e9),
-  'v5p': Chip('v5p', 95 * 2**30, 459e12, 2765e9),
+  'v5p': Chip('v5p', 95 * 2**30, 459e12, 2765e9, megacore=True),
   'v6e': Chip('v6e', 32 * 2**30, 918e12, 1640e9),
 }
 
@@ -116,6 +117,8 @@ def tpu_topology(name: str, num_slices: int = 1) -> Topology:
   from jax.experimental import topologies
 
   kwargs = {'num_slices': num_slices} if num_slices > 1 else {}
+  if chip.megacore:  # else libtpu lists each TensorCore, and meshes refuse them
+    kwargs['chip_config_name'] = 'megacore'
   try:
     with _quiet_stderr():
       devices = topologies.get_topology_desc(name, 'tpu', **kwargs).devices
