@@ -281,9 +281,17 @@ def _abstract(tree, shardings):
   return jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=shardings), tree)
 
 
+def _mesh(axes, topology: Topology):
+  """The config's mesh over the topology's chips; AotError (one line) if it cannot be."""
+  try:
+    return sharding.create_mesh(axes, topology.devices)
+  except (ValueError, AssertionError) as e:  # jax's mesh_utils asserts
+    raise AotError(f'config.mesh {list(axes)} on {topology.name}: {_first_line(e)}') from e
+
+
 def compile_train(config: ml_collections.ConfigDict, topology: Topology, batch: int) -> Report:
   """The trainer's step, for a global batch of `batch`, on the topology's mesh."""
-  mesh = sharding.create_mesh(config.mesh, topology.devices)
+  mesh = _mesh(config.mesh, topology)
   sharding.check_batch_divisible(batch, mesh)
   model, vgg_params = model_lib.build_model(config)
   tx, schedule = state_lib.make_optimizer(config.optim, config.train.num_steps)
@@ -302,7 +310,7 @@ def compile_train(config: ml_collections.ConfigDict, topology: Topology, batch: 
 def compile_evaluation(config: ml_collections.ConfigDict, topology: Topology) -> list[Report]:
   """The held-out evaluation of one chunk: styles encoded, contents stylized, then scored
   (LPIPS, style ratio, losses), the styles split over the chips."""
-  mesh = sharding.create_mesh([(sharding.DATA_AXIS, -1)], topology.devices)
+  mesh = _mesh([(sharding.DATA_AXIS, -1)], topology)
   model, vgg_params = model_lib.build_model(config)
   tx, _ = state_lib.make_optimizer(config.optim, 1)
   batch_shapes = model_lib.batch_shapes(config, 1)
