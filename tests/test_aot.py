@@ -142,6 +142,16 @@ def test_megacore_chips_are_one_device_each():
   assert mesh.shape['data'] == 8
 
 
+@needs_libtpu
+def test_two_slices_make_one_data_axis_over_both():
+  topology = aot.tpu_topology('v5e:2x2', num_slices=2)
+  mesh = sharding.create_mesh([('data', -1)], topology.devices)
+  assert mesh.shape['data'] == 8
+  assert [d.slice_index for d in mesh.devices.flat] == [0, 0, 0, 0, 1, 1, 1, 1]
+  with pytest.raises(ValueError, match='must divide over 2 slices'):
+    sharding.create_mesh([('data', 1), ('model', 8)], topology.devices)
+
+
 def test_without_libtpu_the_command_says_how_to_get_it(monkeypatch, capsys):
   monkeypatch.setattr(aot, 'importlib_spec', lambda name: None)
   assert aot_cli.main(['zmnet-aot', '--config', 'tiny', '--topology', 'v5e:2x2']) == 1

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import jax
+from jax.experimental import mesh_utils
 from jax.sharding import AxisType, Mesh, NamedSharding, PartitionSpec as P
 import numpy as np
 
@@ -41,9 +42,22 @@ def create_mesh(axes: Sequence[tuple[str, int]], devices=None) -> Mesh:
     raise ValueError(
       f'config.mesh {list(axes)} uses {int(np.prod(sizes))} devices, but {len(devices)} are present'
     )
-  return jax.make_mesh(
-    tuple(sizes), tuple(names), axis_types=(AxisType.Auto,) * len(names), devices=devices
-  )
+  axis_types = (AxisType.Auto,) * len(names)
+  slices = len({getattr(d, 'slice_index', 0) for d in devices})
+  if slices > 1:
+    return Mesh(_multislice_grid(names, sizes, slices, devices), tuple(names), axis_types)
+  return jax.make_mesh(tuple(sizes), tuple(names), axis_types=axis_types, devices=devices)
+
+
+def _multislice_grid(names, sizes, slices: int, devices) -> np.ndarray:
+  """Devices of several TPU slices as a grid: 'data' spans the slices (over the data-center
+  network, where only the gradient all-reduce goes), every other axis stays in a slice."""
+  data = names.index(DATA_AXIS)
+  if sizes[data] % slices:
+    raise ValueError(f"the '{DATA_AXIS}' axis ({sizes[data]}) must divide over {slices} slices")
+  within = [s // slices if i == data else s for i, s in enumerate(sizes)]
+  across = [slices if i == data else 1 for i in range(len(sizes))]
+  return mesh_utils.create_hybrid_device_mesh(within, across, devices)
 
 
 def replicated(mesh: Mesh) -> NamedSharding:
