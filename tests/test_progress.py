@@ -32,13 +32,12 @@ def test_a_log_gets_plain_lines_with_counts_and_time_left():
   assert lines[0].endswith(' left') and lines[-1].endswith(' in all')
 
 
-def test_a_log_is_not_flooded():
+def test_a_log_is_not_flooded_by_quick_work():
   log = io.StringIO()
   with progress.bar(None, 'frame', 'clip.mp4', every=3600.0, stream=log) as bar:
     for _ in range(1000):
       bar.update()
-  assert log.getvalue().splitlines() == [log.getvalue().strip()]
-  assert log.getvalue().startswith('clip.mp4: 1,000 frames, ')
+  assert log.getvalue() == ''  # quick work: not a line
 
 
 def test_a_terminal_gets_a_bar():

@@ -294,7 +294,10 @@ def test_saved_outputs_score_as_the_model_did(model_run, small_folders, tmp_path
       assert twin[name] == pytest.approx(row[name], rel=1e-4, abs=1e-6), name
 
 
-def test_style_size_sets_the_encoding_scale(model_run, small_folders, tmp_path, capsys):
+def test_style_size_sets_the_encoding_scale(
+  model_run, small_folders, tmp_path, capsys, monkeypatch
+):
+  monkeypatch.setenv('ZMNET_JAX_PROGRESS_SECONDS', '0')
   out = tmp_path / 'style24'
   assert evaluate.main(protocol_args(small_folders, out, '--style-size', '24')) == 0
   # Progress reaches a log too (stderr is not a terminal here): the last line counts all.

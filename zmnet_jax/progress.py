@@ -17,12 +17,13 @@
 A bar redraws itself with carriage returns, which a log file (nohup, a batch job) keeps as
 one endless line, so tqdm is usually switched off there, and a 20-minute evaluation then
 says nothing until it ends. `bar` gives the bar on a terminal and otherwise one line every
-`every` seconds (and one at the end): ``evaluate: 120/240 outputs, 3.4 s/output, ~7 min
-left``.
+`every` seconds (and one at the end of work that took that long): ``val512: 120/240
+outputs, 3.40 s/output, ~7 min left``.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from typing import IO
@@ -30,11 +31,16 @@ from typing import IO
 from tqdm import tqdm
 
 
-def bar(total: int | None, unit: str, label: str, *, every: float = 30.0, stream: IO | None = None):
-  """A context manager with `update(n)`: tqdm on a terminal, `LogLines` otherwise."""
+def bar(
+  total: int | None, unit: str, label: str, *, every: float | None = None, stream: IO | None = None
+):
+  """A context manager with `update(n)`: tqdm on a terminal, `LogLines` otherwise, every
+  `every` seconds (default: $ZMNET_JAX_PROGRESS_SECONDS, else 30)."""
   stream = stream or sys.stderr
   if _is_terminal(stream):
     return tqdm(total=total, unit=unit, desc=label, file=stream)
+  if every is None:
+    every = float(os.environ.get('ZMNET_JAX_PROGRESS_SECONDS') or 30.0)
   return LogLines(total, unit, label, every, stream)
 
 
@@ -64,7 +70,8 @@ class LogLines:
       self._write()
 
   def close(self) -> None:
-    if self.n:
+    """The last line, when the work was long enough to have shown progress at all."""
+    if self.n and (self._last > self._start or time.monotonic() - self._start >= self.every):
       self._write()
 
   def __enter__(self) -> LogLines:

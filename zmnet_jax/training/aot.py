@@ -29,6 +29,7 @@ import collections
 from collections.abc import Callable
 import contextlib
 import dataclasses
+import importlib.util
 import os
 import re
 import tempfile
@@ -91,8 +92,8 @@ def chip_of(topology: str) -> Chip:
 
 @contextlib.contextmanager
 def _quiet_stderr():
-  """libtpu writes its init chatter (no TPU here) to the process's stderr: kept aside,
-  shown only if creating the topology fails."""
+  """libtpu writes its init chatter (no TPU here) to the process's stderr: dropped (a
+  failure raises its own message, of which the error keeps the first line)."""
   saved = os.dup(2)
   with tempfile.TemporaryFile() as sink:
     os.dup2(sink.fileno(), 2)
@@ -128,8 +129,7 @@ def tpu_topology(name: str, num_slices: int = 1) -> Topology:
 
 
 def importlib_spec(name: str):
-  import importlib.util
-
+  """`importlib.util.find_spec` (a seam for tests)."""
   return importlib.util.find_spec(name)
 
 
