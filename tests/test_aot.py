@@ -119,6 +119,22 @@ def test_a_step_that_does_not_fit_is_one_line(monkeypatch, capsys):
   assert err[-1] == 'error: config tiny at batch 4096 needs 21.3 GiB per chip on v5e (16 GiB)'
 
 
+@needs_libtpu
+def test_find_batch_with_nothing_that_fits_is_one_line_after_one_compile(monkeypatch, capsys):
+  batches = []
+
+  def compile_train(config, topology, batch):
+    batches.append(batch)
+    return fake_report(16, 40, batch)
+
+  monkeypatch.setattr(aot, 'compile_train', compile_train)
+  args = ['zmnet-aot', '--config', 'tiny', '--topology', 'v5e:2x2', '--batch', '4', '--find-batch']
+  assert aot_cli.main(args) == 1
+  assert batches == [4]  # the refusal reuses find_batch's compile
+  err = capsys.readouterr().err.strip().splitlines()
+  assert err[-1] == 'error: config tiny at batch 4 needs 40.0 GiB per chip on v5e (16 GiB)'
+
+
 @pytest.mark.parametrize(
   'topology, words',
   [

@@ -101,7 +101,11 @@ def compile_and_report(config, options, name: str) -> str:
   chips = len(topology.devices)
   batch = options.batch or config.train.batch_size
 
+  compiled = {}  # batch -> report: a compile takes minutes, none is done twice
+
   def compile_at(global_batch: int):
+    if global_batch in compiled:
+      return compiled[global_batch]
     print(f'compiling the train step at batch {global_batch} ...', file=sys.stderr, flush=True)
     report = aot.compile_train(config, topology, global_batch)
     fits = 'fits' if report.fits else 'does not fit'
@@ -110,11 +114,12 @@ def compile_and_report(config, options, name: str) -> str:
       file=sys.stderr,
       flush=True,
     )
+    compiled[global_batch] = report
     return report
 
   if options.find_batch:
     train = aot.find_batch(compile_at, multiple=chips, start=batch)
-    if train is None:
+    if train is None:  # not even one image a chip: find_batch compiled that already
       raise aot.AotError(aot.too_big(compile_at(chips), name))
   else:
     train = compile_at(batch)
