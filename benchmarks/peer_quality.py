@@ -70,9 +70,10 @@ def parse_args(argv):
   p.add_argument(
     '--model',
     action='append',
-    metavar='LABEL=MODEL[,work=N][,style=N]',
-    help='a zmnet_jax model to score, optionally in the fast mode (stylize --work-size N) '
-    'or with another style size (repeatable; default: fast=default, the shipped one)',
+    metavar='LABEL=MODEL[,work=N][,style=N][,encoder=fast]',
+    help='a zmnet_jax model to score, optionally in the fast mode (stylize --work-size N), '
+    'with another style size, or with its distilled style encoder (repeatable; default: '
+    'fast=default, the shipped one)',
   )
   p.add_argument('--data', default=shared_data.DEFAULT_ROOT, help='the shared data folder')
   p.add_argument('--protocol', default='val512', choices=sorted(protocol.PROTOCOLS))
@@ -86,7 +87,7 @@ def parse_args(argv):
 
 
 def models(args) -> dict[str, dict]:
-  """LABEL -> {'path', 'work_size', 'style_size'} of each --model."""
+  """LABEL -> {'path', 'work_size', 'style_size', 'style_encoder'} of each --model."""
   chosen = {}
   for spec in args.model or ['fast=default']:
     label, _, rest = spec.partition('=')
@@ -96,6 +97,7 @@ def models(args) -> dict[str, dict]:
       'path': path,
       'work_size': int(settings.pop('work', 0)) or None,
       'style_size': int(settings.pop('style', 0)) or None,
+      'style_encoder': settings.pop('encoder', 'vgg'),
     }
     if settings:
       raise SystemExit(f'error: --model {spec}: unknown option {sorted(settings)[0]!r}')
@@ -176,7 +178,7 @@ def main(argv=None) -> int:
   os.makedirs(args.out, exist_ok=True)
   jobs, frontier_jobs, about = [], [], {}
   for i, (label, spec) in enumerate(models(args).items()):
-    stylizer = infer.Stylizer.load(spec['path'])
+    stylizer = infer.Stylizer.load(spec['path'], style_encoder=spec['style_encoder'])
     source = protocol.model_source(stylizer, spec['style_size'], spec['work_size'])
     jobs.append(protocol.Job(source, 1.0, label))
     if i == 0:

@@ -27,7 +27,9 @@ the same style file, with the same thread count: the median wall time of
 
 Ours runs as `full` (the network at full resolution, the style at the model's
 eval.style_size) and as `fast` (--work-size and --style-size: the network at the working
-size, guided upsampling, the style seen smaller), each with both backends. Compilation
+size, guided upsampling, the style seen smaller), each with both backends, and each
+with the model's own style encoder (VGG) and, if the model has one, its distilled one
+(`--style-encoder fast`, which reads the style at its own size). Compilation
 and warm-up are apart (one untimed call per case). Prints the milliseconds and each end
 to end time's ratio to the peer's (<= 1: as fast or faster); writes JSON with --out.
 """
@@ -78,6 +80,9 @@ def parse_args(argv):
   p.add_argument('--threads', type=int, default=2, help='ONNX Runtime threads (both projects)')
   p.add_argument('--repeats', type=int, default=7)
   p.add_argument('--backends', default='jax,onnx')
+  p.add_argument(
+    '--style-encoders', default='vgg,fast', help='vgg, fast (skipped if the model has none)'
+  )
   p.add_argument('--data', default=os.path.join(SHARED, 'data'), help='the shared data folder')
   p.add_argument('--out', help='write all results as JSON here')
   return p.parse_args(argv)
@@ -109,12 +114,32 @@ def square(image: np.ndarray, size: int) -> np.ndarray:
   return images.square(image, size).astype(np.float32)
 
 
-def load_stylizer(backend: str, model: str, threads: int):
-  if backend == 'onnx':
-    from zmnet_jax.portable import runtime
+def load_stylizer(backend: str, model: str, threads: int, style_encoder: str):
+  """The backend's stylizer, or None if the model has no such style encoder."""
+  try:
+    if backend == 'onnx':
+      from zmnet_jax.portable import runtime
 
-    return runtime.OnnxStylizer.load(model, threads)
-  return infer.Stylizer.load(model)
+      return runtime.OnnxStylizer.load(model, threads, style_encoder)
+    return infer.Stylizer.load(model, style_encoder=style_encoder)
+  except infer.InferenceError as e:
+    if 'has no fast style encoder' not in str(e):
+      raise
+    print(f'skipped: {e}', file=sys.stderr)
+    return None
+
+
+def cases(args, style_encoder: str):
+  """(name, work size, style size) of each mode for one style encoder."""
+  if style_encoder == 'fast':
+    return [
+      ('full, fast encoder', None, None),
+      (f'work {args.work_size}, fast encoder', args.work_size, None),
+    ]
+  return [
+    ('full', None, None),
+    (f'fast (work {args.work_size}, style {args.style_size})', args.work_size, args.style_size),
+  ]
 
 
 def time_ours(stylizer, content_path, style_path, work_size, style_size, repeats) -> dict:
@@ -192,12 +217,10 @@ def main(argv=None) -> int:
     for size in sizes:
       contents[str(size)] = os.path.join(tmp, f'content_{size}.png')
       image_io.save_image(contents[str(size)], square(photo, size))
-    for backend in args.backends.split(','):
-      stylizer = load_stylizer(backend, args.model, args.threads)
-      for mode, work_size, style_size in (
-        ('full', None, None),
-        (f'fast (work {args.work_size}, style {args.style_size})', args.work_size, args.style_size),
-      ):
+    runs = [(b, e) for b in args.backends.split(',') for e in args.style_encoders.split(',')]
+    for backend, style_encoder in runs:
+      stylizer = load_stylizer(backend, args.model, args.threads, style_encoder)
+      for mode, work_size, style_size in cases(args, style_encoder) if stylizer else ():
         name = f'zmnet_jax {backend} {mode}'
         results[name] = {}
         for size in sizes:

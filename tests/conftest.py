@@ -47,6 +47,7 @@ LONGEST_FIRST = (
   'test_evaluate.py',
   'test_stylize.py',
   'test_export.py',
+  'test_distill.py',
   'test_demo.py',
   'test_video.py',
 )

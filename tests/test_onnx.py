@@ -94,7 +94,8 @@ def test_instance_statistics_match_dynamic_instance_norm():
 
 
 def sessions(loaded):
-  encoder, transformer = export.graphs(loaded)
+  graphs = export.graphs(loaded)
+  encoder, transformer = graphs[bundle.ENCODER_FILE], graphs[bundle.TRANSFORMER_FILE]
   return (
     onnxruntime.InferenceSession(encoder.SerializeToString()),
     onnxruntime.InferenceSession(transformer.SerializeToString()),

@@ -32,6 +32,7 @@ from zmnet_jax.app import engine as engine_lib
 @dataclasses.dataclass(frozen=True)
 class ServerOptions:
   model: str | None = None  # a shipped model's name or a path (None: the pretrained one)
+  style_encoder: str = 'vgg'  # or 'fast': the model's distilled style encoder
   host: str = '127.0.0.1'
   port: int = 7860
   max_pixels: int = 50_000_000  # uploads with more pixels are refused
@@ -50,7 +51,7 @@ def use_compilation_cache(folder: str | None = None) -> str:
 
 
 def load_engine(options: ServerOptions, out_dir: str | None = None) -> engine_lib.Engine:
-  stylizer = infer.Stylizer.load(options.model)
+  stylizer = infer.Stylizer.load(options.model, style_encoder=options.style_encoder)
   out_dir = out_dir or tempfile.mkdtemp(prefix='zmnet_demo_')
   return engine_lib.Engine(stylizer, out_dir, options.max_pixels)
 

@@ -30,12 +30,20 @@ import sys
 from zmnet_jax.app import server
 from zmnet_jax.cli import common
 from zmnet_jax.cli.common import UsageError
+from zmnet_jax.infer.signals import STYLE_ENCODERS
 
 
 def build_parser():
   defaults = server.ServerOptions()
   p = common.ArgumentParser(prog='zmnet-demo', description=__doc__.split('\n')[0])
   common.add_model_argument(p)
+  p.add_argument(
+    '--style-encoder',
+    choices=STYLE_ENCODERS,
+    default=defaults.style_encoder,
+    help="vgg (default: the model's own) or fast (its distilled encoder: a new style in "
+    'milliseconds instead of a VGG pass)',
+  )
   p.add_argument(
     '--host',
     default=defaults.host,
@@ -83,6 +91,7 @@ def serve(argv: Sequence[str] | None) -> str:
   check_port(args.host, args.port)
   options = server.ServerOptions(
     model=args.model,
+    style_encoder=args.style_encoder,
     host=args.host,
     port=args.port,
     max_pixels=int(args.max_pixels),

@@ -67,6 +67,7 @@ from zmnet_jax.configs import shared_data
 from zmnet_jax.data import eval_images, image_io, images
 from zmnet_jax.data.image_io import DataError
 from zmnet_jax.evaluation import comparison, held_out as evaluation, protocol
+from zmnet_jax.infer.signals import STYLE_ENCODERS
 
 SHEET_STYLES = 8
 SHEET_CONTENTS = 8
@@ -105,6 +106,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     type=image_size,
     help="side the style is encoded at (default: the model's eval.style_size)",
   )
+  p.add_argument(
+    '--style-encoder',
+    choices=STYLE_ENCODERS,
+    default='vgg',
+    help="protocol: the model's own style encoder (vgg) or its distilled one (fast)",
+  )
   p.add_argument('--limit-styles', type=positive, help='at most N held-out styles')
   p.add_argument('--limit-contents', type=positive, help='the first N contents only')
   p.add_argument(
@@ -126,6 +133,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.error('--content and --styles are required without --protocol')
   if args.outputs and not args.protocol:
     p.error('--outputs needs --protocol')
+  if args.style_encoder == 'fast' and not args.protocol:
+    p.error('--style-encoder fast needs --protocol')
+  if args.style_encoder == 'fast' and args.style_size:
+    p.error('--style-size: the fast style encoder reads styles at its own size')
   return args
 
 
@@ -360,7 +371,7 @@ def protocol_source(args, size: int) -> tuple[protocol.Source, dict]:
     if not os.path.isdir(args.outputs):
       raise DataError(f'{args.outputs}: no such folder of saved outputs')
     return protocol.saved_outputs(args.outputs, size), {'outputs': os.path.abspath(args.outputs)}
-  stylizer = infer.Stylizer.load(args.model)
+  stylizer = infer.Stylizer.load(args.model, style_encoder=args.style_encoder)
   if stylizer.signal_kind != 'image':
     raise infer.InferenceError(
       f'{args.model}: the protocol needs a model trained on style images, not '
@@ -368,6 +379,8 @@ def protocol_source(args, size: int) -> tuple[protocol.Source, dict]:
     )
   style_size = args.style_size or stylizer.config.eval.style_size
   about = {'model': args.model, 'step': stylizer.step, 'style_size': style_size}
+  if args.style_encoder == 'fast':
+    about.update(style_encoder='fast', style_size=stylizer.fast_encoder.size)
   return protocol.model_source(stylizer, style_size), about
 
 

@@ -26,10 +26,12 @@ from __future__ import annotations
 import dataclasses
 import os
 
+import jax
+import jax.numpy as jnp
 import ml_collections
 
 from zmnet_jax import params_file, workdir
-from zmnet_jax.models import model as model_lib, vgg_weights
+from zmnet_jax.models import fast_encoder, model as model_lib, vgg_weights
 from zmnet_jax.signals import vocabulary
 
 # Models shipped in the package (zmnet_jax/pretrained/), by name; `default` is used when
@@ -109,6 +111,12 @@ class LoadedModel:
   step: int
   card: dict
   vocabulary: dict | None  # the signal vocabulary of a word model's params file
+  fast_encoder: dict | None = None  # the distilled style encoder's params, if it has one
+
+  @property
+  def fast_encoder_config(self) -> fast_encoder.FastEncoderConfig | None:
+    cfg = self.config.model.get('fast_encoder')
+    return None if cfg is None else fast_encoder.FastEncoderConfig.from_config(cfg.to_dict())
 
 
 def load_model(source: ModelSource, dtype: str | None = None) -> LoadedModel:
@@ -124,12 +132,37 @@ def load_model(source: ModelSource, dtype: str | None = None) -> LoadedModel:
   if dtype:
     config.dtype = dtype
   model, vgg_params, abstract = build(config, source.params_path or source.config_path)
+  student = None
   if source.is_file:
+    params, student = split_fast_encoder(source.params_path, params, config)
     check_file_params(source.params_path, params, abstract)
     step = int(card.get('steps', 0))
   else:
     params, step = read_checkpoint_params(source, abstract)
-  return LoadedModel(model, params, vgg_params, config, int(step), card, vocab)
+  return LoadedModel(model, params, vgg_params, config, int(step), card, vocab, student)
+
+
+def split_fast_encoder(path: str, params: dict, config) -> tuple[dict, dict | None]:
+  """(ZMNet params, fast style encoder params or None) of a params file's arrays; the
+  encoder's shapes are checked against the `model.fast_encoder` config saved with it."""
+  params = dict(params)
+  student = params.pop(fast_encoder.PARAMS_KEY, None)
+  cfg = config.model.get('fast_encoder')
+  if (student is None) != (cfg is None):
+    has = 'arrays but no model.fast_encoder config' if cfg is None else 'config but no arrays'
+    raise InferenceError(f'{path}: damaged fast style encoder ({has})')
+  if student is None:
+    return params, None
+  try:
+    encoder_config = fast_encoder.FastEncoderConfig.from_config(cfg.to_dict())
+    module = fast_encoder.FastStyleEncoder(int(config.model.pnet.width), encoder_config)
+    side = encoder_config.size
+    abstract = jax.eval_shape(module.init, jax.random.key(0), jnp.zeros((1, side, side, 3)))
+  except (TypeError, ValueError) as e:
+    raise InferenceError(f'{path}: unusable model.fast_encoder config ({e})') from e
+  student = {'params': student}
+  check_file_params(path, student, abstract, 'its model.fast_encoder config')
+  return params, student
 
 
 def load_vocabulary(source: ModelSource) -> vocabulary.SignalVocabulary | None:
@@ -150,9 +183,11 @@ def read_params(source: ModelSource, abstract_params) -> tuple[dict, int]:
   if not source.is_file:
     return read_checkpoint_params(source, abstract_params)
   try:
-    _, params, card, _ = params_file.load(source.params_path)
+    config, params, card, _ = params_file.load(source.params_path)
   except params_file.ParamsFileError as e:
     raise InferenceError(str(e)) from e
+  # A fast style encoder was distilled for these params as they are, not for a new run.
+  params, _ = split_fast_encoder(source.params_path, params, ml_collections.ConfigDict(config))
   check_file_params(source.params_path, params, abstract_params, 'this config')
   return params, int(card.get('steps', 0))
 

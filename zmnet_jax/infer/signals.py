@@ -31,6 +31,35 @@ import numpy as np
 from zmnet_jax.data import image_io, images
 from zmnet_jax.infer.loading import InferenceError
 
+STYLE_ENCODERS = ('vgg', 'fast')  # the model's own (VGG), or its distilled one
+
+
+def check_style_encoder(style_encoder: str, has_fast: bool, model: str) -> None:
+  """InferenceError unless `style_encoder` is one of STYLE_ENCODERS that `model` has."""
+  if style_encoder not in STYLE_ENCODERS:
+    raise InferenceError(
+      f'style encoder must be one of {", ".join(STYLE_ENCODERS)}, got {style_encoder!r}'
+    )
+  if style_encoder == 'fast' and not has_fast:
+    raise InferenceError(
+      f'{model}: this model has no fast style encoder (add one with python -m '
+      f'zmnet_jax.distill --model {model} --out NEW.safetensors)'
+    )
+
+
+def checked_style(style: np.ndarray, name: str = 'style image') -> np.ndarray:
+  """`style` as an array [H, W, 3]; InferenceError naming `name` otherwise."""
+  style = np.asarray(style)
+  if style.ndim != 3 or style.shape[-1] != 3 or 0 in style.shape:
+    raise InferenceError(f'{name}: expected an image [H, W, 3], got {list(style.shape)}')
+  return style
+
+
+def fast_style_array(style: np.ndarray, size: int, name: str = 'style image') -> np.ndarray:
+  """One style as the fast encoder reads it: [1, size, size, 3] float32, the central
+  square of the style with its short side resized to `size`."""
+  return images.to_float(images.square(checked_style(style, name), size))[None].astype(np.float32)
+
 
 def style_array(style: np.ndarray, size: int, name: str = 'style image') -> np.ndarray:
   """One style image as the encoder reads it: [1, h, w, 3] float32, short side `size`.
@@ -38,9 +67,7 @@ def style_array(style: np.ndarray, size: int, name: str = 'style image') -> np.n
   Styles are encoded whole, so the resized image may have at most
   `image_io.MAX_STYLE_PIXELS` (ImageError naming `name`).
   """
-  style = np.asarray(style)
-  if style.ndim != 3 or style.shape[-1] != 3 or 0 in style.shape:
-    raise InferenceError(f'{name}: expected an image [H, W, 3], got {list(style.shape)}')
+  style = checked_style(style, name)
   image_io.check_resize(
     name, style.shape[:2], size, image_io.MAX_STYLE_PIXELS, 'style size', 'the style limit of'
   )

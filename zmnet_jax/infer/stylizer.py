@@ -25,7 +25,7 @@ model's `eval.style_size`, the scale it was trained and evaluated at). Images la
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 import dataclasses
 
 import jax
@@ -35,7 +35,7 @@ import numpy as np
 from zmnet_jax.data import images
 from zmnet_jax.infer import color, core, guided, loading, signals, tiling
 from zmnet_jax.infer.loading import InferenceError
-from zmnet_jax.models import model as model_lib, zmnet
+from zmnet_jax.models import fast_encoder, model as model_lib, zmnet
 
 
 @dataclasses.dataclass
@@ -53,16 +53,28 @@ class Stylizer:
   mesh: object = None
   card: dict = dataclasses.field(default_factory=dict)
   source: loading.ModelSource | None = None
+  fast_encoder: FastEncoder | None = None  # the distilled style encoder, when chosen
 
   def __post_init__(self):
     self.functions = core.functions_for(self.model, self.mesh)
     self.params, self.vgg_params = self.functions.replicate((self.params, self.vgg_params))
     self.style_cache = signals.StyleCache()
+    if self.fast_encoder is not None:
+      self.fast_encoder = self.fast_encoder.compiled(self.model, self.functions)
 
   @classmethod
-  def load(cls, path: str | None = None, dtype: str | None = None, mesh=None) -> Stylizer:
+  def load(
+    cls,
+    path: str | None = None,
+    dtype: str | None = None,
+    mesh=None,
+    style_encoder: str = 'vgg',
+  ) -> Stylizer:
     """A shipped model by name (`None` or 'default': the pretrained one; 'fast'), a
-    params file, or a training workdir (its checkpoints/ or one step's folder)."""
+    params file, or a training workdir (its checkpoints/ or one step's folder).
+
+    `style_encoder`: 'vgg' (the model's own: VGG19 at `eval.style_size`) or 'fast' (the
+    distilled encoder saved with the model, `models.fast_encoder`)."""
     source = loading.resolve_model_path(path)
     loaded = loading.load_model(source, dtype)
     return cls(
@@ -74,7 +86,12 @@ class Stylizer:
       mesh,
       loaded.card,
       source,
+      FastEncoder.chosen(loaded, style_encoder, source.path),
     )
+
+  @property
+  def style_encoder(self) -> str:
+    return 'vgg' if self.fast_encoder is None else 'fast'
 
   @property
   def signal_kind(self) -> str:
@@ -95,6 +112,14 @@ class Stylizer:
     return core.concat_signals([self._encode_image(s, style_size, name) for s in styles])
 
   def _encode_image(self, style: np.ndarray, style_size: int | None, name: str):
+    if self.fast_encoder is not None:
+      self._require('image')
+      fast = self.fast_encoder
+      return self.style_cache.get(
+        style,
+        ('fast', fast.size),
+        lambda: self._per_signal(fast.encode, fast.input(style, name), (self.params, fast.params)),
+      )
     size = style_size or self.config.eval.style_size
     return self.style_cache.get(
       style, size, lambda: self.encode_inputs(self.style_input(style, size, name))
@@ -122,19 +147,20 @@ class Stylizer:
 
   def din_from_embedding(self, embedding):
     """DIN params [S] of embeddings [S, E] (e.g. interpolated between signals)."""
-    return self._per_signal(self.functions.din_from_embedding, embedding, with_vgg=False)
+    return self._per_signal(self.functions.din_from_embedding, embedding, (self.params,))
 
   def encode_inputs(self, signal: np.ndarray):
     """DIN params [S] of signals as the encoder reads them (`style_input` images [S, h, w,
     3] of one size, or checked vectors [S, D])."""
     return self._per_signal(self.functions.encode, signal)
 
-  def _per_signal(self, fn, signal, with_vgg: bool = True):
-    """`fn` on a signal batch, padded to a multiple of the devices and cut back."""
+  def _per_signal(self, fn, signal, params: tuple | None = None):
+    """`fn(*params, signal)` on a signal batch padded to a multiple of the devices, cut
+    back (`params`: default the model's and VGG's)."""
+    params = (self.params, self.vgg_params) if params is None else params
     count = core.num_signals(signal)
     padded = self.functions.split(core.pad_signals(signal, self.functions.num_devices))
-    args = (self.params, self.vgg_params, padded) if with_vgg else (self.params, padded)
-    out = fn(*args)
+    out = fn(*params, padded)
     return out if core.num_signals(out) == count else core.take_signals(out, slice(0, count))
 
   def _require(self, kind: str) -> None:
@@ -269,3 +295,43 @@ def mix(din, weights: Sequence[float]):
   except ValueError as e:
     raise InferenceError(str(e)) from e
   return jax.tree.map(lambda x: x[None], mixed)
+
+
+@dataclasses.dataclass
+class FastEncoder:
+  """A model's distilled style encoder (`models.fast_encoder`): its config and params, and
+  once compiled `encode(model params, its params, styles [S, s, s, 3]) -> DIN params`."""
+
+  config: fast_encoder.FastEncoderConfig
+  params: dict
+  encode: Callable | None = None
+
+  @classmethod
+  def chosen(cls, loaded: loading.LoadedModel, style_encoder: str, path: str):
+    """The fast encoder if `style_encoder` is 'fast' (None for 'vgg')."""
+    signals.check_style_encoder(style_encoder, loaded.fast_encoder is not None, path)
+    if style_encoder == 'vgg':
+      return None
+    return cls(loaded.fast_encoder_config, loaded.fast_encoder)
+
+  @property
+  def size(self) -> int:
+    return self.config.size
+
+  def input(self, style: np.ndarray, name: str) -> np.ndarray:
+    return signals.fast_style_array(style, self.size, name)
+
+  def compiled(self, model: model_lib.Model, functions: core.InferenceFunctions) -> FastEncoder:
+    """This encoder with its params placed and `encode` jitted for `functions`' mesh."""
+    embedding_dim = self.params['params']['embed']['kernel'].shape[1]
+    module = fast_encoder.FastStyleEncoder(embedding_dim, self.config)
+
+    def encode(params, student, styles):
+      return model.din_from_embedding(params, module.apply(student, styles))
+
+    rep, split = 'replicated', 'split'
+    return dataclasses.replace(
+      self,
+      params=functions.replicate(self.params),
+      encode=functions.jit(encode, (rep, rep, split), split),
+    )

@@ -17,6 +17,7 @@
 
 DIR/style_encoder.onnx        style image (or signal vector) -> DIN parameters
 DIR/transformer.onnx          content image + DIN parameters -> stylized image
+DIR/fast_style_encoder.onnx   models with a distilled encoder: style square -> DIN parameters
 DIR/zmnet_onnx.json           the manifest: signal kind, style size, layers, sha256s
 DIR/signal_vocabulary.json    word models only: the signal vocabulary
 """
@@ -29,6 +30,7 @@ FORMAT = 'zmnet_jax.onnx/1'
 MANIFEST = 'zmnet_onnx.json'
 ENCODER_FILE = 'style_encoder.onnx'
 TRANSFORMER_FILE = 'transformer.onnx'
+FAST_ENCODER_FILE = 'fast_style_encoder.onnx'
 
 
 def is_bundle(path: str | None) -> bool:

@@ -35,8 +35,9 @@ from zmnet_jax.portable import bundle, onnx_graphs
 from zmnet_jax.signals import vocabulary
 
 
-def graphs(loaded: loading.LoadedModel):
-  """(style encoder, transformer) ONNX models of a loaded model's params."""
+def graphs(loaded: loading.LoadedModel) -> dict:
+  """{bundle file: ONNX model} of a loaded model's params: the style encoder, the
+  transformer, and the fast style encoder if the model has one."""
   config = loaded.config.model
   tnet = zmnet.TNetConfig.from_config(config.tnet.to_dict())
   pnet = zmnet.PNetConfig.from_config(config.pnet.to_dict())
@@ -51,13 +52,20 @@ def graphs(loaded: loading.LoadedModel):
     vgg_config.get('arch', 'vgg19'),
     vgg_config.get('pooling', 'max'),
   )
-  return encoder, onnx_graphs.transformer_graph(tnet, params['transformer'])
+  out = {
+    bundle.ENCODER_FILE: encoder,
+    bundle.TRANSFORMER_FILE: onnx_graphs.transformer_graph(tnet, params['transformer']),
+  }
+  if loaded.fast_encoder is not None:
+    student = jax.tree.map(np.asarray, loaded.fast_encoder)
+    out[bundle.FAST_ENCODER_FILE] = onnx_graphs.fast_encoder_graph(tnet, pnet, params, student)
+  return out
 
 
 def manifest(loaded: loading.LoadedModel, source: str) -> dict:
   config = loaded.config
   tnet = zmnet.TNetConfig.from_config(config.model.tnet.to_dict())
-  return {
+  info = {
     'format': bundle.FORMAT,
     'signal': config.model.pnet.signal,
     'signal_dim': int(config.model.pnet.get('signal_dim') or 0),
@@ -68,6 +76,9 @@ def manifest(loaded: loading.LoadedModel, source: str) -> dict:
     'step': loaded.step,
     'card': loaded.card,
   }
+  if loaded.fast_encoder_config is not None:
+    info['fast_style_size'] = loaded.fast_encoder_config.size
+  return info
 
 
 def export_onnx(model: str | None, out: str) -> str:
@@ -93,9 +104,7 @@ def write_bundle(loaded: loading.LoadedModel, out: str, source: str, vocab=None)
   try:
     info = manifest(loaded, source)
     info['sha256'] = {}
-    for name, model in zip(
-      (bundle.ENCODER_FILE, bundle.TRANSFORMER_FILE), graphs(loaded), strict=True
-    ):
+    for name, model in graphs(loaded).items():
       data = model.SerializeToString()
       with open(os.path.join(staging, name), 'wb') as f:
         f.write(data)

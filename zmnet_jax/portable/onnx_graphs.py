@@ -36,7 +36,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from zmnet_jax.models import vgg_weights, zmnet
+from zmnet_jax.models import fast_encoder, vgg_weights, zmnet
 
 OPSET = 18
 CAFFE_BGR_MEAN = np.array([103.939, 116.779, 123.68], np.float32)
@@ -249,14 +249,33 @@ def image_embedding(g: GraphBuilder, features, params: Mapping[str, Any]) -> str
   for name in zmnet.STYLE_ENCODER_LAYERS:
     proj = params[f'proj_{name}']
     f = g.op('Relu', [g.conv(features[name], proj['kernel'], proj['bias'])])
-    mean = g.spatial_mean(f, keepdims=1)
-    centered = g.op('Sub', [f, mean])
-    var = g.spatial_mean(g.op('Mul', [centered, centered]))
-    std = g.op('Sqrt', [g.op('Add', [var, g.const(np.float32(STD_EPS))])])
-    squeeze_axes = g.const(np.array([2, 3], np.int64), 'axes')
-    pooled += [g.op('Squeeze', [mean, squeeze_axes]), std]
+    pooled += mean_and_std(g, f)
   x = g.layer_norm(g.op('Concat', pooled, axis=1), params['pool_norm'])
   return g.dense(x, params['embed'])
+
+
+def mean_and_std(g: GraphBuilder, f: str) -> list[str]:
+  """Per-channel spatial mean and sqrt(var + eps) of NCHW features, [N, C] each."""
+  mean = g.spatial_mean(f, keepdims=1)
+  centered = g.op('Sub', [f, mean])
+  var = g.spatial_mean(g.op('Mul', [centered, centered]))
+  std = g.op('Sqrt', [g.op('Add', [var, g.const(np.float32(STD_EPS))])])
+  squeeze_axes = g.const(np.array([2, 3], np.int64), 'axes')
+  return [g.op('Squeeze', [mean, squeeze_axes]), std]
+
+
+def fast_embedding(g: GraphBuilder, style: str, params: Mapping[str, Any]) -> str:
+  """`fast_encoder.FastStyleEncoder`: the conv stages, pooled, LN, two dense layers."""
+  x = g.op('Sub', [g.to_nchw(style), g.const(np.float32(fast_encoder.IMAGE_MEAN))])
+  x = g.op('Div', [x, g.const(np.float32(fast_encoder.IMAGE_STD))])
+  pooled = []
+  for name, _, _, stride, pad in fast_encoder.CONVS:
+    x = g.op('Relu', [g.conv(x, params[name]['kernel'], params[name]['bias'], stride, pad)])
+    if name in fast_encoder.POOLED_AFTER:
+      pooled += mean_and_std(g, x)
+  h = g.layer_norm(g.op('Concat', pooled, axis=1), params['pool_norm'])
+  h = g.op('Relu', [g.dense(h, params['hidden'])])
+  return g.dense(h, params['embed'])
 
 
 def vector_embedding(g: GraphBuilder, x: str, params: Mapping[str, Any], num_blocks: int) -> str:
@@ -315,4 +334,21 @@ def encoder_graph(
     inputs,
     din_value_infos(layers),
     f'ZM-Net PNet: {doc} -> per-layer DIN parameters gamma_L, beta_L [N, C].',
+  )
+
+
+def fast_encoder_graph(
+  tnet: zmnet.TNetConfig, pnet: zmnet.PNetConfig, params: Mapping[str, Any], student
+) -> onnx.ModelProto:
+  """The distilled style encoder (`fast_encoder`) and PNet's heads -> DIN parameters."""
+  g = GraphBuilder()
+  layers = zmnet.conditioned_layers(tnet)
+  embedding = fast_embedding(g, 'style', student['params'])
+  din_heads(g, embedding, params['param_net'], layers, pnet.variant)
+  return g.model(
+    'zmnet_fast_style_encoder',
+    [float_input('style', ['N', 'h', 'w', 3])],
+    din_value_infos(layers),
+    'ZM-Net fast style encoder: style [N, s, s, 3] in [0, 1], the central square at the '
+    "manifest's fast_style_size -> per-layer DIN parameters gamma_L, beta_L [N, C].",
   )

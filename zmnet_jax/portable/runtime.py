@@ -94,7 +94,7 @@ def params_digest(params) -> str:
 class OnnxStylizer:
   """A ZM-Net ONNX bundle in ONNX Runtime sessions (CPU)."""
 
-  def __init__(self, folder: str, threads: int | None = None):
+  def __init__(self, folder: str, threads: int | None = None, style_encoder: str = 'vgg'):
     try:
       self.manifest = files.read_json(os.path.join(folder, bundle.MANIFEST))
     except (OSError, ValueError) as e:
@@ -108,14 +108,23 @@ class OnnxStylizer:
       raise InferenceError(f'{folder}: the ONNX manifest lacks {", ".join(missing)}')
     self.bundle = folder
     self.layers = [tuple(layer) for layer in self.manifest['layers']]
-    self.encoder = session(self._graph(bundle.ENCODER_FILE), threads)
+    self.encoder = session(self._graph(self._encoder_file(style_encoder)), threads)
     self.transformer = session(self._graph(bundle.TRANSFORMER_FILE), threads)
+    self.style_encoder = style_encoder
     self.style_cache = signals.StyleCache()
 
   @classmethod
-  def load(cls, model: str | None = None, threads: int | None = None) -> OnnxStylizer:
-    """A bundle folder, or any model `Stylizer.load` takes (exported to the cache)."""
-    return cls(bundle_for(model), threads)
+  def load(
+    cls, model: str | None = None, threads: int | None = None, style_encoder: str = 'vgg'
+  ) -> OnnxStylizer:
+    """A bundle folder, or any model `Stylizer.load` takes (exported to the cache);
+    `style_encoder` as in `Stylizer.load`."""
+    return cls(bundle_for(model), threads, style_encoder)
+
+  def _encoder_file(self, style_encoder: str) -> str:
+    source = self.manifest.get('source') or self.bundle
+    signals.check_style_encoder(style_encoder, 'fast_style_size' in self.manifest, source)
+    return bundle.ENCODER_FILE if style_encoder == 'vgg' else bundle.FAST_ENCODER_FILE
 
   def _graph(self, name: str) -> str:
     path = os.path.join(self.bundle, name)
@@ -141,11 +150,14 @@ class OnnxStylizer:
   ):
     """Style images (each [H, W, 3], any size) -> DIN params [S] (cached per image)."""
     self._require('image')
-    size = style_size or self.style_size
+    if self.style_encoder == 'fast':
+      size = int(self.manifest['fast_style_size'])
+      key, read = ('fast', size), signals.fast_style_array
+    else:
+      key = size = style_size or self.style_size
+      read = signals.style_array
     encoded = [
-      self.style_cache.get(
-        s, size, lambda s=s: self._run_encoder(signals.style_array(s, size, name))
-      )
+      self.style_cache.get(s, key, lambda s=s: self._run_encoder(read(s, size, name)))
       for s in styles
     ]
     return concat(encoded)
