@@ -32,6 +32,7 @@ import pytest
 
 from zmnet_jax import params_file, workdir as workdir_lib
 from zmnet_jax.cli import animate, evaluate, export, stylize, train
+from zmnet_jax.configs import default as train_config
 from zmnet_jax.infer import loading
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -133,9 +134,9 @@ CASES = [
   (
     'style size huge',
     'stylize',
-    ['--style-size', '100000'],
+    ['--style-size', '16000'],
     1,
-    ['s.png', 'style size 100000', 'style limit'],
+    ['s.png', 'style size 16000', 'style limit'],
   ),
   ('style thin', 'stylize', ['--style', '{w}/thin.png'], 1, ['thin.png', 'style limit']),
   (
@@ -146,12 +147,16 @@ CASES = [
     ['c.png', '--size 5000', '--max-pixels'],
   ),
   # ------------------------------------------------------------------ stylize: options
-  ('size zero', 'stylize', ['--size', '0'], 2, ['--size', 'at least 16']),
-  ('batch zero', 'stylize', ['--batch', '0'], 2, ['--batch', 'at least 1']),
-  ('tile size tiny', 'stylize', ['--tile-size', '5'], 2, ['--tile-size', 'at least 16']),
+  ('size zero', 'stylize', ['--size', '0'], 2, ['--size', 'in [16, 16384]']),
+  ('size past the limit', 'stylize', ['--size', '100000'], 2, ['--size', 'in [16, 16384]']),
+  ('threads past the cores', 'stylize', ['--threads', '100000'], 2, ['--threads', 'in [1, ']),
+  ('batch past the limit', 'stylize', ['--batch', '5000'], 2, ['--batch', 'in [1, 1024]']),
+  ('batch zero', 'stylize', ['--batch', '0'], 2, ['--batch', 'in [1, 1024]']),
+  ('tile size tiny', 'stylize', ['--tile-size', '5'], 2, ['--tile-size', 'in [16, 16384]']),
   ('max pixels nan', 'stylize', ['--max-pixels', 'nan'], 2, ['--max-pixels', 'finite']),
   ('strength inf', 'stylize', ['--strength', 'inf'], 2, ['--strength', '[0, 1]']),
   ('mix zero', 'stylize', ['--mix', '0,0'], 2, ['--mix', 'not all zero']),
+  ('mix negative', 'stylize', ['--mix', '2,-1'], 2, ['--mix', 'not be negative', '--text']),
   ('mix inf', 'stylize', ['--mix', 'inf,1'], 2, ['--mix', 'finite']),
   # ------------------------------------------------------------------ stylize: outputs
   (
@@ -191,8 +196,8 @@ CASES = [
   ('text for an image model', 'stylize', ['--text', 'noon'], 1, ['--text needs a model']),
   # ------------------------------------------------------------------ animate
   ('animate fps zero', 'animate', ['--fps', '0'], 2, ['--fps', '(0, 1000]']),
-  ('animate batch zero', 'animate', ['--batch', '0'], 2, ['--batch', 'at least 1']),
-  ('animate size negative', 'animate', ['--size', '-5'], 2, ['--size', 'at least 16']),
+  ('animate batch zero', 'animate', ['--batch', '0'], 2, ['--batch', 'in [1, 1024]']),
+  ('animate size negative', 'animate', ['--size', '-5'], 2, ['--size', 'in [16, 16384]']),
   ('animate style size zero', 'animate', ['--style-size', '0'], 2, ['--style-size']),
   ('animate one frame', 'animate', ['--frames', '1'], 2, ['--frames', '[2, 10000]']),
   ('animate png output', 'animate', ['--out', '{w}/out/a.png'], 1, ['.gif or .mp4']),
@@ -256,6 +261,25 @@ CASES = [
   ),
   ('train no config', 'train', ['--config', '{w}/none.py'], 2, ['no such config file']),
   (
+    'train folder unset',  # named by the flag that sets it
+    'train',
+    [
+      '--config.data.source=folders',
+      '--config.data.content_dir={w}/contents',
+      '--config.data.style_dir={w}/styles',
+      '--config.data.style_val_dir={w}/styles',
+    ],
+    1,
+    ['--config.data.content_val_dir is not set'],
+  ),
+  (
+    'train damaged init_from',  # refused before it writes: the workdir is not left behind
+    'train',
+    ['--config.init_from={w}/model.safetensors'],
+    1,
+    ['config.init_from', '{w}/model.safetensors'],
+  ),
+  (
     'train stray config',
     'train',
     ['--workdir', '{w}/stray'],
@@ -294,7 +318,7 @@ def full_argv(command, argv, world):
     if arg in ('--signal', '--text'):
       options.pop('--style')
     options[arg] = rest.pop(0)
-  return [a.format(w=world) for kv in options.items() for a in kv] + flags
+  return [a.format(w=world) for a in [*(a for kv in options.items() for a in kv), *flags]]
 
 
 def test_there_are_at_least_30_kinds_of_bad_input():
@@ -355,12 +379,28 @@ def test_huge_mix_weights_mix_instead_of_overflowing(capsys, world, tmp_path):
 
 def test_a_locked_workdir_refuses_a_second_run_naming_the_holder(capsys, tmp_path):
   workdir = str(tmp_path / 'busy')
+  os.makedirs(workdir)
   with workdir_lib.locked(workdir):
     code = train.main(['train', '--config', 'tiny', '--workdir', workdir])
   err = capsys.readouterr().err.strip()
   assert code == 1 and len(err.splitlines()) == 1
   assert f'PID {os.getpid()}' in err and 'another run is using it' in err
   assert os.listdir(workdir) == [workdir_lib.LOCK_FILE]
+
+
+def test_a_refused_run_does_not_block_its_retry(capsys, tmp_path):
+  """A run refused for its init_from (found after the lock is taken) writes nothing into
+  an existing workdir either: the corrected retry, with another config, is not refused as
+  'another run's'."""
+  workdir = tmp_path / 'run'
+  workdir.mkdir()
+  (tmp_path / 'damaged.safetensors').write_bytes(b'not safetensors')
+  argv = ['train', '--config', 'tiny', '--workdir', str(workdir)]
+  assert train.main([*argv, f'--config.init_from={tmp_path}/damaged.safetensors']) == 1
+  assert 'config.init_from' in capsys.readouterr().err
+  assert os.listdir(workdir) == [workdir_lib.LOCK_FILE]
+  config = train_config.get_config('tiny')
+  workdir_lib.check_fresh_config(config, str(workdir))  # the retry's check: passes
 
 
 def test_a_stale_lock_file_does_not_block(tmp_path):

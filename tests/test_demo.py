@@ -28,6 +28,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 
 import numpy as np
@@ -263,6 +264,94 @@ def test_an_upload_over_the_size_limit_is_refused(server, photos, tmp_path):
   client = client_lib.Client(server, verbose=False)
   with pytest.raises(Exception, match='(?i)file.*(size|large)'):
     predict(client_lib, client, big, photos['gravel'])
+
+
+FILE_DATA = {'_type': 'gradio.FileData'}  # what marks a file in the API's JSON
+
+
+def call_api(server: str, data: list) -> tuple[str, dict | list]:
+  """/stylize over plain HTTP, as any client may call it: (the last event, its data)."""
+  post = urllib.request.Request(
+    urllib.parse.urljoin(server, 'gradio_api/call/stylize'),
+    json.dumps({'data': data}).encode(),
+    {'Content-Type': 'application/json'},
+  )
+  with urllib.request.urlopen(post, timeout=30) as response:
+    event_id = json.loads(response.read())['event_id']
+  url = urllib.parse.urljoin(server, f'gradio_api/call/stylize/{event_id}')
+  with urllib.request.urlopen(url, timeout=300) as response:
+    lines = response.read().decode().splitlines()
+  events = [line.removeprefix('event: ') for line in lines if line.startswith('event: ')]
+  payloads = [line.removeprefix('data: ') for line in lines if line.startswith('data: ')]
+  return events[-1], json.loads(payloads[-1])
+
+
+def api_inputs(content=None, mix=0.5, size='64') -> list:
+  """The inputs of /stylize: content, style, second style, mix, text, strength, colour, size."""
+  return [content, None, None, mix, '', 1.0, False, size]
+
+
+def assert_refused(server, data, message, capfd, caplog):
+  """The caller gets `message` as the error; the log one line, stderr no traceback."""
+  capfd.readouterr()
+  event, payload = call_api(server, data)
+  assert (event, payload['error']) == ('error', message)
+  refused = [r.getMessage() for r in caplog.records if r.name == 'zmnet_jax.app.page']
+  assert refused == [f'request refused: {message}']
+  assert 'Traceback' not in capfd.readouterr().err
+
+
+@pytest.mark.parametrize(
+  'content, message',
+  [
+    (
+      {'path': '/etc/passwd', 'meta': FILE_DATA},
+      'Cannot move /etc/passwd to the gradio cache dir because it was not uploaded by a user.',
+    ),
+    (
+      {'path': '/srv/made/up.png', 'meta': FILE_DATA},
+      'Cannot move /srv/made/up.png to the gradio cache dir because it was not uploaded by a user.',
+    ),
+    ({'path': '/etc/passwd'}, 'Content photo: /etc/passwd is not a file uploaded to this server'),
+  ],
+)
+def test_the_api_refuses_a_path_never_uploaded(server, content, message, capfd, caplog):
+  assert_refused(server, api_inputs(content), message, capfd, caplog)
+
+
+@pytest.mark.parametrize('marked', [True, False])
+def test_the_api_refuses_a_photo_on_the_server_never_uploaded(
+  server, photos, marked, capfd, caplog
+):
+  cat = os.path.realpath(photos['cat'])
+  content = {'path': cat, 'meta': FILE_DATA} if marked else {'path': cat}
+  message = (
+    f'Cannot move {cat} to the gradio cache dir because it was not uploaded by a user.'
+    if marked
+    else f'Content photo: {cat} is not a file uploaded to this server'
+  )
+  assert_refused(server, api_inputs(content), message, capfd, caplog)
+
+
+def test_the_api_refuses_a_malformed_file_in_one_line(server, capfd, caplog):
+  content = {'path': 5, 'meta': FILE_DATA}
+  assert_refused(server, api_inputs(content), 'path: Input should be a valid string', capfd, caplog)
+
+
+@pytest.mark.parametrize(
+  'fields, message',
+  [
+    ({'size': "'x' > 1"}, "output size: a number of pixels or 'as uploaded', not \"'x' > 1\""),
+    ({'mix': 2}, 'Value 2 is greater than maximum value 1.'),  # Gradio's own gr.Error
+  ],
+)
+def test_api_refusals_are_plain_text(server, fields, message, capfd, caplog):
+  assert_refused(server, api_inputs(**fields), message, capfd, caplog)
+  client_lib = pytest.importorskip('gradio_client')
+  client = client_lib.Client(server, verbose=False)
+  with pytest.raises(client_lib.exceptions.AppError) as error:
+    client.predict(content=None, **fields, api_name='/stylize')
+  assert error.value.message == message
 
 
 # ----------------------------------------------------------------------------- command

@@ -387,7 +387,7 @@ def test_empty_folder_is_an_error(tmp_path, folders):
     ({}, 3, 'global batch size 3 must be a positive multiple'),
     ({'resize_short_side': 16}, 4, 'smaller than the crop size'),
     ({'store_short_side': 32}, 4, 'stored images would be upscaled'),
-    ({'data_dir': ''}, 4, "'data_dir' is not set"),
+    ({'data_dir': ''}, 4, '--config.data.data_dir is not set'),
   ],
 )
 def test_inconsistent_settings_are_errors(tmp_path, folders, overrides, batch, message):

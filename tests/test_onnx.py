@@ -28,7 +28,7 @@ pytest.importorskip('onnxruntime', reason='the [onnx] extra is not installed')
 
 import onnxruntime  # noqa: E402
 
-from zmnet_jax import infer  # noqa: E402
+from zmnet_jax import files, infer  # noqa: E402
 from zmnet_jax.cli import (
   export as export_cli,  # noqa: E402
   stylize as stylize_cli,  # noqa: E402
@@ -340,6 +340,65 @@ def test_onnx_cli_errors_are_one_line(capsys, trained_workdir, pair, tmp_path):
     [bundle.ENCODER_FILE, bundle.TRANSFORMER_FILE, bundle.MANIFEST]
   )
   assert not [p for p in os.listdir(tmp_path) if p != 'bundle']  # no staging folders left
+
+
+def test_export_overwrite_replaces_the_bundle_whole_with_the_umask(
+  capsys, trained_workdir, tmp_path, monkeypatch
+):
+  """--overwrite: no fixed side names (an old run's DIR.old stays untouched and harmless),
+  nothing hidden left, the folder readable by others as the umask says (not 0700); a
+  write that fails names the user's folder and leaves the old bundle as it was."""
+  out = tmp_path / 'bundle'
+  export_argv = ['--model', trained_workdir, '--format', 'onnx', '--out', out]
+  assert cli(capsys, export_cli.main, *export_argv)[0] == 0
+  leftover = tmp_path / 'bundle.old'  # what an interrupted older version left behind
+  leftover.mkdir()
+  (leftover / 'x').write_text('kept')
+  code, err = cli(capsys, export_cli.main, *export_argv, '--overwrite')
+  assert code == 0, err
+  assert sorted(os.listdir(tmp_path)) == ['bundle', 'bundle.old']
+  assert (leftover / 'x').read_text() == 'kept'
+  umask = os.umask(0o022)
+  os.umask(umask)
+  assert os.stat(out).st_mode & 0o777 == 0o777 & ~umask
+  before = {name: (out / name).read_bytes() for name in os.listdir(out)}
+
+  def full_disk(path, data):
+    raise OSError(28, 'No space left on device')  # as a write() on a full disk: no file
+
+  monkeypatch.setattr(files, 'write_plain', full_disk)
+  code, err = cli(capsys, export_cli.main, *export_argv, '--overwrite')
+  assert (code, err.strip()) == (1, f'error: {out}: No space left on device')
+
+  def denied(path, data):
+    raise PermissionError(13, 'Permission denied', path)
+
+  monkeypatch.setattr(files, 'write_plain', denied)
+  code, err = cli(capsys, export_cli.main, *export_argv, '--overwrite')
+  assert code == 1 and err.startswith(f'error: {out}/') and 'Permission denied' in err, err
+  assert '.tmp' not in err
+  assert {name: (out / name).read_bytes() for name in os.listdir(out)} == before
+  assert sorted(os.listdir(tmp_path)) == ['bundle', 'bundle.old']
+
+
+def test_a_bundle_without_its_manifest_is_named_as_such(capsys, trained_workdir, pair, tmp_path):
+  out = tmp_path / 'bundle'
+  assert (
+    cli(capsys, export_cli.main, '--model', trained_workdir, '--format', 'onnx', '--out', out)[0]
+    == 0
+  )
+  os.remove(out / bundle.MANIFEST)
+  code, err = cli(
+    capsys,
+    stylize_cli.main,
+    *('--backend', 'onnx', '--model', out, '--content', pair / 'content.png'),
+    *('--style', pair / 'style.png', '--out', tmp_path / 'x.png'),
+  )
+  assert code == 1
+  assert err.strip() == (
+    f'error: {out}: an ONNX bundle without its manifest zmnet_onnx.json (it holds '
+    'style_encoder.onnx, transformer.onnx); export it again with zmnet-export --format onnx'
+  )
 
 
 def test_onnx_backend_without_the_extra_says_how_to_install(capsys, pair, tmp_path, monkeypatch):

@@ -17,6 +17,7 @@
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -72,7 +73,7 @@ def stems(folder):
 
 
 def test_contents_x_styles_folders_write_every_pair_then_skip(
-  capsys, trained_workdir, inputs, tmp_path
+  capsys, trained_workdir, inputs, tmp_path, monkeypatch
 ):
   out = tmp_path / 'out'
   args = [
@@ -89,20 +90,48 @@ def test_contents_x_styles_folders_write_every_pair_then_skip(
     '--batch',
     4,
   ]
+  monkeypatch.setenv('ZMNET_JAX_PROGRESS_SECONDS', '0')  # a progress line each step
   code, stdout, err = run(capsys, *args)
   assert code == 0, err
+  assert 'encode: 4/4 styles' in err and 'stylize: 20/20 images' in err  # both show progress
   contents, styles = stems(inputs / 'contents'), stems(inputs / 'styles')
   assert stems(out) == sorted(f'{c}__{s}' for c in contents for s in styles)
   for c, (h, w) in zip(contents, CONTENT_SHAPES, strict=True):
     for s in styles:
       image = image_io.load_image(out / f'{c}__{s}.png')
       assert image.shape == images.scaled_shape(h, w, 32) + (3,)
-  assert stdout.startswith('written 20, skipped 0 in ') and 'ms/image' in stdout
+  # The time of each part: encoding 4 styles can outweigh stylizing 20 images.
+  assert re.fullmatch(
+    r'written 20, skipped 0 in [\d.]+ s \(the model and 4 signal\(s\) [\d.]+ s, '
+    rf'stylizing \d+ ms/image\) -> {out}\n',
+    stdout,
+  ), stdout
   before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
   code, stdout, err = run(capsys, *args)
-  assert code == 0 and stdout.startswith('written 0, skipped 20 ')
+  assert code == 0
+  assert stdout.startswith('written 0, skipped 20 (they exist; --overwrite replaces them) in ')
   assert 'skipping 20 existing' in err and '--overwrite' in err
   assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == before
+
+
+def test_a_folder_notes_the_links_and_videos_it_leaves_out(
+  capsys, trained_workdir, inputs, tmp_path
+):
+  styles = tmp_path / 'styles'
+  styles.mkdir()
+  style = sorted((inputs / 'styles').iterdir())[0]
+  (styles / style.name).write_bytes(style.read_bytes())
+  os.symlink('loop.png', styles / 'loop.png')
+  (styles / 'clip.mp4').write_bytes(b'')
+  (styles / 'notes.txt').write_text('passes in silence')
+  content = sorted((inputs / 'contents').iterdir())[0]
+  argv = ['--model', trained_workdir, '--content', content, '--style', styles]
+  code, stdout, err = run(capsys, *argv, '--out', tmp_path / 'out.png', '--size', 32)
+  assert code == 0 and stdout.startswith('written 1, skipped 0 '), err
+  assert err.strip() == (
+    f'note: {styles}: left out 2: clip.mp4 (a video: give it alone as --content), '
+    'loop.png (a link loop)'
+  )
 
 
 def test_mix_writes_one_output_per_content(capsys, trained_workdir, inputs, tmp_path):

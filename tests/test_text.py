@@ -174,6 +174,14 @@ def test_embed_expression_mixing(table_embedder):
   assert mix.dtype == np.float32 and mix.shape == (3,)
 
 
+def test_a_negative_weight_extrapolates_the_word_vectors(table_embedder):
+  """Unlike `--mix` (DIN scales, refused below 0), an expression is arithmetic on word
+  vectors: past 'night', away from 'noon'."""
+  embed = lambda w: table_embedder.embed([w])[0]
+  beyond = expressions.embed_expression(table_embedder, '1.5 night + -0.5 noon')
+  np.testing.assert_allclose(beyond, 1.5 * embed('night') - 0.5 * embed('noon'), rtol=1e-5)
+
+
 @needs_wordllama
 def test_embed_expression_wordllama():
   embedder = embedders.WordLlamaEmbedder(64)

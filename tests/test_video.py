@@ -14,9 +14,14 @@
 
 """Video: round trips with sound, steady statistics, the flicker metric, bad clips."""
 
+import fcntl
 import fractions
 import os
+import re
+import signal
+import subprocess
 import sys
+import time
 
 import jax
 import numpy as np
@@ -25,18 +30,20 @@ import pytest
 from skimage import data as skdata
 
 from zmnet_jax import infer
-from zmnet_jax.cli import stylize as stylize_cli
+from zmnet_jax.cli import common, stylize as stylize_cli
 from zmnet_jax.data import embedded
 from zmnet_jax.evaluation import flicker
 from zmnet_jax.video import io as video_io, pipeline, temporal
 
 av = pytest.importorskip('av', reason="video needs PyAV (pip install 'zmnet_jax[video]')")
 
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-def write_clip(path, frames, fps=15, audio=None, container=None):
+
+def write_clip(path, frames, fps=15, audio=None, container=None, options=None):
   """An H.264 clip of uint8 frames [T, H, W, 3] (even sizes), with a 440 Hz tone in
-  `audio` ('aac' or 'pcm_s16le') lasting as long as the video."""
-  out = av.open(str(path), 'w', format=container)
+  `audio` ('aac' or 'pcm_s16le') lasting as long as the video. `options`: the muxer's."""
+  out = av.open(str(path), 'w', format=container, options=options or {})
   video = out.add_stream('libx264', rate=fps)
   video.height, video.width = frames.shape[1:3]
   video.pix_fmt = 'yuv420p'
@@ -78,6 +85,16 @@ def read_clip(path):
     audio = float(stream.duration * stream.time_base)
   container.close()
   return info, frames, audio
+
+
+def cut_short(path, fraction=0.45):
+  """The file cut to `fraction` of its bytes (a download that stopped), beside it."""
+  stem, suffix = os.path.splitext(path)
+  with open(path, 'rb') as f:
+    data = f.read()
+  with open(f'{stem}_cut{suffix}', 'wb') as f:
+    f.write(data[: int(len(data) * fraction)])
+  return f'{stem}_cut{suffix}'
 
 
 def moving_frames(count=10, height=48, width=64):
@@ -319,3 +336,123 @@ def test_options_videos_cannot_take(tmp_path, style, capsys, extra, words):
   code = stylize('--content', source, '--style', style[0], '--out', tmp_path / 'o.mp4', *extra)
   err = capsys.readouterr().err
   assert code == 2 and words in err, err
+
+
+def test_keep_partial_is_in_the_help(capsys):
+  assert stylize('--help') == 0
+  assert '--keep-partial' in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+  'kind, words',
+  [
+    ('mp4', 'truncated or damaged: decoded {n} of the 60 frames its header declares'),
+    ('mp4-raising', 'cannot decode past frame {n} of 60 ('),
+    ('mkv', 'ends early: decoded {n} of the 60 frames its header declares'),
+  ],
+  ids=['mp4-skipped', 'mp4-raising', 'mkv'],
+)
+def test_a_clip_cut_short_is_an_error_or_a_warning_with_the_counts(
+  tmp_path, style, capsys, monkeypatch, kind, words
+):
+  """Cut to 45% with its header intact. An .mp4 with its index in front: the last packet
+  is cut; FFmpeg's frame-threaded decoder (ours) skips it and ends early, a single-threaded
+  one raises; both are an error unless --keep-partial. A .mkv just ends: a warning."""
+  if kind == 'mp4-raising':
+    monkeypatch.setattr(video_io.VideoReader, 'THREAD_TYPE', 'SLICE', raising=False)
+  # Noise: as many bytes each frame, so that 45% of them hold ~25 frames.
+  frames = np.random.default_rng(0).integers(0, 256, (60, 48, 64, 3), dtype=np.uint8)
+  if kind == 'mkv':
+    whole = write_clip(str(tmp_path / 'in.mkv'), frames, container='matroska')
+  else:
+    whole = write_clip(str(tmp_path / 'in.mp4'), frames, options={'movflags': '+faststart'})
+  source = cut_short(whole)
+  for path in (whole, source):  # the header survived the cut
+    with video_io.VideoReader(path) as reader:
+      assert reader.info().frames == 60
+  out = tmp_path / 'out' / 'clip.mp4'
+  args = ['--content', source, '--style', style[0], '--out', out, '--batch', 8]
+  if kind != 'mkv':
+    code = stylize(*args)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(err) == 1, err
+    assert re.fullmatch(
+      r'error: .*in_cut\.mp4: .*--keep-partial keeps the \d+ frames before', err[0]
+    )
+    assert not out.exists() and os.listdir(out.parent) == []  # not even a temporary
+    args.append('--keep-partial')
+  assert stylize(*args) == 0
+  captured = capsys.readouterr()
+  warnings = [line for line in captured.err.splitlines() if line.startswith('warning:')]
+  assert len(warnings) == 1 and source in warnings[0], captured.err
+  decoded = int(re.search(r'(?:decoded|frame) (\d+) of', warnings[0]).group(1))
+  assert 15 < decoded < 35 and words.format(n=decoded) in warnings[0]
+  assert f'{decoded} of 60 frames' in captured.out
+  assert len(read_clip(str(out))[1]) == decoded
+  assert os.listdir(out.parent) == ['clip.mp4']
+
+
+# ----------------------------------------------------------------------------- stopped runs
+
+
+def test_sigterm_within_the_guard_is_a_keyboard_interrupt():
+  before = signal.getsignal(signal.SIGTERM)
+  with pytest.raises(KeyboardInterrupt), common.terminate_as_interrupt():
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(5)  # the handler raises at once
+  assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_sigterm_mid_clip_cleans_up_like_ctrl_c(tmp_path, style):
+  """From the command line: the temporary removed, one line, the status of Ctrl-C."""
+  source = write_clip(tmp_path / 'long.mp4', moving_frames(300))
+  out = tmp_path / 'out' / 'clip.mp4'
+  command = [sys.executable, '-m', 'zmnet_jax.stylize', '--content', source]
+  command += ['--style', style[0], '--out', str(out), '--batch', '2']
+  env = dict(os.environ, PYTHONPATH=REPO)
+  proc = subprocess.Popen(
+    command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+  )
+  try:
+    deadline = time.time() + 240
+    while time.time() < deadline and proc.poll() is None:
+      if out.parent.exists() and any(n.endswith('.tmp.mp4') for n in os.listdir(out.parent)):
+        break
+      time.sleep(0.2)
+    assert proc.poll() is None, proc.communicate()[1][-2000:]
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+  finally:
+    if proc.poll() is None:
+      proc.kill()
+      proc.communicate()
+  assert proc.returncode == 130, err[-2000:]
+  assert err.strip().splitlines()[-1] == 'error: interrupted' and 'Traceback' not in err
+  assert os.listdir(out.parent) == []  # no temporary, no output
+
+
+def test_temporaries_of_killed_runs_are_removed_by_the_next_run(tmp_path, style, capsys):
+  source = write_clip(tmp_path / 'in.mp4', moving_frames(2))
+  folder = tmp_path / 'out'
+  folder.mkdir()
+  names = {
+    'stale': '.clip.abcd_123.tmp.mp4',  # a killed run's: removed
+    'fresh': '.clip.fresh123.tmp.mp4',  # a run starting, or killed just now: reported
+    'locked': '.clip.locked12.tmp.mp4',  # a running run's (it holds the lock): left alone
+    'other output': '.clip.v2.abcd1234.tmp.mp4',  # clip.v2.mp4's
+    'other suffix': '.clip.abcd1234.tmp.mkv',
+  }
+  old = time.time() - 3600
+  for key, name in names.items():
+    (folder / name).write_bytes(b'')
+    if key != 'fresh':
+      os.utime(folder / name, (old, old))
+  with open(folder / names['locked'], 'rb') as held:
+    fcntl.flock(held, fcntl.LOCK_EX)
+    assert stylize('--content', source, '--style', style[0], '--out', folder / 'clip.mp4') == 0
+  err = capsys.readouterr().err
+  left = set(os.listdir(folder))
+  assert left == {'clip.mp4', *names.values()} - {names['stale']}
+  assert f'note: removed {folder / names["stale"]}, the temporary of an earlier run' in err
+  assert f'note: left {folder / names["fresh"]}' in err
+  assert names['locked'] not in err and names['other output'] not in err

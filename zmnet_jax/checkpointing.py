@@ -16,12 +16,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 import contextlib
 import dataclasses
+import errno
 import hashlib
 import logging
 import os
+import re
+import shutil
 import sys
+import tempfile
 
 import jax
 import orbax.checkpoint as ocp
@@ -44,6 +49,15 @@ class CheckpointUnreadable(ValueError):
 
 class CheckpointCorrupt(CheckpointUnreadable):
   """A checkpoint whose files do not match the checksums written with it; one line."""
+
+
+class CheckpointUnwritable(ValueError):
+  """A step that cannot be saved (read-only folder, full disk); one line that names the
+  folder, what the step needed, and the earlier checkpoint left intact."""
+
+
+# Room a step needs beyond its arrays' bytes: orbax's metadata and the OCDBT index.
+SAVE_OVERHEAD_BYTES = 1 << 20
 
 
 def file_digests(folder: str) -> dict[str, str]:
@@ -77,6 +91,14 @@ def first_difference(expected: dict[str, str], actual: dict[str, str]) -> str | 
   return f'{extra[0]} was not written with it' if extra else None
 
 
+def save_failure_reason(error: Exception) -> str:
+  """What stopped a save, in words: an OSError's own, or the OS error TensorStore names."""
+  if isinstance(error, OSError) and error.strerror:
+    return error.strerror
+  code = re.search(r"os_error_code='(\d+)'", str(error))
+  return os.strerror(int(code.group(1))) if code else error_reason(error)
+
+
 def error_reason(error: Exception) -> str:
   """The first line of an orbax/TensorStore error, without its long appendices."""
   text = str(error).strip()
@@ -88,14 +110,13 @@ def error_reason(error: Exception) -> str:
   return line[:300]
 
 
-@contextlib.contextmanager
-def quiet_aborted_reads():
-  """Silences the echoes of a failed restore, and only those.
+def filter_closed_loop_echoes() -> Callable[[], None]:
+  """Hides TensorStore's echoes of an aborted orbax operation.
 
-  When one read fails, orbax closes its event loop while TensorStore still finishes the
-  other reads; each then reports `RuntimeError('Event loop is closed')` through
-  `sys.unraisablehook`: tracebacks on stderr around the real error. The filter stays
-  after a failure (the echoes can come later) and is removed after a success.
+  When one read or write fails, orbax closes its event loop while TensorStore still
+  finishes the others; each then reports `RuntimeError('Event loop is closed')` through
+  `sys.unraisablehook`: tracebacks on stderr around the real error. Returns the function
+  that removes the filter.
   """
   previous = sys.unraisablehook
 
@@ -105,9 +126,52 @@ def quiet_aborted_reads():
       previous(unraisable)
 
   sys.unraisablehook = hook
+
+  def remove():
+    if sys.unraisablehook is hook:
+      sys.unraisablehook = previous
+
+  return remove
+
+
+@contextlib.contextmanager
+def quiet_aborted_reads():
+  """Silences the echoes of a failed restore, and only those. The filter stays after a
+  failure (the echoes can come later) and is removed after a success."""
+  remove = filter_closed_loop_echoes()
   yield
-  if sys.unraisablehook is hook:
-    sys.unraisablehook = previous
+  remove()
+
+
+class OrbaxFailureFilter(logging.Filter):
+  """Drops the reports of a failed save: an ERROR with a traceback from each of orbax's
+  worker threads, and asyncio's 'Task exception was never retrieved' for each of its
+  writes at exit (hundreds of lines on a full disk). The Checkpointer raises the failure
+  as one line instead; other records pass."""
+
+  def filter(self, record: logging.LogRecord) -> bool:
+    if record.levelno < logging.ERROR:
+      return True
+    return f'{os.sep}orbax{os.sep}' not in f'{record.pathname} {record.getMessage()}'
+
+
+def silence_save_failures() -> Callable[[], None]:
+  """Hides the echoes of a failed save (orbax's records through absl and asyncio,
+  TensorStore's closed-loop echoes) for a Checkpointer's life, and after a failure to
+  the end of the process: they come from background threads and at exit. Returns the
+  function that removes the filters."""
+  loggers = [logging.getLogger(name) for name in ('absl', 'asyncio')]
+  record_filter = OrbaxFailureFilter()
+  for logger in loggers:
+    logger.addFilter(record_filter)
+  remove_echoes = filter_closed_loop_echoes()
+
+  def remove():
+    for logger in loggers:
+      logger.removeFilter(record_filter)
+    remove_echoes()
+
+  return remove
 
 
 def array_shapes(tree) -> dict[str, tuple[int, ...]]:
@@ -156,14 +220,17 @@ def state_dict(state) -> dict:
 
 
 class Checkpointer:
-  """Saves every `every` steps (and when asked), keeps the last `keep`."""
+  """Saves every `every` steps (and when asked), keeps the last `keep`. The folder is
+  made by the first save: a run refused before it leaves none."""
 
   def __init__(self, directory: str, every: int, keep: int):
     self.directory = os.path.abspath(directory)
     self.every = every
     self._manager = ocp.CheckpointManager(
       self.directory,
-      options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=True),
+      options=ocp.CheckpointManagerOptions(
+        max_to_keep=keep, create=False, cleanup_tmp_directories=True
+      ),
       item_handlers={
         'state': ocp.PyTreeCheckpointHandler(),
         'data': ocp.JsonCheckpointHandler(),
@@ -172,31 +239,77 @@ class Checkpointer:
     )
     self.restored_run = {}  # the `run` dict of the step restore_latest read ({} if none)
     self._unsealed = []  # steps saved whose checksums are still to be written
+    self._failed = False  # a save failed: nothing more is written or waited for
+    self._needed = SAVE_OVERHEAD_BYTES  # bytes the last step saved needed (estimate)
+    self._remove_filters = silence_save_failures()
 
   def should_save(self, step: int) -> bool:
     return bool(self.every) and step % self.every == 0
 
   def save(self, step: int, state, train_input, run: dict | None = None) -> None:
     """Saves the state, the input's position and `run` (facts a resume must keep, e.g.
-    the fixed schedule length)."""
+    the fixed schedule length). CheckpointUnwritable when it cannot be saved: checked
+    before orbax starts (a writable folder, room for the arrays), or orbax's failure."""
     data_state = train_input.get_state() if train_input is not None else {}
     self._seal()
-    self._manager.save(
-      step,
-      args=ocp.args.Composite(
-        state=ocp.args.PyTreeSave(state_dict(state)),
-        data=ocp.args.JsonSave(data_state),
-        run=ocp.args.JsonSave(dict(run or {})),
-      ),
-      force=True,
-    )
+    self._needed = SAVE_OVERHEAD_BYTES + sum(leaf.nbytes for leaf in jax.tree.leaves(state))
+    self._check_room(step)
+    try:
+      self._manager.save(
+        step,
+        args=ocp.args.Composite(
+          state=ocp.args.PyTreeSave(state_dict(state)),
+          data=ocp.args.JsonSave(data_state),
+          run=ocp.args.JsonSave(dict(run or {})),
+        ),
+        force=True,
+      )
+    except Exception as e:  # OSError, TensorStore's ValueError, ...
+      raise self._unsaved(step, e) from e
     self._unsealed.append(step)
+
+  def _check_room(self, step: int) -> None:
+    """CheckpointUnwritable, before anything is written, when the folder cannot take a
+    file or has less free space than the step's arrays need (orbax would fail in its
+    worker threads, or wait for them for minutes)."""
+    try:
+      os.makedirs(self.directory, exist_ok=True)
+      fd, probe = tempfile.mkstemp(dir=self.directory, prefix='.write-probe-')
+      os.close(fd)
+      os.remove(probe)
+      free = shutil.disk_usage(self.directory).free
+    except OSError as e:
+      raise self._unsaved(step, e) from e
+    if free < self._needed:
+      raise self._unsaved(step, OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)))
+
+  def _unsaved(self, step: int, error: Exception) -> CheckpointUnwritable:
+    """The one-line error for a step that could not be saved: the folder, the reason,
+    the room it needed, the step left intact. Removes orbax's partial folder."""
+    self._failed = True
+    self._unsealed = []
+    if jax.process_index() == 0:
+      for partial in (f'{step}.orbax-checkpoint-tmp', str(step)):
+        shutil.rmtree(os.path.join(self.directory, partial), ignore_errors=True)
+    reason = save_failure_reason(error)
+    if reason == os.strerror(errno.ENOSPC):
+      with contextlib.suppress(OSError):
+        free = shutil.disk_usage(self.directory).free
+        reason += f': it needs ~{self._needed / 1e6:.1f} MB, {free / 1e6:.1f} MB are free'
+    earlier = [s for s in step_folders(self.directory) if s < step]
+    intact = f'step {max(earlier)} is intact' if earlier else 'no earlier step was saved'
+    return CheckpointUnwritable(
+      f'{self.directory}: step {step} could not be saved ({reason}); {intact}'
+    )
 
   def _seal(self) -> None:
     """Waits for orbax to finish the steps saved, then writes their checksums."""
     if not self._unsealed:
       return
-    self._manager.wait_until_finished()
+    try:
+      self._manager.wait_until_finished()
+    except Exception as e:  # the background save's failure
+      raise self._unsaved(self._unsealed[-1], e) from e
     if jax.process_index() == 0:
       for step in self._unsealed:
         folder = os.path.join(self.directory, str(step))
@@ -288,5 +401,10 @@ class Checkpointer:
     self._seal()
 
   def close(self) -> None:
+    """Finishes the saves under way; after a failed save, only lets go of orbax (its
+    worker threads may still be waiting: the command's exit does not wait for them)."""
+    if self._failed:
+      return
     self._seal()
     self._manager.close()
+    self._remove_filters()

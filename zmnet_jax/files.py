@@ -22,7 +22,10 @@ import contextlib
 import json
 import os
 from pathlib import Path
+import re
+import shutil
 import tempfile
+import time
 from typing import Any
 
 
@@ -31,23 +34,88 @@ class OutputError(ValueError):
 
 
 @contextlib.contextmanager
+def naming_output(path: str | os.PathLike, temporary: str | None = None) -> Iterator[None]:
+  """Re-raises an OSError inside as one that names the user's `path`: the disk-full
+  error of a write names no file, and one about the hidden `temporary` (a file, or a
+  folder and what is in it) would name a path the user never gave."""
+  try:
+    yield
+  except OSError as e:
+    named = str(e.filename) if e.filename else ''
+    if named and not (temporary and named.startswith(temporary)):
+      raise
+    if temporary and named.startswith(temporary + os.sep):
+      path = os.path.join(path, os.path.relpath(named, temporary))
+    raise OSError(e.errno, e.strerror or str(e), str(path)) from e
+
+
+@contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[str]:
   """Yields a temporary path beside `path` (same suffix); renamed onto it on success.
 
   On an exception the temporary is removed and `path` is left as it was. The file gets
-  the usual permissions (0o644), not mkstemp's 0o600.
+  the usual permissions (0o644), not mkstemp's 0o600. An OSError names `path`.
   """
   path = Path(path)
-  path.parent.mkdir(parents=True, exist_ok=True)
-  fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.stem}.', suffix=f'.tmp{path.suffix}')
-  os.close(fd)
+  with naming_output(path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(
+      dir=path.parent, prefix=f'.{path.stem}.', suffix=f'.tmp{path.suffix}'
+    )
+    os.close(fd)
   try:
-    yield tmp
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+    with naming_output(path, tmp):
+      yield tmp
+      os.chmod(tmp, 0o644)
+      os.replace(tmp, path)
   except BaseException:
     Path(tmp).unlink(missing_ok=True)
     raise
+
+
+@contextlib.contextmanager
+def atomic_folder(path: str | os.PathLike, overwrite: bool = False) -> Iterator[str]:
+  """Yields a hidden temporary folder beside the folder `path`; it takes `path`'s place
+  on success (an existing `path`, with `overwrite`, is replaced only then).
+
+  On an exception the temporary is removed and `path` is left as it was. The folder gets
+  the umask's permissions, not mkdtemp's 0o700; an OSError names `path` (or the file in
+  it), never the temporary.
+  """
+  path = os.path.abspath(path)
+  parent, name = os.path.split(path)
+  with naming_output(path):
+    os.makedirs(parent, exist_ok=True)
+    staging = tempfile.mkdtemp(prefix=f'.{name}.', suffix='.tmp', dir=parent)
+    os.chmod(staging, 0o777 & ~current_umask())
+  try:
+    with naming_output(path, staging):
+      yield staging
+      replace_folder(staging, path, overwrite)
+  except BaseException:
+    shutil.rmtree(staging, ignore_errors=True)
+    raise
+
+
+def replace_folder(new: str, path: str, overwrite: bool) -> None:
+  """Moves the folder `new` to `path`; an existing `path` (with `overwrite`) is first
+  moved aside under a unique hidden name, then removed."""
+  if not os.path.lexists(path):
+    os.replace(new, path)
+    return
+  if not overwrite:
+    raise OutputError(f'{path}: exists; --overwrite replaces it')
+  parent, name = os.path.split(path)
+  aside = tempfile.mkdtemp(prefix=f'.{name}.', suffix='.old', dir=parent)
+  os.replace(path, aside)  # onto the empty folder mkdtemp made
+  os.replace(new, path)
+  shutil.rmtree(aside, ignore_errors=True)
+
+
+def current_umask() -> int:
+  mask = os.umask(0o022)
+  os.umask(mask)
+  return mask
 
 
 def write_bytes(path: str | os.PathLike, data: bytes) -> str:
@@ -55,6 +123,13 @@ def write_bytes(path: str | os.PathLike, data: bytes) -> str:
   with atomic_path(path) as tmp, open(tmp, 'wb') as f:
     f.write(data)
   return str(path)
+
+
+def write_plain(path: str | os.PathLike, data: bytes | str) -> None:
+  """Writes `data` to `path` in place: for the files of a folder that is itself written
+  under a temporary name (`atomic_folder`)."""
+  with open(path, 'wb') as f:
+    f.write(data.encode('utf-8') if isinstance(data, str) else data)
 
 
 def write_json(path: str | os.PathLike, obj: Any, indent: int | None = 2) -> str:
@@ -118,3 +193,62 @@ def check_new_file(
   if os.path.lexists(path) and not os.path.isdir(path) and not overwrite:
     raise OutputError(f'{path}: exists; --overwrite replaces it')
   check_writable(path)
+
+
+# The name `atomic_path` gives a temporary beside `{stem}{suffix}` (mkstemp's 8 characters).
+TEMPORARY = '.{stem}.[a-z0-9_]{{8}}.tmp{suffix}'
+STALE_SECONDS = 10.0  # untouched this long and unlocked: no run writes it
+
+
+@contextlib.contextmanager
+def locked_file(path: str) -> Iterator[None]:
+  """Holds an exclusive lock on the file `path` (the kernel drops it when the process dies,
+  however it dies), telling `remove_stale_temporaries` of other runs that it is in use."""
+  try:
+    import fcntl
+  except ImportError:  # no flock (Windows): temporaries are reported, not removed
+    yield
+    return
+  with open(path, 'rb') as f:
+    fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    yield
+
+
+def remove_stale_temporaries(out: str) -> tuple[list[str], list[str]]:
+  """(removed, kept): the temporaries of `out` that earlier runs, killed, left beside it.
+
+  One is removed when unlocked (no running process holds it, see `locked_file`) and untouched
+  for STALE_SECONDS; one untouched for less is kept (a run starting this instant), and
+  one that is locked is left alone (a run writing it now).
+  """
+  out_path = Path(out)
+  pattern = re.compile(
+    TEMPORARY.format(stem=re.escape(out_path.stem), suffix=re.escape(out_path.suffix))
+  )
+  folder = out_path.parent
+  try:
+    names = sorted(n for n in os.listdir(folder) if pattern.fullmatch(n))
+  except OSError:
+    return [], []
+  try:
+    import fcntl
+  except ImportError:
+    fcntl = None
+  now, removed, kept = time.time(), [], []
+  for name in names:
+    path = str(folder / name)
+    try:
+      with open(path, 'rb') as f:
+        if fcntl is not None:
+          try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+          except OSError:  # locked: a live run writes it
+            continue
+        if fcntl is None or now - os.fstat(f.fileno()).st_mtime < STALE_SECONDS:
+          kept.append(path)
+          continue
+        os.unlink(path)  # under the lock: no run can take it meanwhile
+        removed.append(path)
+    except OSError:
+      continue
+  return removed, kept

@@ -93,10 +93,25 @@ def locked(workdir: str) -> Iterator[None]:
 
   A second run on the same workdir gets WorkdirError naming the holder's PID and host. The
   kernel drops the lock when its process dies, so a stale lock file never blocks. Where
-  the file system has no locks (some network mounts) the run goes on with a warning.
+  the file system has no locks (some network mounts) the run goes on with a warning. A
+  workdir this run created and left holding only the lock (a run refused before it wrote
+  anything) is removed: its retry finds the place as it was.
   """
+  created = not os.path.isdir(workdir)
   os.makedirs(workdir, exist_ok=True)
   path = os.path.join(workdir, LOCK_FILE)
+  with _lock_file(path, workdir):
+    try:
+      yield
+    finally:
+      if created and os.listdir(workdir) == [LOCK_FILE]:  # still locked: no run between
+        os.remove(path)
+        os.rmdir(workdir)
+
+
+@contextlib.contextmanager
+def _lock_file(path: str, workdir: str) -> Iterator[None]:
+  """Holds the lock file `path` of `workdir` (see `locked`)."""
   fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
   try:
     try:

@@ -17,16 +17,20 @@
 One function, `stylize`, serves the button (and the HTTP API as `/stylize`); moving a
 slider or ticking the colour box re-runs it on what is already there. All events share
 one concurrency group of one, so requests queue instead of running JAX side by side.
+Every refusal, ours or Gradio's, reaches the caller through `refusing`: one line of
+plain text, and one line in the log.
 """
 
 from __future__ import annotations
 
 import functools
-import html
 import logging
 import os
+from pathlib import Path
 
 import gradio as gr
+from gradio.exceptions import InvalidPathError
+import pydantic
 
 from zmnet_jax.app import engine as engine_lib
 
@@ -36,6 +40,9 @@ API_NAME = 'stylize'
 AS_UPLOADED = 'as uploaded'
 SIZES = ('256', '384', '512', '768', '1024', '2048', AS_UPLOADED)  # the output's short side
 DEFAULT_SIZE = str(engine_lib.Request.size)
+# What a request can be refused with: ours, a path that was never uploaded, a malformed
+# file payload (pydantic), and Gradio's own checks (gr.Error).
+REFUSALS = (engine_lib.RequestError, InvalidPathError, pydantic.ValidationError, gr.Error)
 
 
 def theme() -> gr.themes.Base:
@@ -53,12 +60,17 @@ def uploaded_image(**kwargs) -> gr.Image:
 
 
 def uploaded_path(image: gr.Image, decode, payload):
-  """The uploaded file's path; Gradio's own `decode` only where there is no file."""
+  """The uploaded file's path; Gradio's own `decode` only where there is no file.
+
+  Raises gr.Error: Gradio hides any other type raised here in a ComponentProcessingError."""
   if payload is None or not payload.path or (payload.url or '').startswith('data:'):
     try:
       return decode(payload)  # Gradio's own: empty, or pasted as a data URL
     except Exception as e:  # Pillow raises many types for corrupt data.
-      raise gr.Error(html.escape(f'{image.label}: not a readable image ({e})')) from e
+      raise gr.Error(f'{image.label}: not a readable image ({e})') from e
+  # Gradio checks only a payload marked as a file ("meta"); an unmarked one names any path.
+  if not Path(payload.path).resolve().is_relative_to(Path(image.GRADIO_CACHE).resolve()):
+    raise gr.Error(f'{image.label}: {payload.path} is not a file uploaded to this server')
   return payload.path
 
 
@@ -135,7 +147,37 @@ def build_page(engine: engine_lib.Engine) -> gr.Blocks:
         show_progress='minimal',
         **shared,
       )
+  page.process_api = refusing(page.process_api)
   return page
+
+
+def refusing(process_api):
+  """`Blocks.process_api` that hands every refusal (REFUSALS) to the caller as a plain-text
+  gr.Error and logs it in one line; Gradio would send other types as `"error": null`
+  and print a traceback."""
+
+  @functools.wraps(process_api)
+  async def process(*args, **kwargs):
+    try:
+      return await process_api(*args, **kwargs)
+    except REFUSALS as e:
+      message = refusal_message(e)
+      log.warning('request refused: %s', message)
+      raise gr.Error(message, print_exception=False) from e
+
+  return process
+
+
+def refusal_message(error: Exception) -> str:
+  """The refusal in one line of plain text, not HTML-escaped: API clients get it as is,
+  and the page's toast sanitizes the HTML it renders."""
+  if isinstance(error, gr.Error):
+    text = str(error.message)
+  elif isinstance(error, pydantic.ValidationError):
+    text = '; '.join(': '.join(map(str, (*e['loc'], e['msg']))) for e in error.errors())
+  else:
+    text = str(error)
+  return ' '.join(text.split())
 
 
 def header(engine: engine_lib.Engine) -> str:
@@ -165,8 +207,9 @@ def stylize(
   try:
     short_side = None if size in (None, '', AS_UPLOADED) else int(size)
   except ValueError:
-    message = f'output size: a number of pixels or {AS_UPLOADED!r}, not {size!r}'
-    raise gr.Error(html.escape(message), print_exception=False) from None
+    raise engine_lib.RequestError(
+      f'output size: a number of pixels or {AS_UPLOADED!r}, not {size!r}'
+    ) from None
   request = engine_lib.Request(
     content=content,
     styles=tuple(s for s in (style, style_b) if s),
@@ -176,11 +219,7 @@ def stylize(
     preserve_color=bool(preserve_color),
     size=short_side,
   )
-  try:
-    result = engine.run(request)
-  except engine_lib.RequestError as e:
-    log.info('request refused: %s', e)
-    raise gr.Error(html.escape(str(e)), print_exception=False) from e
+  result = engine.run(request)  # a RequestError goes to the caller through `refusing`
   log.info('stylized %s', result.summary)
   return result.path, result.summary
 

@@ -170,10 +170,10 @@ def parse_args(argv):
   p.add_argument('--fps', type=common.number(above=0, most=1000), default=12.0)
   p.add_argument('--interpolate', choices=('params', 'embedding'), default='params')
   p.add_argument(
-    '--size', type=common.integer(16), help='resize the content short side (default: as is)'
+    '--size', type=common.side(), help='resize the content short side (default: as is)'
   )
-  p.add_argument('--style-size', type=common.integer(16), default=256)
-  p.add_argument('--batch', type=common.integer(1), default=8, help='frames per vmapped call')
+  p.add_argument('--style-size', type=common.side(), default=256)
+  p.add_argument('--batch', type=common.batch(), default=8, help='frames per vmapped call')
   p.add_argument(
     '--max-pixels',
     type=common.number(least=1),

@@ -21,11 +21,15 @@ A bad input is one line on stderr, `error: <path>: <problem>`, and a non-zero ex
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+import contextlib
 import importlib
 import logging
 import math
+import os
+import signal
 import sys
+import threading
 
 from zmnet_jax import files, params_file
 from zmnet_jax.data.image_io import DataError, ImageError
@@ -93,6 +97,27 @@ def integer(least: int, most: int | None = None, multiple_of: int = 1):
   return parse
 
 
+# Upper bounds of the count options: beyond them a value is a typo, and taking it would
+# allocate or spawn without limit (`--threads 100000` grew to 7 GB before any output).
+MAX_SIDE = 16_384  # pixels on a side (a 16k square is 3 GB of float32 activations a layer)
+MAX_BATCH = 1_024  # images a call
+
+
+def side(least: int = 16, multiple_of: int = 1):
+  """An argparse `type`: a side in pixels, in [least, MAX_SIDE]."""
+  return integer(least, MAX_SIDE, multiple_of)
+
+
+def batch():
+  """An argparse `type`: images a call, in [1, MAX_BATCH]."""
+  return integer(1, MAX_BATCH)
+
+
+def threads():
+  """An argparse `type`: CPU threads, at most the machine's cores."""
+  return integer(1, os.cpu_count() or 1)
+
+
 def number(least: float | None = None, most: float | None = None, above: float | None = None):
   """An argparse `type`: a finite float, at least `least` (or above `above`), at most `most`."""
   low = f'[{least:g}' if least is not None else f'({above:g}' if above is not None else None
@@ -130,6 +155,44 @@ def error_line(error: BaseException) -> str:
   return 'error: ' + ' '.join(message.split())
 
 
+@contextlib.contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+  """Within it, SIGTERM raises KeyboardInterrupt, as Ctrl-C does: the same cleanup runs
+  (temporaries removed, `finally`s), and `common.run` reports `error: interrupted`, 130.
+
+  Python's default for SIGTERM is to die at once, leaving temporaries behind. Only the main
+  thread can set handlers; elsewhere this does nothing. The previous handler comes back on
+  exit.
+  """
+  if threading.current_thread() is not threading.main_thread():
+    yield
+    return
+
+  def interrupt(signum, frame):
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+  previous = signal.signal(signal.SIGTERM, interrupt)
+  try:
+    yield
+  finally:
+    signal.signal(signal.SIGTERM, previous)
+
+
+def exit_if_threads_stuck(status: int) -> None:
+  """After a failure, ends the process at once if library threads are still running:
+  orbax's workers wait minutes for a save that already failed, and the interpreter
+  would join them before exiting (a run that printed its error and hangs)."""
+  stuck = [
+    t
+    for t in threading.enumerate()
+    if t.is_alive() and not t.daemon and t is not threading.main_thread()
+  ]
+  if status and stuck:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
+
+
 def run(command: Callable[[], str | tuple | None], errors: Sequence[type] = ()) -> int:
   """Runs `command`, printing what it returns; a user error becomes one line on stderr.
 
@@ -139,7 +202,8 @@ def run(command: Callable[[], str | tuple | None], errors: Sequence[type] = ()) 
   logging.getLogger('absl').setLevel(logging.ERROR)  # orbax's warnings before its errors
   status = 0
   try:
-    summary = command()
+    with terminate_as_interrupt():
+      summary = command()
   except SystemExit as e:  # only --help exits: ArgumentParser raises UsageError instead
     return e.code if isinstance(e.code, int) else 0
   except KeyboardInterrupt:

@@ -53,19 +53,21 @@ def parse_args(argv: Sequence[str]):
   p.add_argument('--val-styles', help='folder of held-out styles, scored (R^2) only')
   p.add_argument(
     '--num-styles',
-    type=common.integer(2),
+    type=common.integer(2, 10_000_000),
     default=distill.Options.num_styles,
     help='at most this many images from each --styles folder',
   )
-  p.add_argument('--steps', type=common.integer(1), default=distill.Options.steps)
-  p.add_argument('--batch', type=common.integer(1), default=distill.Options.batch)
+  p.add_argument('--steps', type=common.integer(1, 10_000_000), default=distill.Options.steps)
+  p.add_argument('--batch', type=common.batch(), default=distill.Options.batch)
   p.add_argument(
     '--learning-rate', type=common.number(above=0.0), default=distill.Options.learning_rate
   )
-  p.add_argument('--width', type=common.integer(4), default=fast_encoder.FastEncoderConfig.width)
+  p.add_argument(
+    '--width', type=common.integer(4, 1024), default=fast_encoder.FastEncoderConfig.width
+  )
   p.add_argument(
     '--size',
-    type=common.integer(16, multiple_of=16),
+    type=common.side(16, multiple_of=16),
     default=fast_encoder.FastEncoderConfig.size,
     help='the side the fast encoder reads styles at',
   )

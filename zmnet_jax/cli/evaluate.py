@@ -74,7 +74,7 @@ SHEET_CONTENTS = 8
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-  image_size = common.integer(16, multiple_of=4)
+  image_size = common.side(16, multiple_of=4)
   positive = common.integer(1)
   p = common.ArgumentParser(
     prog='python -m zmnet_jax.evaluate',
@@ -116,7 +116,7 @@ def parse_args(argv=None) -> argparse.Namespace:
   p.add_argument('--limit-contents', type=positive, help='the first N contents only')
   p.add_argument(
     '--batch-styles',
-    type=positive,
+    type=common.batch(),
     help='signals per chunk (default: config.eval; rounded up to a multiple of the devices)',
   )
   p.add_argument('--train-styles', help='folder of training styles: report the gap')

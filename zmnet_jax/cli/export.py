@@ -33,7 +33,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 import os
-import shutil
 import sys
 
 from zmnet_jax import files, params_file
@@ -66,7 +65,7 @@ def parse_args(argv):
   )
   p.add_argument(
     '--style-size',
-    type=common.integer(16, multiple_of=4),
+    type=common.side(16, multiple_of=4),
     help="the side styles are encoded at by default (the model's eval.style_size)",
   )
   p.add_argument('--overwrite', action='store_true', help='replace an existing file')
@@ -88,16 +87,10 @@ def export_onnx(args) -> str:
       '--validation, --style-size: only for --format safetensors (they travel with it)'
     )
   onnx_export = common.onnx_module('export', '--format onnx')
-  if os.path.isdir(args.out):  # --overwrite: replaced only once the new one is written
-    staged = onnx_export.export_onnx(args.model, args.out.rstrip('/') + '.new')
-    old = args.out.rstrip('/') + '.old'
-    os.replace(args.out, old)
-    os.replace(staged, args.out)
-    shutil.rmtree(old)
-  else:
-    onnx_export.export_onnx(args.model, args.out)
+  onnx_export.export_onnx(args.model, args.out, overwrite=args.overwrite)
   size = sum(os.path.getsize(os.path.join(args.out, f)) for f in os.listdir(args.out))
-  return f'wrote {args.out} ({size / 1e6:.1f} MB: style_encoder.onnx, transformer.onnx)'
+  graphs = ', '.join(sorted(f for f in os.listdir(args.out) if f.endswith('.onnx')))
+  return f'wrote {args.out} ({size / 1e6:.1f} MB: {graphs})'
 
 
 def export(args) -> str:

@@ -95,7 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     '--text',
     nargs='+',
     metavar='TEXT',
-    help='words or expressions such as "0.5 morning + 0.5 night" (word-signal models)',
+    help='words or expressions such as "0.5 morning + 0.5 night" (word-signal models); '
+    'a weight may be negative, "1.5 night + -0.5 noon": arithmetic on the word vectors, '
+    'which the network reads as one new signal (the weights must sum to more than 0)',
   )
   p.add_argument(
     '--out',
@@ -105,13 +107,13 @@ def build_parser() -> argparse.ArgumentParser:
   )
   p.add_argument(
     '--size',
-    type=common.integer(16),
+    type=common.side(),
     metavar='N',
     help='resize contents so the short side is N (default: keep the size)',
   )
   p.add_argument(
     '--style-size',
-    type=common.integer(16),
+    type=common.side(),
     metavar='N',
     help='resize styles so the short side is N before encoding (default: the '
     "model's eval.style_size)",
@@ -126,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
   )
   p.add_argument(
     '--work-size',
-    type=common.integer(16),
+    type=common.side(),
     metavar='N',
     help='fast mode: run the network with the long side at N pixels and restore the full '
     "resolution's detail by guided upsampling from the content (default: full resolution)",
@@ -141,8 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
   p.add_argument(
     '--mix',
     metavar='W1,W2,...',
-    help='mix all signals with these weights (normalized): one output per '
-    'content, named {content}__mix.png',
+    help='mix all signals with these weights (normalized; not negative: they blend the '
+    "signals' normalization scales, which past 0 would flip): one output per content, "
+    'named {content}__mix.png',
   )
   p.add_argument(
     '--preserve-color',
@@ -159,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
   )
   p.add_argument(
     '--threads',
-    type=common.integer(1),
+    type=common.threads(),
     metavar='N',
     help='onnx backend: CPU threads (default: ONNX Runtime chooses)',
   )
@@ -171,14 +174,14 @@ def build_parser() -> argparse.ArgumentParser:
   )
   p.add_argument(
     '--batch',
-    type=common.integer(1),
+    type=common.batch(),
     default=8,
     metavar='N',
     help='at most N outputs (signals x contents of one size) per call (default 8)',
   )
   p.add_argument(
     '--tile-size',
-    type=common.integer(16),
+    type=common.side(),
     metavar='N',
     help='images larger than N pixels go through overlapping tiles of N '
     "(at least 4x the network's receptive radius) with whole-image "
@@ -187,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
   )
   p.add_argument(
     '--stats-max-side',
-    type=common.integer(16),
+    type=common.side(),
     default=1024,
     metavar='N',
     help='tiled images take their normalization statistics from one pass '
@@ -238,10 +241,16 @@ def add_video_arguments(p) -> None:
   )
   video.add_argument(
     '--crf',
-    type=common.integer(0),
+    type=common.integer(0, 51),
     default=18,
     metavar='N',
     help='H.264 quality: 0 lossless ... 51 worst (default 18, visually lossless)',
+  )
+  video.add_argument(
+    '--keep-partial',
+    action='store_true',
+    help='a clip that breaks off (cut short, or data FFmpeg cannot decode): write the frames '
+    'before the break and warn (default: an error, nothing written)',
   )
 
 
@@ -266,6 +275,11 @@ def parse_mix(text: str) -> list[float]:
     weights = [float(w) for w in text.split(',')]
   except ValueError:
     raise UsageError(f'--mix: expected comma-separated numbers, got {text!r}') from None
+  if any(w < 0 for w in weights):
+    raise UsageError(
+      f'--mix: {text}: weights must not be negative (they blend normalization scales); '
+      'a --text expression may take negative weights (arithmetic on word vectors)'
+    )
   try:
     zmnet.normalize_weights(weights)
   except ValueError as e:
@@ -283,9 +297,24 @@ def image_paths(path: str, exclude: str) -> list[str]:
     paths = [p for p in image_io.list_images(path) if not os.path.realpath(p).startswith(skip)]
     if not paths:
       raise image_io.ImageError(f'{path}: no image files outside the output folder')
+    note_left_out(path)
     return paths
   image_io.check_regular_file(path)
   return [path]
+
+
+def note_left_out(folder: str, shown: int = 5) -> None:
+  """A note naming what a folder of images holds but is not read: links that loop or
+  lead nowhere, FIFOs, videos (other files, e.g. text, pass in silence)."""
+  left = [
+    (p, 'a video: give it alone as --content' if why == 'not an image' else why)
+    for p, why in image_io.left_out(folder)
+    if why != 'not an image' or video_io.is_video_path(p)
+  ]
+  if left:
+    listed = ', '.join(f'{os.path.relpath(p, folder)} ({why})' for p, why in left[:shown])
+    more = f' and {len(left) - shown} more' if len(left) > shown else ''
+    print(f'note: {folder}: left out {len(left)}: {listed}{more}', file=sys.stderr)
 
 
 def unique_stems(paths: Sequence[str]) -> list[str]:
@@ -315,6 +344,8 @@ def model_path(args) -> str:
     if args.backend != 'onnx':
       raise UsageError(f'--model {args.model}: an ONNX bundle; run it with --backend onnx')
     return os.path.abspath(args.model)
+  if problem := bundle.missing_manifest(args.model):
+    raise loading.InferenceError(problem)
   return loading.resolve_model_path(args.model).path
 
 
@@ -386,10 +417,16 @@ def style_source(
 
 
 def encode_styles(stylizer, paths: Sequence[str], style_size: int | None, max_pixels: int):
-  """DIN params [S] of style files, holding one full-size image in memory at a time."""
-  return core.concat_signals(
-    [stylizer.encode_images([image_io.load_image(p, max_pixels)], style_size, p) for p in paths]
-  )
+  """DIN params [S] of style files, holding one full-size image in memory at a time; a
+  progress bar for a folder of them (encoding can take longer than stylizing)."""
+  encoded = []
+  bar = progress.bar(len(paths), 'style', 'encode') if len(paths) > 1 else progress.quiet()
+  with bar:
+    for path in paths:
+      image = image_io.load_image(path, max_pixels)
+      encoded.append(stylizer.encode_images([image], style_size, path))
+      bar.update()
+  return core.concat_signals(encoded)
 
 
 def vector_source(path: str) -> SignalSource:
@@ -593,15 +630,20 @@ def stylize_files(args) -> str:
     print(
       f'note: skipping {skipped} existing output(s); --overwrite replaces them', file=sys.stderr
     )
-  written, work_s = 0, 0.0
+  written, times = 0, ''
   if jobs:
+    encode_start = time.time()
     stylizer, signals = load_signals(args, source)
     work_start = time.time()
     written = run(stylizer, signals, jobs, args)
-    work_s = time.time() - work_start
-  per_image = f', {1000 * work_s / written:.0f} ms/image' if written else ''
+    times = (
+      f' (the model and {len(source.names)} signal(s) {work_start - encode_start:.1f} s, '
+      f'stylizing {1000 * (time.time() - work_start) / written:.0f} ms/image)'
+    )
+  exist = ' (they exist; --overwrite replaces them)' if skipped else ''
   return (
-    f'written {written}, skipped {skipped} in {time.time() - start:.1f} s{per_image} -> {args.out}'
+    f'written {written}, skipped {skipped}{exist} in {time.time() - start:.1f} s{times} '
+    f'-> {args.out}'
   )
 
 

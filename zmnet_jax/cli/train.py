@@ -125,7 +125,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
   from zmnet_jax.training.trainer import TrainingError
 
-  return common.run(command, errors=(TrainingError, ValueError))
+  status = common.run(command, errors=(TrainingError, ValueError))
+  if argv is sys.argv:  # a process of its own, not a caller's function call
+    common.exit_if_threads_stuck(status)
+  return status
 
 
 if __name__ == '__main__':

@@ -19,7 +19,9 @@
 
 One signal per clip: a style (or --text, --signal), several --mix'ed, or a --style-sweep
 through several over the clip's length. Everything is checked before the first frame is
-stylized; the output appears under its name only when complete.
+stylized; the output appears under its name only when complete, also when the run is
+stopped by Ctrl-C or SIGTERM (`error: interrupted`, exit status 130) or the clip breaks
+off (an error, unless --keep-partial).
 """
 
 from __future__ import annotations
@@ -87,6 +89,7 @@ def options(args) -> pipeline.VideoOptions:
     strength=args.strength,
     style_size=args.style_size,
     crf=args.crf,
+    keep_partial=args.keep_partial,
   )
 
 
@@ -114,8 +117,9 @@ def stylize_clip(args, source, load_signals) -> str:
   signal = pipeline.Signal(signals.din, sweep=bool(args.style_sweep))
   report = pipeline.stylize_video(stylizer, args.content, out, signal, options(args))
   audio = report.audio or 'none'
+  of = f' of {report.declared}' if report.declared and report.frames < report.declared else ''
   return (
-    f'written {out}: {report.frames} frames, {report.width}x{report.height} at '
+    f'written {out}: {report.frames}{of} frames, {report.width}x{report.height} at '
     f'{report.fps:.3g} fps, audio {audio}, stats {args.stats}; {report.seconds:.1f} s '
     f'({report.frames_per_s:.2f} frames/s)'
   )

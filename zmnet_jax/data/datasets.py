@@ -59,17 +59,26 @@ def resolve_datasets(config: ml_collections.ConfigDict) -> DatasetFolders:
     data_config.content_val_dir,
     data_config.style_val_dir if needs_styles else '',
   )
-  required = dataclasses.asdict(folders)
+  required = {FOLDER_FIELDS[k]: v for k, v in dataclasses.asdict(folders).items()}
   if not needs_styles:
-    required = {k: v for k, v in required.items() if not k.startswith('style')}
+    required = {k: v for k, v in required.items() if not k.startswith('data.style')}
     required.update({f'signals.words.{w}': p for w, p in config.signals.words.items()})
     required.update({f'signals.references.{w}': p for w, p in config.signals.references.items()})
-  for name, path in required.items():
+  for field, path in required.items():
     if not path:
-      raise ValueError(f'{name} is not set (data.source is "folders")')
+      raise ValueError(f'--config.{field} is not set (data.source is "folders"): give a folder')
     if not (os.path.isdir(path) or packed.is_packed(path)):
-      raise DataError(f'{path}: data folder not found ({name})')
+      raise DataError(f'{path}: data folder not found (--config.{field})')
   return folders
+
+
+# The config field (the flag a user sets) of each DatasetFolders field.
+FOLDER_FIELDS = {
+  'content_train': 'data.content_dir',
+  'style_train': 'data.style_dir',
+  'content_val': 'data.content_val_dir',
+  'style_val': 'data.style_val_dir',
+}
 
 
 def data_dir(data_config: ml_collections.ConfigDict) -> str:

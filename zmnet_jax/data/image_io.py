@@ -280,8 +280,29 @@ def _composite_on_white(image: Image.Image) -> np.ndarray:
   return np.array(Image.alpha_composite(white, rgba).convert('RGB'))
 
 
-def _walk_files(root: Path) -> Iterator[Path]:
-  """Yields non-hidden files below ``root``, following links without loops."""
+def left_out(folder: str | os.PathLike, recursive: bool = True) -> list[tuple[str, str]]:
+  """(path, why) of the non-hidden entries that `list_images` leaves out, sorted: 'a link
+  loop', 'a broken link', 'not a regular file' (FIFO, device, socket) or 'not an image'."""
+  root = Path(folder)
+  names = _walk_names(root) if recursive else (p for p in root.iterdir() if p.name[0] != '.')
+  return sorted((str(p), why) for p in names if (why := _left_out_because(p)))
+
+
+def _left_out_because(path: Path) -> str | None:
+  try:
+    mode = os.stat(path).st_mode
+  except OSError as e:
+    return {errno.ELOOP: 'a link loop', errno.ENOENT: 'a broken link'}.get(e.errno, _os_reason(e))
+  if stat.S_ISDIR(mode):
+    return None
+  if not stat.S_ISREG(mode):
+    return 'not a regular file'
+  return None if _is_image_name(path.name) else 'not an image'
+
+
+def _walk_names(root: Path) -> Iterator[Path]:
+  """Yields the non-hidden names of non-folders below ``root`` (files, and links that
+  lead nowhere), following links to folders without loops."""
   visited = set()
   for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
     real = os.path.realpath(dirpath)
@@ -290,9 +311,12 @@ def _walk_files(root: Path) -> Iterator[Path]:
       continue
     visited.add(real)
     dirnames[:] = [d for d in dirnames if not d.startswith('.')]
-    for filename in filenames:
-      if not filename.startswith('.') and _is_regular(os.path.join(dirpath, filename)):
-        yield Path(dirpath, filename)
+    yield from (Path(dirpath, name) for name in filenames if not name.startswith('.'))
+
+
+def _walk_files(root: Path) -> Iterator[Path]:
+  """Yields non-hidden files below ``root``, following links without loops."""
+  return (path for path in _walk_names(root) if _is_regular(path))
 
 
 def _top_level_files(root: Path) -> Iterator[Path]:

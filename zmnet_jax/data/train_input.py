@@ -442,5 +442,5 @@ def _get(config, name: str, default):
 def _required(config, name: str):
   value = config.get(name, None)
   if value is None or value == '':
-    raise DataError(f"data config: '{name}' is not set")
+    raise DataError(f'--config.data.{name} is not set')
   return value

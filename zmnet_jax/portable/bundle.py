@@ -35,3 +35,17 @@ FAST_ENCODER_FILE = 'fast_style_encoder.onnx'
 
 def is_bundle(path: str | None) -> bool:
   return path is not None and os.path.isfile(os.path.join(path, MANIFEST))
+
+
+def missing_manifest(path: str | None) -> str | None:
+  """The problem of a folder that holds ONNX graphs but no manifest (a damaged bundle),
+  in one line; None for anything else."""
+  if path is None or not os.path.isdir(path) or is_bundle(path):
+    return None
+  graphs = sorted(name for name in os.listdir(path) if name.endswith('.onnx'))
+  if not graphs:
+    return None
+  return (
+    f'{path}: an ONNX bundle without its manifest {MANIFEST} (it holds {", ".join(graphs)}); '
+    f'export it again with zmnet-export --format onnx'
+  )

@@ -23,12 +23,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 
 import jax
 import numpy as np
 
+from zmnet_jax import files
 from zmnet_jax.infer import loading
 from zmnet_jax.models import zmnet
 from zmnet_jax.portable import bundle, onnx_graphs
@@ -81,11 +80,11 @@ def manifest(loaded: loading.LoadedModel, source: str) -> dict:
   return info
 
 
-def export_onnx(model: str | None, out: str) -> str:
+def export_onnx(model: str | None, out: str, overwrite: bool = False) -> str:
   """Exports a model (a shipped name, params file or workdir) as the bundle `out`."""
   source = loading.resolve_model_path(model)
   loaded = loading.load_model(source)
-  return write_bundle(loaded, out, source.path, vocabulary_of(source, loaded))
+  return write_bundle(loaded, out, source.path, vocabulary_of(source, loaded), overwrite)
 
 
 def vocabulary_of(source: loading.ModelSource, loaded: loading.LoadedModel) -> dict | None:
@@ -96,26 +95,20 @@ def vocabulary_of(source: loading.ModelSource, loaded: loading.LoadedModel) -> d
   return None if found is None else found.to_dict()
 
 
-def write_bundle(loaded: loading.LoadedModel, out: str, source: str, vocab=None) -> str:
-  """Writes the bundle folder `out` (which must not exist); returns it."""
-  parent = os.path.dirname(os.path.abspath(out))
-  os.makedirs(parent, exist_ok=True)
-  staging = tempfile.mkdtemp(prefix='.onnx-', dir=parent)
-  try:
+def write_bundle(
+  loaded: loading.LoadedModel, out: str, source: str, vocab=None, overwrite: bool = False
+) -> str:
+  """Writes the bundle folder `out` (whole or not at all; an existing one is replaced
+  only with `overwrite`, once the new one is written); returns it."""
+  with files.atomic_folder(out, overwrite) as staging:
     info = manifest(loaded, source)
     info['sha256'] = {}
     for name, model in graphs(loaded).items():
       data = model.SerializeToString()
-      with open(os.path.join(staging, name), 'wb') as f:
-        f.write(data)
+      files.write_plain(os.path.join(staging, name), data)
       info['sha256'][name] = hashlib.sha256(data).hexdigest()
     if vocab is not None:
-      with open(os.path.join(staging, vocabulary.VOCABULARY_FILE), 'w') as f:
-        json.dump(vocab, f)
-    with open(os.path.join(staging, bundle.MANIFEST), 'w') as f:
-      json.dump(info, f, indent=2, default=str)
-    os.replace(staging, out)
-  except BaseException:
-    shutil.rmtree(staging, ignore_errors=True)
-    raise
+      files.write_plain(os.path.join(staging, vocabulary.VOCABULARY_FILE), json.dumps(vocab))
+    text = json.dumps(info, indent=2, default=str)
+    files.write_plain(os.path.join(staging, bundle.MANIFEST), text)
   return out

@@ -62,6 +62,8 @@ def bundle_for(model: str | None) -> str:
   (keyed by the params' content, written on first use)."""
   if model is not None and bundle.is_bundle(model):
     return model
+  if problem := bundle.missing_manifest(model):
+    raise loading.InferenceError(problem)
   source = loading.resolve_model_path(model)
   loaded = None
   if source.is_file:
@@ -73,8 +75,9 @@ def bundle_for(model: str | None) -> str:
   out = os.path.join(cache.cache_dir(), 'onnx', key[:32])
   if not bundle.is_bundle(out):
     loaded = loaded or loading.load_model(source)
-    try:
-      export.write_bundle(loaded, out, source.path, export.vocabulary_of(source, loaded))
+    vocab = export.vocabulary_of(source, loaded)
+    try:  # a damaged one (no manifest) is replaced
+      export.write_bundle(loaded, out, source.path, vocab, overwrite=True)
     except OSError:
       if not bundle.is_bundle(out):  # else another process wrote it first
         raise

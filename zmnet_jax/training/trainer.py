@@ -196,15 +196,15 @@ def train_in_workdir(config: ml_collections.ConfigDict, workdir: str) -> dict:
       f'{os.path.join(workdir, workdir_lib.CONFIG_FILE)}'
     ) from e
   start_step = int(state.step)
-  if jax.process_index() == 0:  # Only once the checkpoints fit it.
-    workdir_lib.save_config(config, workdir)
-    if vocab is not None:
-      vocabulary.save_vocabulary(vocab, workdir)
   if start_step:
     log.info('resumed from step %d', start_step)
   elif config.get('init_from'):
     params = initial_params(config.init_from, model, config, vgg_params, state_shardings.params)
     state = state.replace(params=params)
+  if jax.process_index() == 0:  # Only once the checkpoints and init_from fit it.
+    workdir_lib.save_config(config, workdir)
+    if vocab is not None:
+      vocabulary.save_vocabulary(vocab, workdir)
   budget = Budget.create(config.train, ckpt.restored_run)
 
   def compile_for(schedule_steps: int):

@@ -19,6 +19,13 @@
 `VideoWriter` encodes H.264 (yuv420p, even sizes: what every player plays) at the
 source's frame times and muxes that audio beside it, copied, or as AAC where the output
 container cannot hold its codec. Every problem is a `VideoError` naming the file.
+
+A clip may hold fewer frames than its header declares: cut short (a download or a copy
+that stopped) or damaged. After a pass, `VideoReader.ending()` says so. Measured with
+FFmpeg 8 (PyAV 18) on an .mp4 with its index in front, cut to 45%: the demuxer hands the
+last, partial packet over flagged corrupt; a single-threaded decoder raises on it, the
+frame-threaded one (ours) skips it and ends early without a word. A .mkv cut so ends early
+with no flag at all.
 """
 
 from __future__ import annotations
@@ -45,6 +52,22 @@ COPYABLE_AUDIO = {
 
 class VideoError(ValueError):
   """A video that cannot be read or written, with a one-line reason naming the file."""
+
+
+class DecodeError(VideoError):
+  """Decoding broke off mid-stream (FFmpeg raised) after `decoded` frames."""
+
+  def __init__(self, message: str, decoded: int):
+    super().__init__(message)
+    self.decoded = decoded
+
+
+@dataclasses.dataclass(frozen=True)
+class Ending:
+  """How a pass through a clip ended when not where its header says."""
+
+  message: str  # one line naming the file, with the frames declared and decoded
+  broken: bool  # a decode error (raised, or a cut packet the decoder skipped): data lost
 
 
 def require_av():
@@ -99,6 +122,8 @@ class VideoReader:
   packets (PyAV `Packet`s, for `VideoWriter.mux_audio`).
   """
 
+  THREAD_TYPE = 'AUTO'  # FFmpeg's decoder threading (frames and slices)
+
   def __init__(self, path: str):
     av = require_av()
     self.path = str(path)
@@ -116,6 +141,7 @@ class VideoReader:
       self._container.close()
       raise
     self._read = False
+    self.decoded, self.corrupt, self.error = 0, False, None
 
   def _streams(self):
     if not self._container.streams.video:
@@ -123,7 +149,7 @@ class VideoReader:
     video = self._container.streams.video[0]
     if video.codec_context is None:
       raise VideoError(f'{self.path}: FFmpeg has no decoder for its video codec')
-    video.thread_type = 'AUTO'
+    video.thread_type = self.THREAD_TYPE
     audio = self._container.streams.audio[0] if self._container.streams.audio else None
     if audio is not None and audio.codec_context is None:
       audio = None  # no decoder, so no known parameters: the output goes without sound
@@ -137,8 +163,8 @@ class VideoReader:
   def video_stream(self):
     return self._video
 
-  def info(self) -> VideoInfo:
-    """The clip's properties, from its headers and its first frame (the upright size)."""
+  def _header(self) -> tuple[fractions.Fraction, int, float]:
+    """(frame rate, frames, seconds) as the headers declare them (0 when unknown)."""
     stream = self._video
     fps = stream.average_rate or stream.guessed_rate or fractions.Fraction(25)
     duration = 0.0
@@ -146,16 +172,25 @@ class VideoReader:
       duration = float(stream.duration * stream.time_base)
     elif self._container.duration:
       duration = self._container.duration / 1e6
-    frames = stream.frames or int(round(duration * fps))
+    return fractions.Fraction(fps), stream.frames or int(round(duration * fps)), duration
+
+  @property
+  def declared_frames(self) -> int:
+    """The frame count from the container (or duration x rate); 0 when unknown."""
+    return self._header()[1]
+
+  def info(self) -> VideoInfo:
+    """The clip's properties, from its headers and its first frame (the upright size)."""
+    fps, frames, duration = self._header()
     first = self.first_frame()
     return VideoInfo(
       self.path,
       first.shape[1],
       first.shape[0],
-      fractions.Fraction(fps),
+      fps,
       frames,
       duration,
-      stream.codec_context.name,
+      self._video.codec_context.name,
       self._audio.codec_context.name if self._audio is not None else None,
     )
 
@@ -174,24 +209,54 @@ class VideoReader:
       self._container.seek(0)
       self._read = False
 
-  def items(self) -> Iterator[Any]:
-    """`Frame`s and audio packets in file order (then the decoder's last frames)."""
+  def items(self, keep_partial: bool = False) -> Iterator[Any]:
+    """`Frame`s and audio packets in file order (then the decoder's last frames).
+
+    Counts the frames (`decoded`) and notes a corrupt packet (`corrupt`). A decode error
+    mid-stream raises DecodeError, or with `keep_partial` (and a frame decoded) ends the
+    pass, noted in `error`; `ending()` then tells how the pass ended.
+    """
     av = require_av()
     streams = [self._video] + ([self._audio] if self._audio is not None else [])
     self._read = True
+    self.decoded, self.corrupt, self.error = 0, False, None
     try:
       for packet in self._container.demux(*streams):
         if packet.stream is self._video:
+          self.corrupt = self.corrupt or packet.is_corrupt
           for frame in packet.decode():
+            self.decoded += 1
             yield self._frame(frame)
         elif packet.dts is not None:
           yield packet
     except av.error.FFmpegError as e:
-      raise VideoError(f'{self.path}: cannot decode ({_reason(e)})') from None
+      self.error = _reason(e)
+      if not (keep_partial and self.decoded):
+        if not self.decoded:
+          raise DecodeError(f'{self.path}: cannot decode ({self.error})', 0) from None
+        raise DecodeError(self._broken_off(), self.decoded) from None
 
-  def frames(self) -> Iterator[Frame]:
+  def frames(self, keep_partial: bool = False) -> Iterator[Frame]:
     """The video frames alone."""
-    return (item for item in self.items() if isinstance(item, Frame))
+    return (item for item in self.items(keep_partial) if isinstance(item, Frame))
+
+  def _broken_off(self) -> str:
+    declared = self.declared_frames
+    of = f' of {declared}' if declared else ''
+    return f'{self.path}: cannot decode past frame {self.decoded}{of} ({self.error})'
+
+  def ending(self) -> Ending | None:
+    """After a whole pass (`items()` to its end): None when the clip held the frames its
+    header declares (within 1%, at least 1: headers round), else how it ended."""
+    if self.error is not None:
+      return Ending(self._broken_off(), broken=True)
+    declared, decoded = self.declared_frames, self.decoded
+    if not declared or decoded >= declared - max(1, declared // 100):
+      return None
+    counts = f'decoded {decoded} of the {declared} frames its header declares'
+    if self.corrupt:  # a packet cut short: the file is truncated (or damaged)
+      return Ending(f'{self.path}: truncated or damaged: {counts}', broken=True)
+    return Ending(f'{self.path}: ends early: {counts}', broken=False)
 
   def _frame(self, frame) -> Frame:
     rgb = frame.to_ndarray(format='rgb24')

@@ -21,6 +21,12 @@ its length. Frames are decoded one at a time and written as soon as their batch 
 so a clip of any length needs the memory of one batch; the audio is muxed as it comes.
 A first pass (only for `clip` statistics, `strength` < 1 or a sweep) samples frames
 across the clip and counts them. The output is written to a temporary name and renamed when complete.
+
+A clip that holds fewer frames than its header declares is a warning; one that breaks off
+(a decode error, or a cut packet) is an error unless `keep_partial` (then a warning), and
+the partial output never appears under the final name. The temporary is locked while
+written: one left by a run that was killed (its lock died with it) is removed by the next
+run writing the same output.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 import dataclasses
 import os
+import sys
 import time
 from typing import Any
 
@@ -59,6 +66,7 @@ class VideoOptions:
   style_size: int | None = None
   crf: int = 18
   preset: str = 'medium'
+  keep_partial: bool = False  # a clip that breaks off: keep the frames before (a warning)
 
   def __post_init__(self):
     if self.stats not in temporal.MODES:
@@ -104,6 +112,7 @@ class VideoReport:
   fps: float
   audio: str | None  # 'aac (copied)', 'aac (from pcm_s16le)' or None
   cuts: int
+  declared: int = 0  # frames the source's header declares (0: unknown)
 
   @property
   def frames_per_s(self) -> float:
@@ -143,13 +152,42 @@ class EvenSample:
     return [self.kept[i] for i in temporal.sample_indices(len(self.kept), self.count)]
 
 
-def sample_frames(path: str, size: tuple[int, int], count: int) -> tuple[list[np.ndarray], int]:
-  """(`count` frames spread over the clip at `size`, the clip's frame count): a first pass."""
+def sample_frames(
+  path: str, size: tuple[int, int], count: int, keep_partial: bool = False
+) -> tuple[list[np.ndarray], int]:
+  """(`count` frames spread over the clip at `size`, the clip's frame count): a first pass.
+  A clip that breaks off is a VideoError here, before any work (unless `keep_partial`)."""
   sample = EvenSample(count)
   with io.VideoReader(path) as reader:
-    for frame in reader.frames():
+    for frame in reader.frames(keep_partial=True):
       sample.add(lambda frame=frame: resized(frame.rgb, size))
+    check_ending(reader, keep_partial)
   return sample.items(), sample.seen
+
+
+def check_ending(reader: io.VideoReader, keep_partial: bool) -> str | None:
+  """After a whole pass: None when the clip held what its header declares, else a warning
+  (without its 'warning: '); a VideoError when it broke off, unless `keep_partial`."""
+  ending = reader.ending()
+  if ending is None:
+    return None
+  if ending.broken and not keep_partial:
+    raise io.VideoError(
+      f'{ending.message}; --keep-partial keeps the {reader.decoded} frames before'
+    )
+  return ending.message + (f'; kept the {reader.decoded} frames before' if ending.broken else '')
+
+
+def report_stale_temporaries(out: str, warn: Callable[[str], None]) -> None:
+  removed, kept = files.remove_stale_temporaries(out)
+  for path in removed:
+    warn(f'note: removed {path}, the temporary of an earlier run that was killed')
+  for path in kept:
+    warn(f'note: left {path}: a temporary of another run, running or just killed')
+
+
+def print_to_stderr(line: str) -> None:
+  print(line, file=sys.stderr)
 
 
 class FrameStylizer:
@@ -222,15 +260,20 @@ def stylize_video(
   signal: Signal,
   options: VideoOptions,
   progress: bool = True,
+  warn: Callable[[str], None] = print_to_stderr,
 ) -> VideoReport:
-  """Stylizes the clip `source` into `out` (.mp4/.mov/.mkv), audio included."""
+  """Stylizes the clip `source` into `out` (.mp4/.mov/.mkv), audio included.
+
+  `warn` gets the lines worth a user's attention ('warning: ...' for a clip that ends early,
+  'note: ...' for a stale temporary removed), as they arise.
+  """
   start = time.time()
   with io.VideoReader(source) as probe:
     info = probe.info()
   size = output_size(info.width, info.height, options.size)
   total = info.frames
   if options.stats == 'clip' or options.strength < 1.0 or signal.sweep:
-    sample, total = sample_frames(source, size, options.clip_frames)
+    sample, total = sample_frames(source, size, options.clip_frames, options.keep_partial)
     if options.strength < 1.0:
       signals_lib.check_strength(options.strength, stylizer.signal_kind)
       own = stylizer.encode_images(sample, options.style_size, f'{source} (its own style)')
@@ -238,7 +281,9 @@ def stylize_video(
   transform = FrameStylizer(stylizer, options, float(info.fps))
   if options.stats == 'clip':
     transform.prepare_clip(sample, signal.at(0.5))
-  with io.VideoReader(source) as reader, files.atomic_path(out) as tmp:
+  report_stale_temporaries(out, warn)
+  ending = None
+  with io.VideoReader(source) as reader, files.atomic_path(out) as tmp, files.locked_file(tmp):
     with io.VideoWriter(
       tmp,
       *size,
@@ -262,6 +307,9 @@ def stylize_video(
           bar.update(len(frames))
       if not writer.frames_written:
         raise io.VideoError(f'{source}: has no video frames')
+      ending = check_ending(reader, options.keep_partial)
+  if ending:
+    warn(f'warning: {ending}')
   return VideoReport(
     writer.frames_written,
     time.time() - start,
@@ -269,6 +317,7 @@ def stylize_video(
     float(info.fps),
     writer.audio_summary,
     transform.smoothed.cuts,
+    info.frames,
   )
 
 
@@ -276,9 +325,9 @@ def batches(
   reader: io.VideoReader, writer: io.VideoWriter, size: tuple[int, int], batch: int
 ) -> Iterator[tuple[np.ndarray, list, list[int]]]:
   """(uint8 frames [B, H, W, 3] at `size`, their pts, their indices), muxing the audio
-  packets met on the way."""
+  packets met on the way. A decode error ends the frames (see `check_ending`)."""
   frames, pts, indices, index = [], [], [], 0
-  for item in reader.items():
+  for item in reader.items(keep_partial=True):
     if not isinstance(item, io.Frame):
       writer.mux_audio(item)
       continue
