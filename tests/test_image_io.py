@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image
 import pytest
 
+from zmnet_jax import files
 from zmnet_jax.data import image_io, images
 from zmnet_jax.data.image_io import ImageError
 
@@ -263,6 +264,22 @@ def test_save_to_unwritable_path_is_an_error(tmp_path):
   blocker.write_text('x')
   with pytest.raises(ImageError, match='cannot write image'):
     image_io.save_image(blocker / 'x.png', _rgb())
+
+
+def test_a_failed_write_names_the_output_not_its_temporary(tmp_path):
+  """A full disk's write() names no file, and an error about the hidden temporary names
+  a path the user never gave: both name the output (files.atomic_path, every writer)."""
+  out = tmp_path / 'x.png'
+  with pytest.raises(OSError) as raised, files.atomic_path(out):
+    raise OSError(28, 'No space left on device')
+  assert (raised.value.filename, raised.value.errno) == (str(out), 28)
+  with pytest.raises(OSError) as raised, files.atomic_path(out) as tmp:
+    raise PermissionError(13, 'Permission denied', tmp)
+  assert raised.value.filename == str(out) and isinstance(raised.value, PermissionError)
+  with pytest.raises(OSError) as raised, files.atomic_path(out):
+    raise FileNotFoundError(2, 'No such file or directory', '/elsewhere/input.png')
+  assert raised.value.filename == '/elsewhere/input.png'  # another file's error: as it was
+  assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize(

@@ -373,7 +373,7 @@ ERROR_CASES = [
   ),
   ('styles for a vector model', ['--model', '{w}'], ['{s}', 'signal vectors', 'not style']),
   ('mix not numbers', ['--mix', '1,x'], ['--mix', 'numbers']),
-  ('mix negative', ['--mix', '1,-1,1,1'], ['--mix', 'non-negative']),
+  ('mix negative', ['--mix', '1,-1,1,1'], ['--mix', 'not be negative']),
   ('mix count', ['--mix', '1,1'], ['--mix', '2 weights for 4 signals']),
   ('strength too large', ['--strength', '1.5'], ['--strength', '[0, 1]']),
   ('strength not a number', ['--strength', 'nan'], ['--strength', '[0, 1]']),

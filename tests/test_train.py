@@ -29,7 +29,7 @@ import pytest
 from zmnet_jax import checkpointing
 from zmnet_jax.cli import train as cli_train
 from zmnet_jax.models import model as model_lib
-from zmnet_jax.training import trainer
+from zmnet_jax.training import hooks, trainer
 
 from conftest import new_training, random_batch, small_config
 
@@ -234,3 +234,32 @@ def test_a_damaged_checkpoint_is_named_and_the_previous_step_offered(tmp_path, c
   err = capsys.readouterr().err.strip()
   assert code == 1 and len(err.splitlines()) == 1, err
   assert 'checkpoints/6' in err and 'does not match its checksum' in err and 'step 3' in err
+
+
+def test_hooks_run_every_n_steps_and_at_the_ends_they_name():
+  """Log every 2 and at the last step or the budget's end; checkpoint every 3 and at any
+  end; no sampling (every 0); evaluate every 2 but not on the last step."""
+  train = small_config(log_every=2, checkpoint_every=3, sample_every=0, eval_every=2).train
+  names = ('log', 'checkpoint', 'sample', 'evaluate')
+  due = hooks.training_hooks(train, {name: name for name in names})
+
+  def run_at(step, *ends):
+    info = hooks.StepInfo(step, {}, frozenset(ends))
+    return [hook.name for hook in due if hook.due(info)]
+
+  assert [hook.name for hook in due] == list(names)
+  assert [run_at(step) for step in range(1, 7)] == [
+    [],
+    ['log', 'evaluate'],
+    ['checkpoint'],
+    ['log', 'evaluate'],
+    [],
+    ['log', 'checkpoint', 'evaluate'],
+  ]
+  assert run_at(8, hooks.LAST) == ['log', 'checkpoint']  # the end evaluates on its own
+  assert run_at(5, hooks.STOP) == ['checkpoint']
+  assert run_at(5, hooks.BUDGET) == ['log', 'checkpoint']
+  sampling = small_config(sample_every=4).train
+  sample = hooks.training_hooks(sampling, {name: name for name in names})[2]
+  assert [s for s in range(1, 10) if sample.due(hooks.StepInfo(s, {}, frozenset()))] == [4, 8]
+  assert sample.due(hooks.StepInfo(9, {}, frozenset({hooks.LAST})))

@@ -13,7 +13,7 @@
 # limitations under the License.
 
 """The page driven in headless Chromium (Selenium): for the tests, the latency benchmark
-and the README's screenshot. Needs Debian's `chromium` and `chromium-driver` (nothing is
+and the screenshot in docs/web_app.md. Needs Debian's `chromium` and `chromium-driver` (nothing is
 downloaded at run time) and selenium (the [test] extra)."""
 
 from __future__ import annotations

@@ -17,7 +17,7 @@
     pip install -e '.[demo]' && zmnet-demo          # then open http://127.0.0.1:7860
     zmnet-demo --model runs/words --port 8080      # a word model: a text box instead
 
-The page's function is also an HTTP API (`/stylize`; see the README for a client call).
+The page's function is also an HTTP API (`/stylize`; docs/web_app.md has a client call).
 """
 
 from __future__ import annotations

@@ -39,10 +39,30 @@ EXIT_STOPPED = 75
 USAGE_EXAMPLE = 'python -m zmnet_jax.train --config tiny --workdir runs/tiny'
 
 
+class StderrHandler(logging.StreamHandler):
+  """A handler that writes to `sys.stderr` as it is at each record, not as it was when
+  the handler was made (a caller that swaps stderr, as tests do, never gets a closed one)."""
+
+  def __init__(self):
+    super().__init__(sys.stderr)
+
+  @property
+  def stream(self):
+    return sys.stderr
+
+  @stream.setter
+  def stream(self, value):
+    del value
+
+
 def setup_logging() -> None:
   """Our progress lines at INFO; the libraries' chatter (absl, orbax, tfds) at WARNING."""
   logging.basicConfig(
-    level=logging.WARNING, format='%(asctime)s %(message)s', datefmt='%H:%M:%S', force=True
+    level=logging.WARNING,
+    format='%(asctime)s %(message)s',
+    datefmt='%H:%M:%S',
+    force=True,
+    handlers=[StderrHandler()],
   )
   logging.getLogger('zmnet_jax').setLevel(logging.INFO)
   logging.getLogger('absl').setLevel(logging.ERROR)  # tfds' per-builder config notices

@@ -97,6 +97,9 @@ class ReadAhead:
       return self._ahead[0][1]
     return self._input.get_state()
 
+  def close(self) -> None:
+    self._input.close()
+
 
 def _batch_size(batch) -> int:
   return len(next(iter(batch.values())))

@@ -23,14 +23,16 @@ and `eval.json` + `eval.png` from the held-out evaluation at the end.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 import contextlib
+import dataclasses
 import functools
 import logging
 import os
 import signal
 import threading
 import time
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -44,7 +46,13 @@ from zmnet_jax.evaluation.evaluator import Evaluator
 from zmnet_jax.infer import loading
 from zmnet_jax.models import model as model_lib
 from zmnet_jax.signals import vocabulary
-from zmnet_jax.training import config_checks, export as export_lib, input_probe, step_cost
+from zmnet_jax.training import (
+  config_checks,
+  export as export_lib,
+  hooks as hooks_lib,
+  input_probe,
+  step_cost,
+)
 from zmnet_jax.training.budget import Budget
 from zmnet_jax.training.metrics_writer import MetricsWriter, format_duration
 from zmnet_jax.training.state import TrainState, init_train_state, make_optimizer
@@ -161,12 +169,89 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
 def train_in_workdir(config: ml_collections.ConfigDict, workdir: str) -> dict:
   """`train_and_evaluate` once the workdir is this run's."""
   run_start = time.time()
-  os.makedirs(workdir, exist_ok=True)
-  mesh = sharding.create_mesh(config.mesh)
-  num_steps = config.train.num_steps
-  global_batch = config.train.batch_size
-  sharding.check_batch_divisible(global_batch, mesh)
+  run = open_run(config, workdir)
+  try:
+    with run.stop:
+      run_train_loop(run)
+    return finish_run(run, time.time() - run_start)
+  finally:
+    run.close()
 
+
+@dataclasses.dataclass
+class Interval:
+  """The steps since the last log line: their metrics and images, and when it began."""
+
+  metrics: list = dataclasses.field(default_factory=list)
+  images: int = 0
+  start: float = dataclasses.field(default_factory=time.time)
+
+
+@dataclasses.dataclass
+class Run:
+  """One training run: what the loop and its hooks share."""
+
+  config: ml_collections.ConfigDict
+  workdir: str
+  mesh: jax.sharding.Mesh
+  datasets: datasets_lib.DatasetFolders
+  model: model_lib.Model
+  vgg_params: dict
+  vocab: Any
+  train_input: Any
+  state: TrainState
+  state_shardings: Any
+  batch_shapes: dict
+  checkpointer: checkpointing.Checkpointer
+  resumed_at: int = 0  # the step the run started from (0: a fresh run)
+  budget: Budget = None
+  evaluator: Evaluator = None
+  writer: MetricsWriter = None
+  stop: StopRequest = dataclasses.field(default_factory=lambda: StopRequest())
+  interval: Interval = dataclasses.field(default_factory=Interval)
+  loader: input_probe.LoaderRate | None = None  # the input's own rate, logged once
+  start: tuple[float, int] = (0.0, 0)  # (time, step) the loop started at: the ETA's base
+  cost: step_cost.StepCost | None = None  # the compiled step's FLOPs, for the rates
+
+  def compile_for(self, schedule_steps: int):
+    """The train step with the schedule `schedule_steps` long (same optimizer state)."""
+    tx, schedule = make_optimizer(self.config.optim, schedule_steps)
+    return compile_train_step(
+      self.model, tx, schedule, self.mesh, self.state_shardings, self.batch_shapes
+    )
+
+  def close(self) -> None:
+    if self.writer is not None:
+      self.writer.close()
+    self.checkpointer.close()
+    self.train_input.close()
+
+
+def open_run(config: ml_collections.ConfigDict, workdir: str) -> Run:
+  """The run's state, resumed or fresh (from `init_from`), with its input, checkpointer,
+  budget, evaluator and metrics writer. Nothing is written before its inputs are checked."""
+  os.makedirs(workdir, exist_ok=True)
+  run = build_run(config, workdir)
+  try:
+    restore(run)
+    run.resumed_at = int(run.state.step)
+    run.budget = Budget.create(config.train, run.checkpointer.restored_run)
+    run.evaluator = Evaluator(
+      run.model, run.vgg_params, config, run.datasets, run.vocab, workdir, run.mesh
+    )
+    run.writer = MetricsWriter(
+      workdir, enabled=jax.process_index() == 0, resume_step=run.resumed_at
+    )
+  except BaseException:
+    run.close()
+    raise
+  return run
+
+
+def build_run(config: ml_collections.ConfigDict, workdir: str) -> Run:
+  """The run's data, model and fresh sharded state (nothing restored yet)."""
+  mesh = sharding.create_mesh(config.mesh)
+  sharding.check_batch_divisible(config.train.batch_size, mesh)
   datasets = datasets_lib.resolve_datasets(config)
   vocab = None
   if config.model.pnet.signal == 'vector':
@@ -175,86 +260,191 @@ def train_in_workdir(config: ml_collections.ConfigDict, workdir: str) -> dict:
   ckpt_dir = os.path.join(workdir, workdir_lib.CHECKPOINTS)
   if jax.process_index() == 0 and not checkpointing.step_folders(ckpt_dir):
     workdir_lib.check_fresh_config(config, workdir)  # before anything is written
+  global_batch = config.train.batch_size
   train_input = datasets_lib.make_train_input(datasets, config, global_batch, config.seed, vocab)
   model, vgg_params = model_lib.build_model(config)
   vgg_params = jax.device_put(vgg_params, sharding.replicated(mesh))
-  tx, _ = make_optimizer(config.optim, num_steps)
+  tx, _ = make_optimizer(config.optim, config.train.num_steps)  # its state's shapes only
   batch_shapes = model_lib.batch_shapes(config, global_batch)
   state, state_shardings = create_sharded_state(model, tx, config, vgg_params, batch_shapes, mesh)
-
-  ckpt = checkpointing.Checkpointer(
-    ckpt_dir,
-    config.train.checkpoint_every,
-    config.train.keep_checkpoints,
+  train = config.train
+  checkpointer = checkpointing.Checkpointer(
+    ckpt_dir, train.checkpoint_every, train.keep_checkpoints
   )
+  return Run(
+    config,
+    workdir,
+    mesh,
+    datasets,
+    model,
+    vgg_params,
+    vocab,
+    train_input,
+    state,
+    state_shardings,
+    batch_shapes,
+    checkpointer,
+  )
+
+
+def restore(run: Run) -> None:
+  """The latest checkpoint into `run.state`, else the params of `init_from`; then the
+  config (and vocabulary) saved beside them, once both are known to fit."""
+  config, ckpt = run.config, run.checkpointer
   try:
-    state = ckpt.restore_latest(state, train_input)
+    run.state = ckpt.restore_latest(run.state, run.train_input)
   except checkpointing.CheckpointMismatch as e:
     raise TrainingError(
       f'{ckpt.directory}: the checkpoints do not fit this config ({e}); train in a new '
       f'--workdir, or resume with the config saved in '
-      f'{os.path.join(workdir, workdir_lib.CONFIG_FILE)}'
+      f'{os.path.join(run.workdir, workdir_lib.CONFIG_FILE)}'
     ) from e
-  start_step = int(state.step)
-  if start_step:
-    log.info('resumed from step %d', start_step)
+  if int(run.state.step):
+    log.info('resumed from step %d', int(run.state.step))
   elif config.get('init_from'):
-    params = initial_params(config.init_from, model, config, vgg_params, state_shardings.params)
-    state = state.replace(params=params)
-  if jax.process_index() == 0:  # Only once the checkpoints and init_from fit it.
-    workdir_lib.save_config(config, workdir)
-    if vocab is not None:
-      vocabulary.save_vocabulary(vocab, workdir)
-  budget = Budget.create(config.train, ckpt.restored_run)
+    params = initial_params(
+      config.init_from, run.model, config, run.vgg_params, run.state_shardings.params
+    )
+    run.state = run.state.replace(params=params)
+  if jax.process_index() == 0:
+    workdir_lib.save_config(config, run.workdir)
+    if run.vocab is not None:
+      vocabulary.save_vocabulary(run.vocab, run.workdir)
 
-  def compile_for(schedule_steps: int):
-    """The train step with the schedule `schedule_steps` long (same optimizer state)."""
-    tx, schedule = make_optimizer(config.optim, schedule_steps)
-    return compile_train_step(model, tx, schedule, mesh, state_shardings, batch_shapes)
 
-  evaluator = Evaluator(model, vgg_params, config, datasets, vocab, workdir, mesh)
-  writer = MetricsWriter(workdir, enabled=jax.process_index() == 0, resume_step=start_step)
+def finish_run(run: Run, seconds: float) -> dict:
+  """The end evaluation (unless stopped early), the run record and the params file;
+  returns the paths of what the run wrote and whether it was stopped."""
+  config, workdir, step = run.config, run.workdir, int(run.state.step)
   outputs = {
     'workdir': workdir,
-    'checkpoints': ckpt.directory,
-    'metrics': writer.jsonl_path,
+    'checkpoints': run.checkpointer.directory,
+    'metrics': run.writer.jsonl_path,
     'samples': os.path.join(workdir, 'samples'),
-    'stopped': False,
+    'stopped': run.stop.requested,
   }
-  try:
-    with StopRequest() as stop:
-      state = run_train_loop(
-        config,
-        state,
-        compile_for,
-        budget,
-        train_input,
-        vgg_params,
-        mesh,
-        ckpt,
-        writer,
-        stop,
-        evaluator,
-      )
-    outputs['stopped'] = stop.requested
-    if not stop.requested and config.eval.get('at_end', True):
-      writer.write_scalars(int(state.step), evaluator.evaluate(state.params, int(state.step)))
-      outputs.update(
-        eval=os.path.join(workdir, 'eval.json'), eval_grid=os.path.join(workdir, 'eval.png')
-      )
-    if jax.process_index() == 0:
-      seconds = time.time() - run_start
-      export_lib.record_run(
-        workdir, start_step, int(state.step), seconds, global_batch, stop.requested
-      )
-      outputs['params'] = export_lib.export_params(
-        workdir, config, state.params, int(state.step), vocab
-      )
-  finally:
-    writer.close()
-    ckpt.close()
-    train_input.close()
+  if not run.stop.requested and config.eval.get('at_end', True):
+    run.writer.write_scalars(step, run.evaluator.evaluate(run.state.params, step))
+    outputs.update(
+      eval=os.path.join(workdir, 'eval.json'), eval_grid=os.path.join(workdir, 'eval.png')
+    )
+  if jax.process_index() == 0:
+    export_lib.record_run(
+      workdir, run.resumed_at, step, seconds, config.train.batch_size, run.stop.requested
+    )
+    outputs['params'] = export_lib.export_params(workdir, config, run.state.params, step, run.vocab)
   return outputs
+
+
+def run_train_loop(run: Run) -> None:
+  """Steps to the end of the schedule, the time budget or a stop request; after each
+  step the due hooks log, checkpoint, sample and evaluate (`hooks.training_hooks`)."""
+  if int(run.state.step) >= run.budget.schedule_steps:
+    return
+  due = hooks_lib.training_hooks(run.config.train, HOOK_ACTIONS)
+  for info in steps(run):
+    for hook in due:
+      if hook.due(info):
+        hook.action(run, info)
+    if hooks_lib.STOP in info.ends:
+      log.warning('stopped at step %d on request; rerun the same command to resume', info.step)
+    if info.ends & {hooks_lib.STOP, hooks_lib.BUDGET}:
+      break
+  run.checkpointer.wait()
+
+
+def steps(run: Run) -> Iterator[hooks_lib.StepInfo]:
+  """Runs the steps, yielding after each. Compiles the step first (the budget's clock
+  runs from there), checks each step's loss one step late (no stall), and recompiles once
+  when the time budget fixes the schedule's length."""
+  batch = first_batch(run)
+  run.budget.start()
+  step_fn, cost = compiled_step(
+    run.compile_for(run.budget.schedule_steps), (run.state, batch, run.vgg_params), run.config
+  )
+  run.budget.compiled()
+  log.info('%s', cost.summary())
+  step = start_step = int(run.state.step)
+  run.start, run.cost, run.interval = (time.time(), step), cost, Interval()
+  pending = None  # (step, metrics) of the previous step
+  while step < run.budget.schedule_steps:
+    batch = batch if batch is not None else to_global_batch(next(run.train_input), run.mesh)
+    run.state, metrics = step_fn(run.state, batch, run.vgg_params)
+    batch, step = None, step + 1
+    run.interval.metrics.append(metrics)
+    run.interval.images += run.config.train.batch_size
+    if pending is not None:
+      check_finite(*pending, run.checkpointer)
+    pending = (step, metrics)
+    if new_length := run.budget.measure(step, start_step):
+      step_fn = run.compile_for(new_length)
+    yield hooks_lib.StepInfo(step, metrics, step_ends(run, step))
+
+
+def first_batch(run: Run) -> dict:
+  """Probes the input's own rate (logged beside the first step rate), then reads the
+  batch the step is compiled for."""
+  run.train_input = input_probe.ReadAhead(run.train_input)
+  run.loader = run.train_input.probe(
+    run.config.train.get('input_probe_batches', 4),
+    jax.process_count(),
+    run.config.data.get('num_workers', 0),
+  )
+  if run.loader:
+    log.info('%s', run.loader.summary())
+  return to_global_batch(next(run.train_input), run.mesh)
+
+
+def step_ends(run: Run, step: int) -> frozenset[str]:
+  """Which ends of the run `step` is: the schedule's last, a stop request, the budget."""
+  ends = set()
+  if step == run.budget.schedule_steps:
+    ends.add(hooks_lib.LAST)
+  if run.stop.requested:
+    ends.add(hooks_lib.STOP)
+  if run.budget.expired():
+    log.warning('time budget (train.max_seconds) spent at step %d: saving', step)
+    ends.add(hooks_lib.BUDGET)
+  return frozenset(ends)
+
+
+def log_metrics(run: Run, info: hooks_lib.StepInfo) -> None:
+  """The means since the last log line, to metrics.jsonl, TensorBoard and the log."""
+  check_finite(info.step, info.metrics, run.checkpointer)
+  interval = run.interval
+  scalars = interval_means(interval.metrics)
+  scalars['learning_rate'] = float(info.metrics['learning_rate'])
+  seconds = max(time.time() - interval.start, 1e-9)
+  scalars['images_per_s'] = interval.images / seconds
+  scalars.update(run.cost.rates(len(interval.metrics), seconds))
+  if run.loader:  # once, beside the first measured step rate
+    scalars['loader_images_per_s'] = run.loader.images_per_s
+    log.log(*run.loader.compare(scalars['images_per_s']))
+    run.loader = None
+  run.writer.write_scalars(info.step, scalars)
+  log_progress(info.step, run.budget.schedule_steps, scalars, *run.start)
+  run.interval = Interval()
+
+
+def save_checkpoint(run: Run, info: hooks_lib.StepInfo) -> None:
+  check_finite(info.step, info.metrics, run.checkpointer)
+  run.checkpointer.save(info.step, run.state, run.train_input, run.budget.run_info())
+
+
+def save_samples(run: Run, info: hooks_lib.StepInfo) -> None:
+  run.evaluator.sample(run.state.params, info.step)
+
+
+def evaluate(run: Run, info: hooks_lib.StepInfo) -> None:
+  run.writer.write_scalars(info.step, run.evaluator.evaluate(run.state.params, info.step))
+
+
+HOOK_ACTIONS = {
+  'log': log_metrics,
+  'checkpoint': save_checkpoint,
+  'sample': save_samples,
+  'evaluate': evaluate,
+}
 
 
 def initial_params(init_from: str, model, config, vgg_params, shardings):
@@ -267,87 +457,6 @@ def initial_params(init_from: str, model, config, vgg_params, shardings):
     raise TrainingError(f'config.init_from: {e}') from e
   log.info('starting from the params of %s (step %d), fresh optimizer', init_from, step)
   return jax.device_put(params, shardings)
-
-
-def run_train_loop(
-  config,
-  state,
-  compile_for,
-  budget: Budget,
-  train_input,
-  vgg_params,
-  mesh,
-  ckpt,
-  writer,
-  stop,
-  evaluator: Evaluator,
-):
-  """Steps to the end of the schedule (or of the time budget); logs, checkpoints,
-  samples and evaluates along the way. `compile_for(schedule_steps)` gives the step."""
-  num_steps = budget.schedule_steps
-  step = int(state.step)
-  tc = config.train
-  if step >= num_steps:
-    return state
-  train_input = input_probe.ReadAhead(train_input)
-  loader = train_input.probe(
-    tc.get('input_probe_batches', 4), jax.process_count(), config.data.get('num_workers', 0)
-  )
-  if loader:
-    log.info('%s', loader.summary())
-  batch = to_global_batch(next(train_input), mesh)
-  budget.start()
-  step_fn, cost = compiled_step(compile_for(num_steps), (state, batch, vgg_params), config)
-  budget.compiled()
-  log.info('%s', cost.summary())
-  start_time, start_step = time.time(), step
-  pending = None  # (step, metrics) of the previous step: read one step late, no stall.
-  interval_start, interval_images, interval_metrics = time.time(), 0, []
-  while step < num_steps:
-    if batch is None:
-      batch = to_global_batch(next(train_input), mesh)
-    state, metrics = step_fn(state, batch, vgg_params)
-    batch = None
-    step += 1
-    interval_images += tc.batch_size
-    interval_metrics.append(metrics)
-    if pending is not None:
-      check_finite(*pending, ckpt)
-    pending = (step, metrics)
-    if fixed := budget.measure(step, start_step):
-      step_fn, num_steps = compile_for(fixed), fixed
-    out_of_time = budget.expired()
-    if out_of_time:
-      log.warning('time budget (train.max_seconds) spent at step %d: saving', step)
-    if step % tc.log_every == 0 or step == num_steps or out_of_time:
-      check_finite(step, metrics, ckpt)
-      scalars = interval_means(interval_metrics)
-      scalars['learning_rate'] = float(metrics['learning_rate'])
-      seconds = max(time.time() - interval_start, 1e-9)
-      scalars['images_per_s'] = interval_images / seconds
-      scalars.update(cost.rates(len(interval_metrics), seconds))
-      if loader:  # once, beside the first measured step rate
-        scalars['loader_images_per_s'] = loader.images_per_s
-        log.log(*loader.compare(scalars['images_per_s']))
-        loader = None
-      writer.write_scalars(step, scalars)
-      log_progress(step, num_steps, scalars, start_time, start_step)
-    if ckpt.should_save(step) or step == num_steps or stop.requested or out_of_time:
-      check_finite(step, metrics, ckpt)
-      ckpt.save(step, state, train_input, budget.run_info())
-    if tc.sample_every and (step % tc.sample_every == 0 or step == num_steps):
-      evaluator.sample(state.params, step)
-    if tc.eval_every and step % tc.eval_every == 0 and step != num_steps:
-      writer.write_scalars(step, evaluator.evaluate(state.params, step))
-    if step % tc.log_every == 0:
-      interval_start, interval_images, interval_metrics = time.time(), 0, []
-    if stop.requested:
-      log.warning('stopped at step %d on request; rerun the same command to resume', step)
-      break
-    if out_of_time:
-      break
-  ckpt.wait()
-  return state
 
 
 def compiled_step(step_fn, args, config):
