@@ -296,7 +296,7 @@ def test_bad_strength_and_mix_are_inference_errors(stylizer, contents, styles):
   din = stylizer.encode_images(styles[:2])
   with pytest.raises(infer.InferenceError, match='strength'):
     stylizer.with_strength(din, contents, 1.5)
-  with pytest.raises(infer.InferenceError, match='one weight per style'):
+  with pytest.raises(infer.InferenceError, match='one weight per signal'):
     infer.mix(din, [1.0])
   with pytest.raises(infer.InferenceError, match='not all zero'):
     infer.mix(din, [0.0, 0.0])

@@ -288,7 +288,9 @@ def mix(din, weights: Sequence[float]):
   """One signal's DIN params from a weighted mixture of the [S] signals in `din`."""
   num = core.num_signals(din)
   if len(weights) != num:
-    raise InferenceError(f'--mix needs one weight per style ({num}), got {len(weights)}')
+    raise InferenceError(
+      f'mix: {len(weights)} weights for {num} signals; give one weight per signal'
+    )
   parts = [jax.tree.map(lambda x, i=i: x[i], din) for i in range(num)]
   try:
     mixed = zmnet.mix_din_params(parts, list(weights))

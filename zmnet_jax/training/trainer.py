@@ -204,10 +204,10 @@ class Run:
   batch_shapes: dict
   checkpointer: checkpointing.Checkpointer
   resumed_at: int = 0  # the step the run started from (0: a fresh run)
-  budget: Budget = None
-  evaluator: Evaluator = None
-  writer: MetricsWriter = None
-  stop: StopRequest = dataclasses.field(default_factory=lambda: StopRequest())
+  budget: Budget | None = None  # these three: set by open_run once the state is restored
+  evaluator: Evaluator | None = None
+  writer: MetricsWriter | None = None
+  stop: StopRequest = dataclasses.field(default_factory=StopRequest)
   interval: Interval = dataclasses.field(default_factory=Interval)
   loader: input_probe.LoaderRate | None = None  # the input's own rate, logged once
   start: tuple[float, int] = (0.0, 0)  # (time, step) the loop started at: the ETA's base
