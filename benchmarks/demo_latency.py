@@ -43,7 +43,8 @@ import socket
 import statistics
 import sys
 import tempfile
-import time
+
+import timing
 
 from zmnet_jax import infer
 from zmnet_jax.app import browser, engine as engine_lib, server
@@ -79,15 +80,9 @@ def free_port() -> int:
     return s.getsockname()[1]
 
 
-def timed(fn) -> float:
-  start = time.perf_counter()
-  fn()
-  return time.perf_counter() - start
-
-
 def first_and_median(fn, repeats: int) -> dict:
-  first = timed(fn)
-  return {'first_s': first, 'median_s': statistics.median(timed(fn) for _ in range(repeats))}
+  first, times = timing.steady_times(fn, repeats)
+  return {'first_s': first, 'median_s': statistics.median(times)}
 
 
 def time_browser(url: str, content: str, style: str, repeats: int, screenshot: str | None):

@@ -33,11 +33,11 @@ import json
 import os
 import statistics
 import sys
-import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+import timing
 
 from zmnet_jax import configs, infer, sharding
 from zmnet_jax.infer import core
@@ -104,14 +104,7 @@ def fresh_stylizer(spec: str, dtype: str | None):
 
 def time_calls(fn, repeats: int) -> dict:
   """compile_s (first call minus a steady one) and the median steady call in ms."""
-  start = time.perf_counter()
-  jax.block_until_ready(fn())
-  first = time.perf_counter() - start
-  times = []
-  for _ in range(repeats):
-    start = time.perf_counter()
-    jax.block_until_ready(fn())
-    times.append(time.perf_counter() - start)
+  first, times = timing.steady_times(fn, repeats)
   median = statistics.median(times)
   return {
     'compile_s': max(first - median, 0.0),

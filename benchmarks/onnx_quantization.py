@@ -28,14 +28,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
-import time
 
 import numpy as np
 import onnxruntime
 from onnxruntime import quantization
+import timing
 
 from zmnet_jax.data import image_io, images
 from zmnet_jax.portable import bundle, onnx_graphs, runtime
@@ -59,13 +58,7 @@ class Calibration(quantization.CalibrationDataReader):
 
 
 def median_ms(session, inputs, repeats: int) -> float:
-  session.run(None, inputs)
-  times = []
-  for _ in range(repeats):
-    start = time.perf_counter()
-    session.run(None, inputs)
-    times.append(time.perf_counter() - start)
-  return 1000 * statistics.median(times)
+  return 1000 * timing.median_seconds(lambda: session.run(None, inputs), repeats)
 
 
 def main(argv=None) -> int:

@@ -40,13 +40,12 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 import numpy as np
+import timing
 
 from zmnet_jax import infer
 from zmnet_jax.data import embedded, image_io, images
@@ -86,16 +85,6 @@ def parse_args(argv):
   p.add_argument('--data', default=os.path.join(SHARED, 'data'), help='the shared data folder')
   p.add_argument('--out', help='write all results as JSON here')
   return p.parse_args(argv)
-
-
-def median_seconds(fn, repeats: int) -> float:
-  fn()  # compile / warm up
-  times = []
-  for _ in range(repeats):
-    start = time.perf_counter()
-    fn()
-    times.append(time.perf_counter() - start)
-  return statistics.median(times)
 
 
 def test_images(data: str, tmp: str) -> tuple[np.ndarray, str]:
@@ -154,8 +143,8 @@ def time_ours(stylizer, content_path, style_path, work_size, style_size, repeats
   din = stylizer.encode_images([image_io.load_image(style_path)], style_size)
   content = images.to_float(image_io.load_image(content_path))
   return {
-    'end_to_end': median_seconds(end_to_end, repeats),
-    'apply': median_seconds(
+    'end_to_end': timing.median_seconds(end_to_end, repeats),
+    'apply': timing.median_seconds(
       lambda: stylizer.stylize(content[None], din, work_size=work_size), repeats
     ),
   }

@@ -29,12 +29,11 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import statistics
 import sys
-import time
 
 import jax
 import numpy as np
+import timing
 
 from zmnet_jax import infer
 from zmnet_jax.data import eval_images, images
@@ -61,13 +60,7 @@ def parse_args(argv):
 def encode_seconds(stylizer, style: np.ndarray, repeats: int) -> float:
   """Median wall time of one compiled encoding of `style` (as the encoder reads it)."""
   inputs = stylizer.style_input(style, min(style.shape[:2]))
-  jax.block_until_ready(stylizer.encode_inputs(inputs))
-  times = []
-  for _ in range(repeats):
-    start = time.perf_counter()
-    jax.block_until_ready(stylizer.encode_inputs(inputs))
-    times.append(time.perf_counter() - start)
-  return statistics.median(times)
+  return timing.median_seconds(lambda: stylizer.encode_inputs(inputs), repeats)
 
 
 def pair_scores(lpips_params, ratio_params, outputs, contents, styles):

@@ -29,25 +29,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
-import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+import timing
 
 from zmnet_jax.models import zmnet
 
 
 def median_ms(fn, args, repeats: int) -> float:
   fn = jax.jit(fn)
-  jax.block_until_ready(fn(*args))
-  times = []
-  for _ in range(repeats):
-    start = time.perf_counter()
-    jax.block_until_ready(fn(*args))
-    times.append(time.perf_counter() - start)
-  return 1000 * statistics.median(times)
+  return 1000 * timing.median_seconds(lambda: fn(*args), repeats)
 
 
 def conv_flops(height: int, width: int, kernel: int, cin: int, cout: int) -> float:

@@ -31,11 +31,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
-import time
 
 import jax
+import timing
 
 from zmnet_jax import configs, sharding
 from zmnet_jax.models import model as model_lib
@@ -67,16 +66,6 @@ def variant_config(base: str, overrides: dict):
   return config
 
 
-def median_seconds(fn, repeats: int) -> float:
-  jax.block_until_ready(fn())
-  times = []
-  for _ in range(repeats):
-    start = time.perf_counter()
-    jax.block_until_ready(fn())
-    times.append(time.perf_counter() - start)
-  return statistics.median(times)
-
-
 def measure(config, repeats: int) -> dict:
   """Seconds per train step and per VGG-target pass of one config."""
   mesh = sharding.create_mesh(config.mesh)
@@ -99,8 +88,8 @@ def measure(config, repeats: int) -> dict:
     return metrics['loss']
 
   targets = jax.jit(lambda v, b: model.batch_features(v, b))
-  step_s = median_seconds(one_step, repeats)
-  targets_s = median_seconds(lambda: targets(vgg_params, data), repeats)
+  step_s = timing.median_seconds(one_step, repeats)
+  targets_s = timing.median_seconds(lambda: targets(vgg_params, data), repeats)
   return {
     'batch': batch,
     'size': config.data.content_size,
