@@ -16,6 +16,7 @@
 # Trains the release on an offline CUDA machine from a bundle (launch/device_bundle.py),
 # from the repository root, and leaves the exported model where the caller collects it:
 #   OUT=/path/out BUNDLE=.device_bundle SECONDS_BUDGET=420 launch/device_train.sh [--config.x=y ...]
+# (CONFIG=release_gpu:tiny runs the recipe at CPU size: the script's own smoke test.)
 # Writes $OUT/model.safetensors, $OUT/metrics.jsonl, $OUT/eval.json, $OUT/runs.jsonl and
 # $OUT/train.log. Python packages the machine lacks are installed from $BUNDLE/wheels, if
 # there, into /tmp/zmnet_site (nothing system-wide).
@@ -36,7 +37,8 @@ workdir="${WORKDIR:-/tmp/zmnet_run}"
 mkdir -p "$out"
 "$python" -c 'import jax; print("devices:", jax.devices())' 2>&1 | tee "$out/train.log"
 set +e
-"$python" -m zmnet_jax.train --config "release_gpu:$bundle" --workdir "$workdir" \
+"$python" -m zmnet_jax.train --config "${CONFIG:-release_gpu}" --config.bundle="$bundle" \
+  --workdir "$workdir" \
   --config.train.max_seconds="$budget" "$@" 2>&1 | tee -a "$out/train.log"
 status=${PIPESTATUS[0]}
 set -e

@@ -27,20 +27,6 @@ from zmnet_jax.data import packed
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED_DATA = os.path.join(REPO, '..', 'shared', 'data')
-TINY = [
-  '--config.dtype=float32',
-  '--config.data.num_workers=0',
-  '--config.train.batch_size=4',
-  '--config.data.content_size=64',
-  '--config.data.style_size=64',
-  '--config.data.resize_short_side=72',
-  '--config.data.style_resize_short_side=72',
-  '--config.eval.image_size=64',
-  '--config.eval.style_size=64',
-  '--config.eval.num_contents=2',
-  '--config.eval.num_styles=2',
-  '--config.train.log_every=5',
-]
 
 
 @pytest.mark.slow
@@ -83,9 +69,10 @@ def test_device_script_trains_in_a_budget_and_exports_a_loadable_model(tmp_path)
     SECONDS_BUDGET='15',  # stops after the first step even if compiling takes longer
     WORKDIR=str(tmp_path / 'run'),
     PYTHON=sys.executable,
+    CONFIG='release_gpu:tiny',  # the recipe at CPU size
   )
   result = subprocess.run(
-    ['launch/device_train.sh', *TINY],
+    ['launch/device_train.sh'],
     cwd=REPO,
     env=env,
     capture_output=True,

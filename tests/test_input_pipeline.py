@@ -259,6 +259,15 @@ CONFIGS = sorted(
 )
 
 
+@pytest.mark.parametrize('name', configs_pkg.NAMES)
+def test_every_config_takes_the_one_variant_syntax(name):
+  """NAME:tiny is the recipe at CPU size for every config; another variant is an error."""
+  config = configs_pkg.load(f'{name}:tiny')
+  assert config.data.content_size == 64 and config.train.batch_size == 4
+  with pytest.raises(ValueError, match="unknown config variant 'big'"):
+    configs_pkg.load(f'{name}:big')
+
+
 @pytest.mark.parametrize('name', CONFIGS)
 def test_every_config_passes_the_input_checks(name):
   """A recipe whose store side is under its resize side fails at its first step on the

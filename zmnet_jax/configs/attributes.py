@@ -46,21 +46,20 @@ EVAL_WORDS = (
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   """`arg` 'tiny' is the CPU smoke variant (small images, few steps)."""
   config = default.get_config(arg)
-  root = shared_data.DEFAULT_ROOT
-  shared_data.use_shared_data(config, root)
+  root = shared_data.use_shared_data(config)
   config.data.style_dir = config.data.style_val_dir = ''
   config.model.pnet.signal = 'vector'
   config.signals = ml_collections.ConfigDict()
   config.signals.embedder = 'wordllama'  # or a .json/.txt/.npz/.npy word-vector file
   config.signals.reduce_dim = 2  # the paper compresses word embeddings to 2-D; 0 keeps all
   config.signals.words = ml_collections.ConfigDict(
-    {'noon': f'{root}/attributes/noon', 'night': f'{root}/attributes/night'}
+    {'noon': root + '/attributes/noon', 'night': root + '/attributes/night'}
   )
   config.signals.references = ml_collections.ConfigDict(
     {
-      'noon': f'{root}/attributes/noon',
-      'night': f'{root}/attributes/night',
-      'dusk': f'{root}/attributes/dusk',
+      'noon': root + '/attributes/noon',
+      'night': root + '/attributes/night',
+      'dusk': root + '/attributes/dusk',
     }
   )
   config.signals.eval_words = EVAL_WORDS

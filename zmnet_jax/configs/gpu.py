@@ -24,9 +24,12 @@ from zmnet_jax.configs import default, shared_data
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-  default.check_variant(arg, variants=())
-  config = shared_data.get_config()
+  """`arg` 'tiny': the recipe's settings on shared_data:tiny (a CPU smoke run)."""
+  default.check_variant(arg)
+  config = shared_data.get_config(arg)
   config.dtype = 'bfloat16'
+  if arg == 'tiny':
+    return config
   config.train.batch_size = 32
   config.data.num_workers = 8
   return config

@@ -19,34 +19,40 @@ stays fast on CPUs), started from the shipped params, bfloat16, a large batch, t
 a bundle made by launch/device_bundle.py, and `train.max_seconds` of training. Run
 (see launch/README.md; `launch/device_train.sh` does all of it):
 
-  python -m zmnet_jax.train --config release_gpu:BUNDLE_DIR --workdir runs/gpu_release
+  python -m zmnet_jax.train --config release_gpu --config.bundle=BUNDLE_DIR \\
+      --workdir runs/gpu_release
+
+`--config.bundle` (default `.device_bundle`) is the folder the data paths are read from;
+`:tiny` is the recipe at CPU size (float32, 64 px crops, batch 4), for a smoke run.
 """
 
 import os
 
 import ml_collections
 
-from zmnet_jax.configs import release_cpu
+from zmnet_jax.configs import default, release_cpu
 
 SHIPPED = os.path.join(os.path.dirname(os.path.dirname(__file__)), 'pretrained', 'fast.safetensors')
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-  """`arg`: the bundle folder (default `.device_bundle`)."""
-  bundle = arg or '.device_bundle'
+  """`arg` 'tiny' is the CPU-sized variant; the bundle is `config.bundle`."""
+  default.check_variant(arg)
   config = release_cpu.get_config()
+  config.bundle = ml_collections.FieldReference('.device_bundle')
+  bundle = config.get_ref('bundle')  # the data paths follow --config.bundle
   config.dtype = 'bfloat16'
   config.init_from = SHIPPED
   config.data.update(
-    content_dir=f'{bundle}/content_train.npz',
-    style_dir=f'{bundle}/style_train.npz',
-    content_val_dir=f'{bundle}/content_val',
-    style_val_dir=f'{bundle}/style_val',
+    content_dir=bundle + '/content_train.npz',
+    style_dir=bundle + '/style_train.npz',
+    content_val_dir=bundle + '/content_val',
+    style_val_dir=bundle + '/style_val',
     data_dir='',
     store_short_side=512,  # as release_cpu: the bundle's 224 px styles are enlarged to 512
     num_workers=8,
   )
-  config.vgg.weights = f'{bundle}/vgg19_to_relu4_1.npz'
+  config.vgg.weights = bundle + '/vgg19_to_relu4_1.npz'
   config.optim.update(learning_rate=1e-3, warmup_steps=100)
   config.train.update(
     num_steps=100_000,
@@ -60,4 +66,16 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   )
   # Offline: no LPIPS / style-ratio VGGs there; evaluate the exported model afterwards.
   config.eval.update(num_contents=8, num_styles=8, image_size=512, style_size=256, at_end=False)
+  if arg == 'tiny':
+    shrink_for_cpu(config)
   return config
+
+
+def shrink_for_cpu(config: ml_collections.ConfigDict) -> None:
+  """The same model on 64 px crops, batch 4, float32, in-process input (a smoke run)."""
+  config.dtype = 'float32'
+  config.data.update(
+    num_workers=0, content_size=64, style_size=64, resize_short_side=72, style_resize_short_side=72
+  )
+  config.train.update(batch_size=4, log_every=5)
+  config.eval.update(image_size=64, style_size=64, num_contents=2, num_styles=2)

@@ -19,8 +19,9 @@ Validation stylizes content/val with the held-out paintings of style/val. Run (a
   python -m zmnet_jax.train --config shared_data --workdir runs/shared
   python -m zmnet_jax.train --config shared_data:tiny --workdir runs/tiny_shared   # CPU
 
-The folders are relative to the directory you run from; elsewhere set
---config.data.content_dir, style_dir, content_val_dir and style_val_dir.
+The four folders are under `--config.data.root` (default ../shared/data, relative to the
+directory you run from); each can also be set alone (--config.data.content_dir, style_dir,
+content_val_dir, style_val_dir).
 """
 
 import ml_collections
@@ -30,12 +31,17 @@ from zmnet_jax.configs import default
 DEFAULT_ROOT = '../shared/data'
 
 
-def use_shared_data(config: ml_collections.ConfigDict, root: str = DEFAULT_ROOT) -> None:
+def use_shared_data(config: ml_collections.ConfigDict) -> ml_collections.FieldReference:
+  """The data folders under `config.data.root`; returns that root's reference, so that
+  other paths under it follow `--config.data.root` too."""
   config.data.source = 'folders'
-  config.data.content_dir = f'{root}/content/train'
-  config.data.style_dir = f'{root}/style/train'
-  config.data.content_val_dir = f'{root}/content/val'
-  config.data.style_val_dir = f'{root}/style/val'
+  config.data.root = ml_collections.FieldReference(DEFAULT_ROOT)
+  root = config.data.get_ref('root')
+  config.data.content_dir = root + '/content/train'
+  config.data.style_dir = root + '/style/train'
+  config.data.content_val_dir = root + '/content/val'
+  config.data.style_val_dir = root + '/style/val'
+  return root
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:

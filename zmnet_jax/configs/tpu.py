@@ -23,9 +23,13 @@ from zmnet_jax.configs import default, shared_data
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-  default.check_variant(arg, variants=())
-  config = shared_data.get_config()
+  """`arg` 'tiny': the recipe's settings on shared_data:tiny, in one process (a CPU smoke
+  run; the slice's multi-host start is not part of it)."""
+  default.check_variant(arg)
+  config = shared_data.get_config(arg)
   config.dtype = 'bfloat16'
+  if arg == 'tiny':
+    return config
   config.distributed = True
   # From `python -m zmnet_jax.aot --config tpu --topology v5e:2x4 --find-batch`: 472 fits
   # a v5e-8 (14.1 of 16 GiB a chip), memory-bound at ~2,460 img/s; 384 keeps headroom

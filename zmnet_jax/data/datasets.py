@@ -68,7 +68,8 @@ def resolve_datasets(config: ml_collections.ConfigDict) -> DatasetFolders:
     if not path:
       raise ValueError(f'--config.{field} is not set (data.source is "folders"): give a folder')
     if not (os.path.isdir(path) or packed.is_packed(path)):
-      raise DataError(f'{path}: data folder not found (--config.{field})')
+      root = ', or --config.data.root for all' if config.data.get('root') else ''
+      raise DataError(f'{path}: data folder not found (--config.{field}{root})')
   return folders
 
 
