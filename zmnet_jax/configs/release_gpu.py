@@ -35,19 +35,27 @@ from zmnet_jax.configs import default, release_cpu
 SHIPPED = os.path.join(os.path.dirname(os.path.dirname(__file__)), 'pretrained', 'fast.safetensors')
 
 
+# The data fields and their names in a bundle (launch/device_bundle.py writes them).
+BUNDLE_FOLDERS = {
+  'content_dir': 'content_train.npz',
+  'style_dir': 'style_train.npz',
+  'content_val_dir': 'content_val',
+  'style_val_dir': 'style_val',
+}
+
+
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   """`arg` 'tiny' is the CPU-sized variant; the bundle is `config.bundle`."""
   default.check_variant(arg)
   config = release_cpu.get_config()
+  for field in ('root', *BUNDLE_FOLDERS):  # shared_data's, under data.root: replaced
+    del config.data[field]
   config.bundle = ml_collections.FieldReference('.device_bundle')
   bundle = config.get_ref('bundle')  # the data paths follow --config.bundle
   config.dtype = 'bfloat16'
   config.init_from = SHIPPED
+  config.data.update({field: bundle + f'/{name}' for field, name in BUNDLE_FOLDERS.items()})
   config.data.update(
-    content_dir=bundle + '/content_train.npz',
-    style_dir=bundle + '/style_train.npz',
-    content_val_dir=bundle + '/content_val',
-    style_val_dir=bundle + '/style_val',
     data_dir='',
     store_short_side=512,  # as release_cpu: the bundle's 224 px styles are enlarged to 512
     num_workers=8,

@@ -205,6 +205,11 @@ class InferenceFunctions:
       return jax.tree.map(jnp.asarray, tree)
     return jax.device_put(tree, sharding.replicated(self.mesh))
 
+  def place_signals(self, tree):
+    """(`tree` padded along the signal axis to a multiple of the devices and split over
+    'data', its signal count before the padding: what to cut the results back to)."""
+    return self.split(pad_signals(tree, self.num_devices)), num_signals(tree)
+
   def split(self, tree):
     """Places host signals (padded to a multiple of the devices) split over 'data'."""
     if self.mesh is None:

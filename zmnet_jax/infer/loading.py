@@ -119,13 +119,19 @@ class LoadedModel:
     return None if cfg is None else fast_encoder.FastEncoderConfig.from_config(cfg.to_dict())
 
 
+def load_params_file(path: str) -> tuple:
+  """`params_file.load(path)` (config, params, card, vocabulary), its errors as
+  InferenceError."""
+  try:
+    return params_file.load(path)
+  except params_file.ParamsFileError as e:
+    raise InferenceError(str(e)) from e
+
+
 def load_model(source: ModelSource, dtype: str | None = None) -> LoadedModel:
   """Builds the model of `source`'s config and reads its params into it."""
   if source.is_file:
-    try:
-      config_dict, params, card, vocab = params_file.load(source.params_path)
-    except params_file.ParamsFileError as e:
-      raise InferenceError(str(e)) from e
+    config_dict, params, card, vocab = load_params_file(source.params_path)
     config = ml_collections.ConfigDict(config_dict)
   else:
     config, card, vocab = read_config(source.config_path), {}, None
@@ -169,10 +175,7 @@ def load_vocabulary(source: ModelSource) -> vocabulary.SignalVocabulary | None:
   """The signal vocabulary saved with a word model (in its params file, or its workdir's
   `signal_vocabulary.json`); None for other models."""
   if source.is_file:
-    try:
-      vocab = params_file.load(source.params_path)[3]
-    except params_file.ParamsFileError as e:
-      raise InferenceError(str(e)) from e
+    vocab = load_params_file(source.params_path)[3]
     return None if vocab is None else vocabulary.SignalVocabulary.from_dict(vocab)
   return vocabulary.load_vocabulary(source.model_dir)
 
@@ -182,10 +185,7 @@ def read_params(source: ModelSource, abstract_params) -> tuple[dict, int]:
   fine-tuning); InferenceError naming the first array that does not fit."""
   if not source.is_file:
     return read_checkpoint_params(source, abstract_params)
-  try:
-    config, params, card, _ = params_file.load(source.params_path)
-  except params_file.ParamsFileError as e:
-    raise InferenceError(str(e)) from e
+  config, params, card, _ = load_params_file(source.params_path)
   # A fast style encoder was distilled for these params as they are, not for a new run.
   params, _ = split_fast_encoder(source.params_path, params, ml_collections.ConfigDict(config))
   check_file_params(source.params_path, params, abstract_params, 'this config')

@@ -38,6 +38,17 @@ from zmnet_jax.infer.loading import InferenceError
 from zmnet_jax.models import fast_encoder, model as model_lib, zmnet
 
 
+@dataclasses.dataclass(frozen=True)
+class StylizeOptions:
+  """How `Stylizer.stylize` runs: tiles and their statistics, colour, the working size."""
+
+  tile_size: int = 1024
+  stats_max_side: int = 1024
+  exact_stats: bool = False
+  preserve_colors: bool = False
+  work_size: int | None = None
+
+
 @dataclasses.dataclass
 class Stylizer:
   """A trained ZM-Net with its frozen VGG, ready to encode signals and stylize.
@@ -158,8 +169,7 @@ class Stylizer:
     """`fn(*params, signal)` on a signal batch padded to a multiple of the devices, cut
     back (`params`: default the model's and VGG's)."""
     params = (self.params, self.vgg_params) if params is None else params
-    count = core.num_signals(signal)
-    padded = self.functions.split(core.pad_signals(signal, self.functions.num_devices))
+    padded, count = self.functions.place_signals(signal)
     out = fn(*params, padded)
     return out if core.num_signals(out) == count else core.take_signals(out, slice(0, count))
 
@@ -183,79 +193,67 @@ class Stylizer:
 
   # --------------------------------------------------------------------------- images
 
-  def stylize(
-    self,
-    contents: np.ndarray,
-    din,
-    *,
-    tile_size: int = 1024,
-    stats_max_side: int = 1024,
-    exact_stats: bool = False,
-    preserve_colors: bool = False,
-    work_size: int | None = None,
-    stats=None,
-  ) -> np.ndarray:
+  def stylize(self, contents: np.ndarray, din, *, stats=None, **options) -> np.ndarray:
     """Contents [B, H, W, 3] in [0, 1] x DIN params [S] (or [S, B]) -> [S, B, H, W, 3].
 
-    Any H, W (reflect-padded to a multiple of 4 and cropped back). Images larger than
-    `tile_size` go through tiles (at least 4 x `tile_halo` pixels square) normalized
-    with whole-image statistics: those of one pass downscaled to at most
-    `stats_max_side`, or with `exact_stats` those of the full resolution, computed tile
-    by tile (4-8x slower; the output then equals an untiled pass). With `work_size`,
-    larger images are stylized at that long side and guided-upsampled (`guided`).
-    `stats` ({layer: (mean, var)}, leaves [S, B, C], e.g. from `statistics`) normalize
-    instead of the images' own (video uses them to hold statistics steady over frames).
+    Any H, W (reflect-padded to a multiple of 4 and cropped back). `options` are
+    `StylizeOptions` fields: images larger than `tile_size` go through tiles (at least 4 x
+    `tile_halo` pixels square) normalized with whole-image statistics, those of one pass
+    downscaled to at most `stats_max_side`, or with `exact_stats` those of the full
+    resolution, computed tile by tile (4-8x slower; the output then equals an untiled
+    pass); with `work_size`, larger images are stylized at that long side and
+    guided-upsampled (`guided`). `stats` ({layer: (mean, var)}, leaves [S, B, C], e.g.
+    from `statistics`) normalize instead of the images' own (video uses them to hold
+    statistics steady over frames).
     """
     contents = images.to_float(contents)
     if contents.ndim != 4 or contents.shape[-1] != 3:
       raise InferenceError(f'contents must be [B, H, W, 3], got {contents.shape}')
-    options = dict(
-      tile_size=tile_size,
-      stats_max_side=stats_max_side,
-      exact_stats=exact_stats,
-      preserve_colors=preserve_colors,
-    )
+    return self._stylize(contents, din, StylizeOptions(**options), stats)
+
+  def _stylize(self, contents: np.ndarray, din, options: StylizeOptions, stats) -> np.ndarray:
+    work_size = options.work_size
     if work_size and tiling.long_side_shape(*contents.shape[1:3], work_size):
+      at_full = dataclasses.replace(options, work_size=None, preserve_colors=False)
       return guided.at_work_size(
         contents,
         work_size,
-        preserve_colors,
-        lambda small: self.stylize(
-          small,
-          din,
-          tile_size=tile_size,
-          stats_max_side=stats_max_side,
-          exact_stats=exact_stats,
-          stats=stats,
-        ),
+        options.preserve_colors,
+        lambda small: self._stylize(small, din, at_full, stats),
       )
     if jax.tree.leaves(din)[0].ndim == 3:  # Per-content parameters: one content at a time.
+      pick = lambda tree, i: None if tree is None else jax.tree.map(lambda x: x[:, i], tree)
       outs = [
-        self.stylize(
-          contents[i : i + 1],
-          jax.tree.map(lambda x, i=i: x[:, i], din),
-          stats=None if stats is None else jax.tree.map(lambda x, i=i: x[:, i : i + 1], stats),
-          **options,
-        )
+        self._stylize(contents[i : i + 1], pick(din, i), options, pick(stats, slice(i, i + 1)))
         for i in range(contents.shape[0])
       ]
       return np.concatenate(outs, axis=1)
-    count = core.num_signals(din)
-    din = self.functions.split(core.pad_signals(din, self.functions.num_devices))
+    return self._stylize_batch(contents, din, options, stats)
+
+  def _stylize_batch(self, contents: np.ndarray, din, options: StylizeOptions, stats):
+    """`stylize` for DIN params [S] shared by all contents, at full resolution."""
+    din, count = self.functions.place_signals(din)
     if stats is not None:
-      stats = self.functions.split(core.pad_signals(stats, self.functions.num_devices))
+      stats, _ = self.functions.place_signals(stats)
     padded, (h, w) = tiling.pad_to_stride(contents)
-    if max(padded.shape[1:3]) <= tile_size:
+    if max(padded.shape[1:3]) <= options.tile_size:
       if stats is None:
         out = np.asarray(self.functions.transform(self.params, padded, din))
       else:
         out = np.asarray(self.functions.transform_with_stats(self.params, padded, din, stats))
     else:
       out = tiling.stylize_tiled(
-        self.functions, self.params, padded, din, tile_size, stats_max_side, exact_stats, stats
+        self.functions,
+        self.params,
+        padded,
+        din,
+        options.tile_size,
+        options.stats_max_side,
+        options.exact_stats,
+        stats,
       )
     out = out[:count, :, :h, :w]
-    if preserve_colors:
+    if options.preserve_colors:
       out = color.preserve_color(contents[None], out)
     return out
 
@@ -267,8 +265,7 @@ class Stylizer:
     contents = images.to_float(contents)
     if max_side:
       contents = tiling.downscale(contents, max_side)
-    count = core.num_signals(din)
-    din = self.functions.split(core.pad_signals(din, self.functions.num_devices))
+    din, count = self.functions.place_signals(din)
     padded, _ = tiling.pad_to_stride(contents)
     stats = self.functions.statistics(self.params, self.functions.replicate(padded), din)
     return jax.tree.map(lambda x: np.asarray(x)[:count], stats)
@@ -278,8 +275,7 @@ class Stylizer:
     one image, under DIN params [S]: numpy leaves [S, 1, C] (`tiling.pooled_statistics`;
     one pass up to each DIN layer)."""
     frames = [tiling.pad_to_stride(images.to_float(c)[None])[0] for c in contents]
-    count = core.num_signals(din)
-    din = self.functions.split(core.pad_signals(din, self.functions.num_devices))
+    din, count = self.functions.place_signals(din)
     stats = tiling.pooled_statistics(self.functions, self.params, frames, din)
     return jax.tree.map(lambda x: np.asarray(x)[:count], stats)
 
