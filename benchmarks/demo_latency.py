@@ -44,10 +44,11 @@ import statistics
 import sys
 import tempfile
 
+import browser
 import timing
 
 from zmnet_jax import infer
-from zmnet_jax.app import browser, engine as engine_lib, server
+from zmnet_jax.app import engine as engine_lib, server
 from zmnet_jax.data import image_io
 
 SHARED = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), '..', 'shared')

@@ -35,8 +35,9 @@ import numpy as np
 from PIL import Image
 import pytest
 
+from benchmarks import browser  # test and benchmark support, outside the package
 from zmnet_jax import infer
-from zmnet_jax.app import browser, engine as engine_lib
+from zmnet_jax.app import engine as engine_lib
 from zmnet_jax.data import image_io, images
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

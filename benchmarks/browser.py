@@ -12,8 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The page driven in headless Chromium (Selenium): for the tests, the latency benchmark
-and the screenshot in docs/web_app.md. Needs Debian's `chromium` and `chromium-driver` (nothing is
+"""The web app's page driven in headless Chromium (Selenium): for tests/test_demo.py, the
+latency benchmark and the screenshot in docs/web_app.md; support, so outside the package. Needs Debian's `chromium` and `chromium-driver` (nothing is
 downloaded at run time) and selenium (the [test] extra)."""
 
 from __future__ import annotations
