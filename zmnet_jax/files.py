@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 import contextlib
+import fcntl
 import json
 import os
 from pathlib import Path
@@ -59,9 +60,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
   path = Path(path)
   with naming_output(path):
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-      dir=path.parent, prefix=f'.{path.stem}.', suffix=f'.tmp{path.suffix}'
-    )
+    prefix, suffix = temporary_affixes(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=prefix, suffix=suffix)
     os.close(fd)
   try:
     with naming_output(path, tmp):
@@ -195,20 +195,18 @@ def check_new_file(
   check_writable(path)
 
 
-# The name `atomic_path` gives a temporary beside `{stem}{suffix}` (mkstemp's 8 characters).
-TEMPORARY = '.{stem}.[a-z0-9_]{{8}}.tmp{suffix}'
 STALE_SECONDS = 10.0  # untouched this long and unlocked: no run writes it
+
+
+def temporary_affixes(path: Path) -> tuple[str, str]:
+  """(prefix, suffix) of the temporaries `atomic_path` makes beside `path`."""
+  return f'.{path.stem}.', f'.tmp{path.suffix}'
 
 
 @contextlib.contextmanager
 def locked_file(path: str) -> Iterator[None]:
   """Holds an exclusive lock on the file `path` (the kernel drops it when the process dies,
   however it dies), telling `remove_stale_temporaries` of other runs that it is in use."""
-  try:
-    import fcntl
-  except ImportError:  # no flock (Windows): temporaries are reported, not removed
-    yield
-    return
   with open(path, 'rb') as f:
     fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
     yield
@@ -222,29 +220,22 @@ def remove_stale_temporaries(out: str) -> tuple[list[str], list[str]]:
   one that is locked is left alone (a run writing it now).
   """
   out_path = Path(out)
-  pattern = re.compile(
-    TEMPORARY.format(stem=re.escape(out_path.stem), suffix=re.escape(out_path.suffix))
-  )
-  folder = out_path.parent
+  prefix, suffix = temporary_affixes(out_path)
+  pattern = re.compile(re.escape(prefix) + '[a-z0-9_]{8}' + re.escape(suffix))  # mkstemp's 8
   try:
-    names = sorted(n for n in os.listdir(folder) if pattern.fullmatch(n))
+    names = sorted(n for n in os.listdir(out_path.parent) if pattern.fullmatch(n))
   except OSError:
     return [], []
-  try:
-    import fcntl
-  except ImportError:
-    fcntl = None
   now, removed, kept = time.time(), [], []
   for name in names:
-    path = str(folder / name)
+    path = str(out_path.parent / name)
     try:
       with open(path, 'rb') as f:
-        if fcntl is not None:
-          try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-          except OSError:  # locked: a live run writes it
-            continue
-        if fcntl is None or now - os.fstat(f.fileno()).st_mtime < STALE_SECONDS:
+        try:
+          fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # locked: a live run writes it
+          continue
+        if now - os.fstat(f.fileno()).st_mtime < STALE_SECONDS:
           kept.append(path)
           continue
         os.unlink(path)  # under the lock: no run can take it meanwhile
