@@ -26,7 +26,7 @@ import urllib.request
 
 import numpy as np
 
-from zmnet_jax.data import image_io
+from zmnet_jax.data import image_files
 
 RESULT_LINE = re.compile(r'\(result (\d+)\)')  # how `engine.Result.summary` ends
 # In the page: optionally click Stylize, then resolve with the milliseconds until the status
@@ -130,7 +130,7 @@ class PageDriver:
   def result_image(self) -> np.ndarray:
     """The shown result, downloaded as served (uint8 [H, W, 3])."""
     with urllib.request.urlopen(self.result_src()) as response:
-      return image_io.decode_image_bytes(response.read(), 'the result')
+      return image_files.decode_image_bytes(response.read(), 'the result')
 
   def status(self) -> str:
     return self._find('#status').text

@@ -49,7 +49,7 @@ import timing
 
 from zmnet_jax import infer
 from zmnet_jax.app import engine as engine_lib, server
-from zmnet_jax.data import image_io
+from zmnet_jax.data import image_files
 
 SHARED = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), '..', 'shared')
 
@@ -71,7 +71,7 @@ def test_images(data: str) -> tuple[str, str]:
   """(a held-out photo, a held-out painting): paths; the embedded samples without data."""
   contents, styles = os.path.join(data, 'content', 'val'), os.path.join(data, 'style', 'val')
   if os.path.isdir(contents) and os.path.isdir(styles):
-    return image_io.list_images(contents)[0], image_io.list_images(styles)[0]
+    return image_files.list_images(contents)[0], image_files.list_images(styles)[0]
   return engine_lib.example_images('content')[0], engine_lib.example_images('style')[0]
 
 

@@ -36,7 +36,7 @@ import onnxruntime
 from onnxruntime import quantization
 import timing
 
-from zmnet_jax.data import image_io, images
+from zmnet_jax.data import image_arrays, image_files
 from zmnet_jax.portable import bundle, onnx_graphs, runtime
 
 SHARED = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), '..', 'shared')
@@ -70,10 +70,12 @@ def main(argv=None) -> int:
   p.add_argument('--repeats', type=int, default=5)
   args = p.parse_args(argv)
   stylizer = runtime.OnnxStylizer.load(args.model, args.threads)
-  styles = image_io.list_images(os.path.join(args.data, 'style', 'val'))[:4]
-  photos = image_io.list_images(os.path.join(args.data, 'content', 'val'))[:4]
-  dins = [stylizer.encode_images([image_io.load_image(s)]) for s in styles]
-  contents = [images.square(images.to_float(image_io.load_image(c)), 256)[None] for c in photos]
+  styles = image_files.list_images(os.path.join(args.data, 'style', 'val'))[:4]
+  photos = image_files.list_images(os.path.join(args.data, 'content', 'val'))[:4]
+  dins = [stylizer.encode_images([image_files.load_image(s)]) for s in styles]
+  contents = [
+    image_arrays.square(image_arrays.to_float(image_files.load_image(c)), 256)[None] for c in photos
+  ]
   source = os.path.join(stylizer.bundle, bundle.TRANSFORMER_FILE)
   with tempfile.TemporaryDirectory() as tmp:
     quantized = os.path.join(tmp, 'transformer_int8.onnx')
@@ -91,7 +93,9 @@ def main(argv=None) -> int:
       name: onnxruntime.InferenceSession(path, options)
       for name, path in (('float32', source), ('int8', quantized))
     }
-    photo = images.square(images.to_float(image_io.load_image(photos[0])), args.size)[None]
+    photo = image_arrays.square(
+      image_arrays.to_float(image_files.load_image(photos[0])), args.size
+    )[None]
     inputs = feeds(stylizer, photo, dins[1])
     outputs = {}
     for name, session in sessions.items():

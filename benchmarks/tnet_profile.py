@@ -35,7 +35,7 @@ import jax.numpy as jnp
 import numpy as np
 import timing
 
-from zmnet_jax.models import zmnet
+from zmnet_jax.models import convs, zmnet
 
 
 def median_ms(fn, args, repeats: int) -> float:
@@ -55,11 +55,11 @@ def stages(config: zmnet.TNetConfig, size: int):
 
   def conv(name, cin, cout, k, stride, hw):
     out = hw // stride
-    module = zmnet.ReflectConv(cout, k, stride, fast)
+    module = convs.ReflectConv(cout, k, stride, fast)
     return (name, module, (1, hw, hw, cin), conv_flops(out, out, k, cin, cout))
 
   def up(name, cin, cout, hw):
-    module = zmnet.UpsampleConv(cout) if fast else UpsampleThenConv(cout)
+    module = convs.UpsampleConv(cout) if fast else UpsampleThenConv(cout)
     return (name, module, (1, hw, hw, cin), conv_flops(2 * hw, 2 * hw, 3, cin, cout))
 
   blocks = config.num_residual_blocks
@@ -81,14 +81,14 @@ def stages(config: zmnet.TNetConfig, size: int):
 
 
 class UpsampleThenConv(zmnet.nn.Module):
-  """The plain form of `zmnet.UpsampleConv`: upsample, then a reflect-padded conv."""
+  """The plain form of `convs.UpsampleConv`: upsample, then a reflect-padded conv."""
 
   features: int
 
   @zmnet.nn.compact
   def __call__(self, x):
-    return zmnet.ReflectConv(self.features, 3, fast=False, name='conv')(
-      zmnet.upsample_nearest(x, 2)
+    return convs.ReflectConv(self.features, 3, fast=False, name='conv')(
+      convs.upsample_nearest(x, 2)
     )
 
 

@@ -42,7 +42,7 @@ import numpy as np
 from PIL import Image
 
 from zmnet_jax import infer
-from zmnet_jax.data import image_io
+from zmnet_jax.data import image_files
 from zmnet_jax.evaluation import flicker, metrics
 from zmnet_jax.video import io as video_io, pipeline
 
@@ -87,17 +87,17 @@ def stylize_frames(stylizer, frames, din, mode, fps):
 
 def stability(args, stylizer, ratio_params):
   """{mode: {measure: mean over photos x styles}} on known-motion clips."""
-  photos = spread(image_io.list_images(args.contents), args.photos)
-  styles = spread(image_io.list_images(args.styles), args.num_styles)
+  photos = spread(image_files.list_images(args.contents), args.photos)
+  styles = spread(image_files.list_images(args.styles), args.num_styles)
   rows = {mode: [] for mode in MODES}
   for photo_path in photos:
     clip = flicker.known_motion_clip(
-      image_io.load_image(photo_path), args.frames, (args.height, args.width)
+      image_files.load_image(photo_path), args.frames, (args.height, args.width)
     )
     frames = (clip.frames * 255 + 0.5).astype(np.uint8)
     light = flicker.lighting_pairs(clip)
     for style_path in styles:
-      style = image_io.load_image(style_path)
+      style = image_files.load_image(style_path)
       din = stylizer.encode_images([style])
       square = np.asarray(Image.fromarray(style).resize((256, 256)), np.float32)[None] / 255
       for mode in MODES:
@@ -139,7 +139,7 @@ def speed(args, stylizer, style):
   """{size: {mode: frames/s end to end}} for 512 px and 1080p synthetic clips: each mode
   first runs a 4-frame clip of the same size (compiles), then the timed --speed-frames."""
   din = stylizer.encode_images([style])
-  photo = image_io.load_image(spread(image_io.list_images(args.contents), 1)[0])
+  photo = image_files.load_image(spread(image_files.list_images(args.contents), 1)[0])
   signal = pipeline.Signal.constant(din)
   results = {}
   with tempfile.TemporaryDirectory() as tmp:
@@ -214,7 +214,7 @@ def main(argv=None) -> int:
   if 'stability' in parts:
     result['stability'] = stability(args, stylizer, metrics.load_style_ratio())
     print(json.dumps(result['stability'], indent=1))
-  style = image_io.load_image(spread(image_io.list_images(args.styles), 1)[0])
+  style = image_files.load_image(spread(image_files.list_images(args.styles), 1)[0])
   if 'speed' in parts:
     result['frames_per_s'] = speed(args, stylizer, style)
   if args.real and 'real' in parts:

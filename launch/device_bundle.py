@@ -36,7 +36,7 @@ import sys
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from zmnet_jax.data import image_io, images, packed  # noqa: E402
+from zmnet_jax.data import image_arrays, image_files, packed  # noqa: E402
 from zmnet_jax.models import vgg_weights  # noqa: E402
 
 WHEELS = (
@@ -87,12 +87,12 @@ def parse_args(argv):
 def copy_val(folder: str, out: str, count: int, size: int) -> None:
   """The first `count` images (what the evaluation reads), short side `size`, as JPEG."""
   os.makedirs(out, exist_ok=True)
-  for path in image_io.list_images(folder)[:count]:
-    image = image_io.load_image(path)
+  for path in image_files.list_images(folder)[:count]:
+    image = image_files.load_image(path)
     if min(image.shape[:2]) > size:
-      image = images.resize_short_side(image, size)
+      image = image_arrays.resize_short_side(image, size)
     name = os.path.splitext(os.path.relpath(path, folder).replace(os.sep, '__'))[0] + '.jpg'
-    image_io.save_image(os.path.join(out, name), image, quality=90)
+    image_files.save_image(os.path.join(out, name), image, quality=90)
 
 
 def write_vgg(out: str) -> None:

@@ -38,7 +38,7 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..'))
 from zmnet_jax import infer, sharding
 from zmnet_jax.configs import default
-from zmnet_jax.data import eval_images, images
+from zmnet_jax.data import eval_sets, image_arrays
 from zmnet_jax.evaluation import held_out as evaluation, metrics
 from zmnet_jax.models import model as model_lib
 from zmnet_jax.training import state as train_state, trainer
@@ -57,7 +57,9 @@ def chunk_shardings(stylizer, contents, styles, lpips_params, mesh) -> dict:
     stylizer.model, stylizer.params, stylizer.vgg_params, mesh, lpips_params
   )
   placed = nets.functions.replicate(contents)
-  padded = images.pad_with_last(styles, evaluation.chunk_size(8, len(styles), nets.num_devices))
+  padded = image_arrays.pad_with_last(
+    styles, evaluation.chunk_size(8, len(styles), nets.num_devices)
+  )
   din, outputs = evaluation.stylize_chunk(nets, placed, padded)
   scores = evaluation.score_chunk(nets, outputs, placed, padded)
   gamma = jax.tree.leaves(din)[0]
@@ -140,8 +142,8 @@ def train_report() -> dict:
 def evaluate_report(workdir: str, content_dir: str, style_dir: str) -> dict:
   """A chunk's shardings and a whole held-out evaluation on 8 devices vs 1."""
   stylizer = infer.Stylizer.load(workdir)
-  content_names, contents = eval_images.load_eval_images(content_dir, SIZE)
-  style_names, styles = eval_images.load_eval_images(style_dir, SIZE, limit=NUM_STYLES)
+  content_names, contents = eval_sets.load_eval_images(content_dir, SIZE)
+  style_names, styles = eval_sets.load_eval_images(style_dir, SIZE, limit=NUM_STYLES)
   held_out = evaluation.HeldOutSet(content_names, contents, style_names, styles)
   lpips_params = metrics.load_lpips()
   mesh = sharding.create_mesh([('data', -1)])

@@ -25,8 +25,8 @@ import pytest
 from zmnet_jax import infer
 from zmnet_jax.cli import animate, stylize
 from zmnet_jax.configs import attributes as attributes_config
-from zmnet_jax.data import eval_images, word_input
-from zmnet_jax.signals import embedders, vocabulary
+from zmnet_jax.data import eval_sets, word_input
+from zmnet_jax.words import embedders, vocabulary
 
 from conftest import word_config
 
@@ -63,7 +63,7 @@ def test_vocabulary_round_trips_through_the_model_folder(trained_word_workdir):
 def test_word_model_stylizes_unseen_words_and_mixtures(trained_word_workdir, word_folders):
   stylizer = infer.Stylizer.load(trained_word_workdir)
   vocab = vocabulary.load_vocabulary(trained_word_workdir)
-  contents = eval_images.load_eval_images(word_folders['content_val'], 32)[1]
+  contents = eval_sets.load_eval_images(word_folders['content_val'], 32)[1]
   din = stylizer.encode_vectors(vocab.signals(['noon', 'night', 'morning']))
   out = stylizer.stylize(contents, din)
   assert out.shape == (3, len(contents), 32, 32, 3)

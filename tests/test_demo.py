@@ -38,7 +38,7 @@ import pytest
 from benchmarks import browser  # test and benchmark support, outside the package
 from zmnet_jax import infer
 from zmnet_jax.app import engine as engine_lib
-from zmnet_jax.data import image_io, images
+from zmnet_jax.data import image_arrays, image_files
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ARTIFACTS = os.environ.get('ZMNET_JAX_TEST_ARTIFACTS') or os.path.join(REPO, 'test-artifacts')
@@ -49,16 +49,16 @@ def photos(tmp_path_factory):
   """A content photo (300x200), two styles, a non-image named .png, an oversized PNG."""
   root = tmp_path_factory.mktemp('uploads')
   content_val = os.path.dirname(engine_lib.example_images('content')[0])
-  chelsea = image_io.load_image(os.path.join(content_val, 'chelsea.png'))
+  chelsea = image_files.load_image(os.path.join(content_val, 'chelsea.png'))
   paths = {}
   for name, image in {
-    'cat': images.resize_short_side(chelsea, 200)[:, :300],
-    'gravel': image_io.load_image(engine_lib.example_images('style')[0]),
+    'cat': image_arrays.resize_short_side(chelsea, 200)[:, :300],
+    'gravel': image_files.load_image(engine_lib.example_images('style')[0]),
     'stripes': np.kron(np.indices((8, 8)).sum(0) % 2, np.ones((16, 16)))[..., None]
     * np.array([230, 40, 20])[None, None],
   }.items():
     paths[name] = str(root / f'{name}.png')
-    image_io.save_image(paths[name], image.astype(np.uint8))
+    image_files.save_image(paths[name], image.astype(np.uint8))
   paths['text'] = str(root / 'notes.png')
   (root / 'notes.png').write_text('not an image, whatever the name says\n')
   paths['huge'] = str(root / 'huge.png')
@@ -79,7 +79,7 @@ def engine(shipped, tmp_path_factory):
 def run(engine, photos, **request):
   request.setdefault('styles', (photos['gravel'],))
   result = engine.run(engine_lib.Request(photos['cat'], **request))
-  return image_io.load_image(result.path), result
+  return image_files.load_image(result.path), result
 
 
 # ----------------------------------------------------------------------------- engine
@@ -90,7 +90,7 @@ def test_result_is_a_stylized_png_at_the_chosen_size(engine, photos):
   assert out.shape == (128, 192, 3) and result.shape == (128, 192)
   assert os.path.basename(result.path) == 'cat__gravel.png'
   assert result.summary.startswith('cat__gravel.png: 192x128, ')
-  cat = images.resize_short_side(image_io.load_image(photos['cat']), 128)
+  cat = image_arrays.resize_short_side(image_files.load_image(photos['cat']), 128)
   assert np.abs(out.astype(float) - cat).mean() > 10  # stylized, not the photo
   as_uploaded, _ = run(engine, photos, size=None)
   assert as_uploaded.shape == (200, 300, 3)
@@ -111,12 +111,14 @@ def test_mix_slides_from_the_first_style_to_the_second(engine, photos):
 
 
 def test_strength_and_colour_follow_the_stylizer(engine, shipped, photos):
-  cat = images.to_float(images.resize_short_side(image_io.load_image(photos['cat']), 64))[None]
-  gravel = image_io.load_image(photos['gravel'])
+  cat = image_arrays.to_float(
+    image_arrays.resize_short_side(image_files.load_image(photos['cat']), 64)
+  )[None]
+  gravel = image_files.load_image(photos['gravel'])
   din = shipped.with_strength(shipped.encode_images([gravel]), cat, 0.3)
   want = shipped.stylize(cat, din, preserve_colors=True)[0, 0]
   out, _ = run(engine, photos, strength=0.3, preserve_color=True, size=64)
-  assert np.abs(out.astype(float) - image_io.to_uint8(want)).max() <= 1
+  assert np.abs(out.astype(float) - image_files.to_uint8(want)).max() <= 1
 
 
 def test_moving_a_slider_reencodes_nothing(engine, photos, monkeypatch, tmp_path):
@@ -128,7 +130,9 @@ def test_moving_a_slider_reencodes_nothing(engine, photos, monkeypatch, tmp_path
     run(engine, photos, size=64, strength=strength)
   assert calls == []
   new_style = str(tmp_path / 'noise.png')
-  image_io.save_image(new_style, np.random.default_rng(0).integers(0, 255, (64, 64, 3), np.uint8))
+  image_files.save_image(
+    new_style, np.random.default_rng(0).integers(0, 255, (64, 64, 3), np.uint8)
+  )
   run(engine, photos, size=64, styles=(new_style,))
   assert calls == [1]
 
@@ -160,7 +164,7 @@ def test_a_word_model_takes_text(trained_word_workdir, photos, tmp_path):
   request = engine_lib.Request(photos['cat'], text='0.5 noon + 0.5  night', size=32)
   result = words.run(request)
   assert os.path.basename(result.path) == 'cat__0.5_noon_+_0.5_night.png'
-  assert image_io.load_image(result.path).shape == (32, 48, 3)
+  assert image_files.load_image(result.path).shape == (32, 48, 3)
   with pytest.raises(engine_lib.RequestError, match='type a word'):
     words.run(engine_lib.Request(photos['cat'], text=' '))
   with pytest.raises(engine_lib.RequestError, match='needs an image-signal model'):
@@ -220,12 +224,12 @@ def test_the_api_stylizes_and_reports_bad_uploads(server, photos):
   client_lib = pytest.importorskip('gradio_client')
   client = client_lib.Client(server, verbose=False)
   path, status = predict(client_lib, client, photos['cat'], photos['gravel'], size='64')
-  assert image_io.load_image(path).shape == (64, 96, 3)
+  assert image_files.load_image(path).shape == (64, 96, 3)
   assert status.startswith('cat__gravel.png: 96x64, ')
   with pytest.raises(Exception, match='content image notes.png: not a recognized image file'):
     predict(client_lib, client, photos['text'], photos['gravel'])
   path, _ = predict(client_lib, client, photos['cat'], photos['stripes'], size='32')
-  assert image_io.load_image(path).shape == (32, 48, 3)
+  assert image_files.load_image(path).shape == (32, 48, 3)
 
 
 def test_requests_queue_instead_of_running_side_by_side(server, engine, photos, monkeypatch):
@@ -251,7 +255,7 @@ def test_requests_queue_instead_of_running_side_by_side(server, engine, photos, 
     )
     for style, size in (('gravel', '96'), ('stripes', '80'), ('gravel', '72'))
   ]
-  shapes = [image_io.load_image(job.result(timeout=300)[0]).shape[:2] for job in jobs]
+  shapes = [image_files.load_image(job.result(timeout=300)[0]).shape[:2] for job in jobs]
   assert shapes == [(96, 144), (80, 120), (72, 108)]
   spans.sort()
   assert len(spans) == 3
@@ -261,7 +265,7 @@ def test_requests_queue_instead_of_running_side_by_side(server, engine, photos, 
 def test_an_upload_over_the_size_limit_is_refused(server, photos, tmp_path):
   client_lib = pytest.importorskip('gradio_client')
   big = str(tmp_path / 'noise.png')  # 1.2 MB; the test server takes at most 1 MB
-  image_io.save_image(big, np.random.default_rng(0).integers(0, 255, (640, 640, 3), np.uint8))
+  image_files.save_image(big, np.random.default_rng(0).integers(0, 255, (640, 640, 3), np.uint8))
   client = client_lib.Client(server, verbose=False)
   with pytest.raises(Exception, match='(?i)file.*(size|large)'):
     predict(client_lib, client, big, photos['gravel'])
@@ -438,7 +442,7 @@ def test_the_page_stylizes_in_a_browser(server, page_driver, photos):
   assert page_driver.status().startswith('cat__gravel.png: 768x512, ')
   out = page_driver.result_image()
   assert out.shape == (512, 768, 3)
-  cat = images.resize_short_side(image_io.load_image(photos['cat']), 512)
+  cat = image_arrays.resize_short_side(image_files.load_image(photos['cat']), 512)
   assert np.abs(out.astype(float) - cat).mean() > 10
   warm = page_driver.press()
   page_driver.screenshot(os.path.join(ARTIFACTS, 'demo_page.png'))

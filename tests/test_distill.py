@@ -23,8 +23,8 @@ import pytest
 
 from zmnet_jax import infer, params_file
 from zmnet_jax.cli import distill as distill_cli, evaluate as evaluate_cli, stylize as stylize_cli
-from zmnet_jax.data import embedded, image_io
-from zmnet_jax.infer import signals
+from zmnet_jax.data import embedded, image_files
+from zmnet_jax.infer import signal_inputs
 from zmnet_jax.models import fast_encoder
 from zmnet_jax.training import distill
 
@@ -63,7 +63,7 @@ def test_the_fast_encoder_learns_the_teachers_din_parameters(distilled, styles):
   assert fast.style_encoder == 'fast' and teacher.style_encoder == 'vgg'
   assert report['styles'] == 12 and report['steps'] == 150 and report['teacher_style_size'] == 64
   assert fast.card['fast_encoder'] == report
-  pictures = [image_io.load_image(p) for p in image_io.list_images(styles)]
+  pictures = [image_files.load_image(p) for p in image_files.list_images(styles)]
   want = teacher.encode_images(pictures)
   got = fast.encode_images(pictures)
   # Per style, the fast DIN parameters are nearer the teacher's than the teacher's mean
@@ -157,7 +157,7 @@ def test_a_model_without_a_fast_encoder_says_how_to_make_one(trained_workdir, tm
   with pytest.raises(infer.InferenceError, match='must be one of vgg, fast'):
     infer.Stylizer.load(teacher, style_encoder='small')
   content = tmp_path / 'c.png'
-  image_io.save_image(content, np.zeros((32, 32, 3), np.uint8))
+  image_files.save_image(content, np.zeros((32, 32, 3), np.uint8))
   argv = ['--model', teacher, '--content', content, '--style', content, '--out', tmp_path / 'o.png']
   assert stylize_cli.main([str(a) for a in [*argv, '--style-encoder', 'fast']]) == 1
   assert 'has no fast style encoder' in capsys.readouterr().err
@@ -182,11 +182,11 @@ def test_damaged_fast_encoder_arrays_are_refused(distilled, tmp_path):
 def test_fast_style_array_is_the_central_square():
   style = np.zeros((40, 80, 3), np.uint8)
   style[:, 20:60] = 255  # the central 40 x 40
-  square = signals.fast_style_array(style, 40)
+  square = signal_inputs.fast_style_array(style, 40)
   assert square.shape == (1, 40, 40, 3) and square.min() == 1.0
-  assert signals.fast_style_array(style, 16).shape == (1, 16, 16, 3)
+  assert signal_inputs.fast_style_array(style, 16).shape == (1, 16, 16, 3)
   with pytest.raises(infer.InferenceError, match='my.png: expected an image'):
-    signals.fast_style_array(np.zeros((4, 4)), 16, 'my.png')
+    signal_inputs.fast_style_array(np.zeros((4, 4)), 16, 'my.png')
 
 
 def test_the_onnx_bundle_carries_the_fast_encoder(distilled, tmp_path, capsys):
@@ -205,13 +205,13 @@ def test_the_onnx_bundle_carries_the_fast_encoder(distilled, tmp_path, capsys):
   with pytest.raises(infer.InferenceError, match='has no fast style encoder'):
     runtime.OnnxStylizer.load(distilled[0], style_encoder='fast')
   content = tmp_path / 'c.png'
-  image_io.save_image(content, (rng.uniform(size=(40, 48, 3)) * 255).astype(np.uint8))
+  image_files.save_image(content, (rng.uniform(size=(40, 48, 3)) * 255).astype(np.uint8))
   out = tmp_path / 'o.png'
   argv = ['--model', distilled[1], '--content', content, '--style', content, '--out', out]
   assert (
     stylize_cli.main([str(a) for a in [*argv, '--style-encoder', 'fast', '--backend', 'onnx']]) == 0
   )
-  assert image_io.load_image(out).shape == (40, 48, 3)
+  assert image_files.load_image(out).shape == (40, 48, 3)
 
 
 def test_the_web_app_serves_with_the_fast_encoder(distilled, tmp_path):
@@ -221,11 +221,11 @@ def test_the_web_app_serves_with_the_fast_encoder(distilled, tmp_path):
   engine = server.load_engine(options, str(tmp_path))
   assert engine.stylizer.style_encoder == 'fast'
   content = str(tmp_path / 'c.png')
-  image_io.save_image(
+  image_files.save_image(
     content, (np.random.default_rng(3).uniform(size=(48, 40, 3)) * 255).astype(np.uint8)
   )
   result = engine.run(engine_lib.Request(content, (content,), size=None))
-  assert image_io.load_image(result.path).shape == (48, 40, 3)
+  assert image_files.load_image(result.path).shape == (48, 40, 3)
 
 
 def test_fine_tuning_from_a_model_with_a_fast_encoder_reads_its_model_params(distilled):

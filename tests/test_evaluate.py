@@ -27,7 +27,7 @@ import pytest
 
 from zmnet_jax import infer
 from zmnet_jax.cli import evaluate
-from zmnet_jax.data import embedded as embedded_data, eval_images, images
+from zmnet_jax.data import embedded as embedded_data, eval_sets, image_arrays
 from zmnet_jax.evaluation import held_out as evaluation
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -141,8 +141,8 @@ def test_cli_generalization_gap(cli_run):
 def test_cli_and_training_evaluation_agree(cli_run, stylizer, folders):
   """The same scores whether the command or training's evaluation computes them: styles
   loaded at the contents' size, encoded at the style size."""
-  names, contents = eval_images.load_eval_images(folders['content_val'], SIZE)
-  style_names, styles = eval_images.load_eval_images(folders['style_val'], SIZE)
+  names, contents = eval_sets.load_eval_images(folders['content_val'], SIZE)
+  style_names, styles = eval_sets.load_eval_images(folders['style_val'], SIZE)
   held_out = evaluation.HeldOutSet(names, contents, style_names, styles, STYLE_SIZE)
   result = evaluation.evaluate_held_out(
     stylizer.model, stylizer.params, stylizer.vgg_params, held_out, batch_styles=2
@@ -154,8 +154,8 @@ def test_cli_and_training_evaluation_agree(cli_run, stylizer, folders):
 
 
 def test_evaluate_and_report_writes_the_training_report(stylizer, folders, tmp_path):
-  names, contents = eval_images.load_eval_images(folders['content_val'], SIZE)
-  style_names, styles = eval_images.load_eval_images(folders['style_train'], SIZE, limit=3)
+  names, contents = eval_sets.load_eval_images(folders['content_val'], SIZE)
+  style_names, styles = eval_sets.load_eval_images(folders['style_train'], SIZE, limit=3)
   held_out = evaluation.HeldOutSet(names, contents, style_names, styles)
   config = ml_collections.ConfigDict(stylizer.config.eval.to_dict())
   config.batch_styles = 2
@@ -216,14 +216,14 @@ def test_cli_errors_are_one_line(problem, folders, trained_workdir, tmp_path, ca
 
 def test_style_selection_chunks_and_throughput():
   paths = [f'{i:02d}' for i in range(10)]
-  assert eval_images.select_evenly(paths, 4) == ['00', '02', '05', '07']
-  assert eval_images.select_evenly(paths, None) == paths
-  assert eval_images.select_evenly(paths, 50) == paths
+  assert eval_sets.select_evenly(paths, 4) == ['00', '02', '05', '07']
+  assert eval_sets.select_evenly(paths, None) == paths
+  assert eval_sets.select_evenly(paths, 50) == paths
   assert evaluation.chunk_size(4, 120, 1) == 4
   assert evaluation.chunk_size(4, 2, 1) == 2
   assert evaluation.chunk_size(4, 120, 8) == 8
   assert evaluation.chunk_size(12, 120, 8) == 16
-  padded = images.pad_with_last(np.arange(3)[:, None], 5)
+  padded = image_arrays.pad_with_last(np.arange(3)[:, None], 5)
   assert padded[:, 0].tolist() == [0, 1, 2, 2, 2]
   timer = evaluation.Throughput()
   for seconds in (5.0, 1.0, 1.0):

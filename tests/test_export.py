@@ -26,7 +26,7 @@ import pytest
 from zmnet_jax import infer, params_file
 from zmnet_jax.cli import export as cli_export, stylize as cli_stylize
 from zmnet_jax.configs import default
-from zmnet_jax.data import image_io
+from zmnet_jax.data import image_files
 from zmnet_jax.training import trainer
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -185,10 +185,10 @@ def test_the_shipped_model_loads_by_default_without_training_machinery():
 
 
 def test_stylize_without_a_model_uses_the_shipped_one(word_folders, tmp_path):
-  content = image_io.list_images(word_folders['content_val'])[0]
-  style = image_io.list_images(word_folders['style_val'])[0]
+  content = image_files.list_images(word_folders['content_val'])[0]
+  style = image_files.list_images(word_folders['style_val'])[0]
   out = tmp_path / 'out.png'
   args = ['--content', content, '--style', style, '--size', '96', '--out', str(out)]
   assert cli_stylize.main(args) == 0
-  result = image_io.load_image(out)
+  result = image_files.load_image(out)
   assert min(result.shape[:2]) == 96 and result.std() > 5

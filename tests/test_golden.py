@@ -32,7 +32,7 @@ import pytest
 
 from zmnet_jax import infer
 from zmnet_jax.configs import default
-from zmnet_jax.data import embedded, image_io, images
+from zmnet_jax.data import embedded, image_arrays, image_files
 from zmnet_jax.training import trainer
 
 from conftest import new_training, random_batch
@@ -91,10 +91,10 @@ def first_steps():
 def stylized_summary(folders):
   """Per-channel mean, std and mean |d/dx| of the shipped model on one embedded pair."""
   stylizer = infer.Stylizer.load()
-  photo = image_io.load_image(os.path.join(folders['content_val'], 'chelsea.png'))
-  photo = images.resize_short_side(photo, 128)
-  style = image_io.load_image(os.path.join(folders['style_val'], 'gravel.png'))
-  out = stylizer.stylize(images.to_float(photo)[None], stylizer.encode_images([style]))[0, 0]
+  photo = image_files.load_image(os.path.join(folders['content_val'], 'chelsea.png'))
+  photo = image_arrays.resize_short_side(photo, 128)
+  style = image_files.load_image(os.path.join(folders['style_val'], 'gravel.png'))
+  out = stylizer.stylize(image_arrays.to_float(photo)[None], stylizer.encode_images([style]))[0, 0]
   out = np.asarray(out, np.float64)
   return {
     'shape': list(out.shape),

@@ -17,7 +17,7 @@
 import jax.numpy as jnp
 import numpy as np
 
-from zmnet_jax.data import embedded, images
+from zmnet_jax.data import embedded, image_arrays
 from zmnet_jax.infer import guided, tiling
 
 
@@ -50,7 +50,7 @@ def psnr(a, b):
 
 
 def test_guided_upsampling_restores_detail_that_bilinear_loses():
-  photo = images.to_float(embedded.IMAGES['content_train']['camera']())  # grey, 512 x 512
+  photo = image_arrays.to_float(embedded.IMAGES['content_train']['camera']())  # grey, 512 x 512
   content = np.repeat(photo[..., None], 3, axis=-1)[None, :256, :256]
   small = tiling.resize(content, (64, 64))
   restored = np.asarray(guided.guided_upsample(content, small, small))  # "stylized" = itself

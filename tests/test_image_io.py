@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Tests for zmnet_jax.image_io."""
+"""Tests for zmnet_jax.image_files."""
 
 import io
 
@@ -21,8 +21,8 @@ from PIL import Image
 import pytest
 
 from zmnet_jax import files
-from zmnet_jax.data import image_io, images
-from zmnet_jax.data.image_io import ImageError
+from zmnet_jax.data import image_arrays, image_files
+from zmnet_jax.data.image_files import ImageError
 
 
 def _rgb(height=20, width=30, seed=0):
@@ -54,12 +54,12 @@ def _assert_rgb(array, shape):
 def test_rgb_png_round_trips_exactly(tmp_path):
   pixels = _rgb()
   path = _save(tmp_path, 'rgb.png', Image.fromarray(pixels))
-  np.testing.assert_array_equal(image_io.load_image(path), pixels)
+  np.testing.assert_array_equal(image_files.load_image(path), pixels)
 
 
 def test_grayscale_is_replicated_to_three_channels(tmp_path):
   gray = _rgb()[..., 0]
-  result = image_io.load_image(_save(tmp_path, 'g.png', Image.fromarray(gray)))
+  result = image_files.load_image(_save(tmp_path, 'g.png', Image.fromarray(gray)))
   _assert_rgb(result, (20, 30, 3))
   for channel in range(3):
     np.testing.assert_array_equal(result[..., channel], gray)
@@ -68,7 +68,7 @@ def test_grayscale_is_replicated_to_three_channels(tmp_path):
 def test_one_bit_image_is_black_and_white(tmp_path):
   bits = _rgb()[..., 0] > 127
   path = _save(tmp_path, 'bits.png', Image.fromarray(bits))
-  result = image_io.load_image(path)
+  result = image_files.load_image(path)
   np.testing.assert_array_equal(result[..., 1], np.where(bits, 255, 0))
 
 
@@ -79,7 +79,7 @@ def test_rgba_is_composited_on_white(tmp_path):
   rgba[1, 0, 3] = 0  # Transparent -> white.
   rgba[1, 1:, 3] = 128  # Half.
   path = _save(tmp_path, 'a.png', Image.fromarray(rgba, 'RGBA'))
-  result = image_io.load_image(path).astype(int)
+  result = image_files.load_image(path).astype(int)
   np.testing.assert_array_equal(result[0, 0], (200, 10, 50))
   np.testing.assert_array_equal(result[1, 0], (255, 255, 255))
   np.testing.assert_allclose(result[1, 1], (228, 132, 152), atol=1)
@@ -88,7 +88,7 @@ def test_rgba_is_composited_on_white(tmp_path):
 def test_gray_alpha_is_composited_on_white(tmp_path):
   la = np.stack([np.full((2, 2), 40), np.array([[255, 0], [255, 0]])], -1)
   image = Image.fromarray(la.astype(np.uint8), 'LA')
-  result = image_io.load_image(_save(tmp_path, 'la.png', image))
+  result = image_files.load_image(_save(tmp_path, 'la.png', image))
   np.testing.assert_array_equal(result[:, 0], [[40] * 3, [40] * 3])
   np.testing.assert_array_equal(result[:, 1], [[255] * 3, [255] * 3])
 
@@ -98,7 +98,7 @@ def test_palette_image_matches_its_colours(tmp_path):
   palette = Image.fromarray(pixels).quantize(16)
   path = _save(tmp_path, 'p.png', palette)
   expected = np.asarray(palette.convert('RGB'))
-  np.testing.assert_array_equal(image_io.load_image(path), expected)
+  np.testing.assert_array_equal(image_files.load_image(path), expected)
 
 
 def test_palette_transparency_becomes_white(tmp_path):
@@ -106,7 +106,7 @@ def test_palette_transparency_becomes_white(tmp_path):
   palette.putpalette([0, 0, 0, 255, 0, 0] + [0] * 762)
   palette.putpixel((0, 0), 0)
   path = _save(tmp_path, 't.png', palette, transparency=0)
-  result = image_io.load_image(path)
+  result = image_files.load_image(path)
   np.testing.assert_array_equal(result[0, 0], (255, 255, 255))
   np.testing.assert_array_equal(result[1, 1], (255, 0, 0))
 
@@ -114,7 +114,7 @@ def test_palette_transparency_becomes_white(tmp_path):
 def test_cmyk_is_converted_to_rgb(tmp_path):
   cmyk = Image.fromarray(_rgb()).convert('CMYK')
   path = _save(tmp_path, 'c.tif', cmyk)
-  result = image_io.load_image(path)
+  result = image_files.load_image(path)
   np.testing.assert_array_equal(result, np.asarray(cmyk.convert('RGB')))
 
 
@@ -122,7 +122,7 @@ def test_sixteen_bit_is_scaled_to_eight_bit(tmp_path):
   values = np.array([[0, 257, 65535], [32896, 1000, 60000]], np.uint16)
   image = Image.fromarray(values)
   assert image.mode == 'I;16'
-  result = image_io.load_image(_save(tmp_path, '16.png', image))
+  result = image_files.load_image(_save(tmp_path, '16.png', image))
   _assert_rgb(result, (2, 3, 3))
   np.testing.assert_array_equal(result[..., 0], np.round(values / 257.0).astype(np.uint8))
 
@@ -131,7 +131,7 @@ def test_thirty_two_bit_integer_is_read_as_sixteen_bit(tmp_path):
   values = np.array([[0, 257, 70000, -5]], np.int32)
   image = Image.fromarray(values)
   assert image.mode == 'I'
-  result = image_io.load_image(_save(tmp_path, '32.tif', image))
+  result = image_files.load_image(_save(tmp_path, '32.tif', image))
   np.testing.assert_array_equal(result[0, :, 2], [0, 1, 255, 0])
 
 
@@ -139,7 +139,7 @@ def test_float_image_is_refused(tmp_path):
   image = Image.fromarray(np.ones((3, 3), np.float32))
   path = _save(tmp_path, 'f.tif', image)
   with pytest.raises(ImageError, match='f.tif: unsupported floating-point'):
-    image_io.load_image(path)
+    image_files.load_image(path)
 
 
 def test_exif_orientation_is_applied(tmp_path):
@@ -147,7 +147,7 @@ def test_exif_orientation_is_applied(tmp_path):
   exif = Image.Exif()
   exif[0x0112] = 6  # Rotate 90 degrees clockwise to display.
   path = _save(tmp_path, 'rot.jpg', Image.fromarray(pixels), exif=exif)
-  result = image_io.load_image(path)
+  result = image_files.load_image(path)
   _assert_rgb(result, (40, 24, 3))
   clockwise = np.rot90(pixels, k=-1)
   assert np.abs(result.astype(int) - clockwise).mean() < 3
@@ -156,8 +156,8 @@ def test_exif_orientation_is_applied(tmp_path):
 def test_decode_image_bytes_matches_load_image(tmp_path):
   path = _save(tmp_path, 'x.png', Image.fromarray(_rgb()))
   np.testing.assert_array_equal(
-    image_io.decode_image_bytes(path.read_bytes(), 'x.png'),
-    image_io.load_image(path),
+    image_files.decode_image_bytes(path.read_bytes(), 'x.png'),
+    image_files.load_image(path),
   )
 
 
@@ -172,7 +172,7 @@ def _jpeg_bytes():
 
 def _assert_one_line_error(path, fragment):
   with pytest.raises(ImageError) as info:
-    image_io.load_image(path)
+    image_files.load_image(path)
   message = str(info.value)
   assert '\n' not in message
   assert str(path) in message
@@ -186,7 +186,7 @@ def test_truncated_jpeg_is_an_error(tmp_path, keep):
   path = tmp_path / 'photo.jpg'
   path.write_bytes(data[: int(len(data) * keep)])
   with pytest.raises(ImageError, match=r'photo\.jpg: ') as info:
-    image_io.load_image(path)
+    image_files.load_image(path)
   assert '\n' not in str(info.value)
 
 
@@ -221,8 +221,8 @@ def test_folder_instead_of_file_is_an_error(tmp_path):
 def test_too_many_pixels_is_an_error(tmp_path):
   path = _save(tmp_path, 'big.png', Image.fromarray(_rgb(100, 100)))
   with pytest.raises(ImageError, match=r'big\.png: too many pixels'):
-    image_io.load_image(path, max_pixels=9_999)
-  assert image_io.load_image(path, max_pixels=10_000).shape == (100, 100, 3)
+    image_files.load_image(path, max_pixels=9_999)
+  assert image_files.load_image(path, max_pixels=10_000).shape == (100, 100, 3)
 
 
 def test_image_error_is_a_value_error():
@@ -235,35 +235,35 @@ def test_image_error_is_a_value_error():
 def test_save_float_png_round_trips(tmp_path):
   pixels = _rgb()
   path = tmp_path / 'out' / 'nested' / 'x.png'
-  image_io.save_image(path, pixels.astype(np.float32) / 255.0)
-  np.testing.assert_array_equal(image_io.load_image(path), pixels)
+  image_files.save_image(path, pixels.astype(np.float32) / 255.0)
+  np.testing.assert_array_equal(image_files.load_image(path), pixels)
 
 
 def test_save_clips_float_values(tmp_path):
   path = tmp_path / 'clip.png'
-  image_io.save_image(path, np.array([[[-1.0, 0.5, 2.0]]]))
-  np.testing.assert_array_equal(image_io.load_image(path)[0, 0], (0, 128, 255))
+  image_files.save_image(path, np.array([[[-1.0, 0.5, 2.0]]]))
+  np.testing.assert_array_equal(image_files.load_image(path)[0, 0], (0, 128, 255))
 
 
 def test_save_uint8_jpeg(tmp_path):
   pixels = _smooth_rgb()
   path = tmp_path / 'x.JPG'
-  image_io.save_image(path, pixels)
+  image_files.save_image(path, pixels)
   assert Image.open(path).format == 'JPEG'
-  assert np.abs(image_io.load_image(path).astype(int) - pixels).mean() < 3
+  assert np.abs(image_files.load_image(path).astype(int) - pixels).mean() < 3
 
 
 def test_save_grayscale_array(tmp_path):
   path = tmp_path / 'g.png'
-  image_io.save_image(path, np.full((4, 5, 1), 0.5))
-  assert image_io.load_image(path).shape == (4, 5, 3)
+  image_files.save_image(path, np.full((4, 5, 1), 0.5))
+  assert image_files.load_image(path).shape == (4, 5, 3)
 
 
 def test_save_to_unwritable_path_is_an_error(tmp_path):
   blocker = tmp_path / 'file.txt'
   blocker.write_text('x')
   with pytest.raises(ImageError, match='cannot write image'):
-    image_io.save_image(blocker / 'x.png', _rgb())
+    image_files.save_image(blocker / 'x.png', _rgb())
 
 
 def test_a_failed_write_names_the_output_not_its_temporary(tmp_path):
@@ -293,7 +293,7 @@ def test_a_failed_write_names_the_output_not_its_temporary(tmp_path):
 )
 def test_save_rejects_bad_input(tmp_path, name, array, message):
   with pytest.raises(ImageError, match=message):
-    image_io.save_image(tmp_path / name, array)
+    image_files.save_image(tmp_path / name, array)
 
 
 # --- list_images -------------------------------------------------------------
@@ -323,20 +323,20 @@ def test_list_images_recursive_sorted_case_insensitive(tmp_path):
   _touch(tmp_path / 'notes.txt')
   _touch(tmp_path / '.hidden.jpg')
   _touch(tmp_path / '.cache' / 'x.jpg')
-  assert image_io.list_images(tmp_path) == sorted(expected)
-  top_level = image_io.list_images(tmp_path, recursive=False)
+  assert image_files.list_images(tmp_path) == sorted(expected)
+  top_level = image_files.list_images(tmp_path, recursive=False)
   assert top_level == sorted(p for p in expected if 'sub' not in p)
 
 
 def test_list_images_missing_folder(tmp_path):
   with pytest.raises(ImageError, match=r'nowhere: folder not found'):
-    image_io.list_images(tmp_path / 'nowhere')
+    image_files.list_images(tmp_path / 'nowhere')
 
 
 def test_list_images_without_images(tmp_path):
   _touch(tmp_path / 'readme.txt')
   with pytest.raises(ImageError, match='no image files') as info:
-    image_io.list_images(tmp_path)
+    image_files.list_images(tmp_path)
   assert str(tmp_path) in str(info.value)
 
 
@@ -345,7 +345,7 @@ def test_list_images_without_images(tmp_path):
 
 def test_resize_short_side_and_center_crop():
   image = _rgb(30, 60)
-  resized = images.resize_short_side(image, 10)
+  resized = image_arrays.resize_short_side(image, 10)
   assert resized.shape == (10, 20, 3)
-  assert images.center_crop(resized, 10).shape == (10, 10, 3)
-  assert images.resize_short_side(image, 30) is image
+  assert image_arrays.center_crop(resized, 10).shape == (10, 10, 3)
+  assert image_arrays.resize_short_side(image, 30) is image

@@ -28,7 +28,7 @@ import numpy as np
 import pytest
 
 from zmnet_jax import infer
-from zmnet_jax.data import image_io, images
+from zmnet_jax.data import image_arrays, image_files
 from zmnet_jax.infer import color, loading, tiling
 from zmnet_jax.models import losses, zmnet as models
 
@@ -36,8 +36,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def square(path, size):
-  image = images.resize_short_side(image_io.load_image(path), size)
-  return images.center_crop(image, size).astype(np.float32) / 255.0
+  image = image_arrays.resize_short_side(image_files.load_image(path), size)
+  return image_arrays.center_crop(image, size).astype(np.float32) / 255.0
 
 
 def first(din, count=1):
@@ -56,13 +56,14 @@ def folders(word_folders):
 
 @pytest.fixture(scope='module')
 def contents(folders):
-  return np.stack([square(p, 64) for p in image_io.list_images(folders['content_val'])])
+  return np.stack([square(p, 64) for p in image_files.list_images(folders['content_val'])])
 
 
 @pytest.fixture(scope='module')
 def styles(folders):
   paths = (
-    image_io.list_images(folders['style_val']) + image_io.list_images(folders['style_train'])[:2]
+    image_files.list_images(folders['style_val'])
+    + image_files.list_images(folders['style_train'])[:2]
   )
   return [square(p, 64) for p in paths]
 
@@ -79,7 +80,7 @@ def test_vmapped_signals_equal_one_signal_at_a_time(stylizer, contents, styles):
 
 @pytest.mark.parametrize('height, width', [(61, 97), (7, 30)])
 def test_any_size_comes_back_at_its_size(stylizer, folders, styles, height, width):
-  photo = image_io.load_image(image_io.list_images(folders['content_val'])[0])
+  photo = image_files.load_image(image_files.list_images(folders['content_val'])[0])
   image = photo[:height, :width].astype(np.float32)[None] / 255.0
   din = stylizer.encode_images(styles[:1])
   out = stylizer.stylize(image, din)
@@ -172,8 +173,8 @@ def test_tiles_too_small_for_the_halo_are_refused():
 
 @pytest.fixture(scope='module')
 def photo_384x448(folders):
-  photo = image_io.load_image(image_io.list_images(folders['content_val'])[1])
-  return images.resize_short_side(photo, 384)[:384, :448].astype(np.float32)[None] / 255
+  photo = image_files.load_image(image_files.list_images(folders['content_val'])[1])
+  return image_arrays.resize_short_side(photo, 384)[:384, :448].astype(np.float32)[None] / 255
 
 
 def test_tiled_output_matches_untiled(stylizer, photo_384x448, styles):
@@ -219,11 +220,11 @@ import json, resource, sys, time
 import numpy as np
 from PIL import Image
 from zmnet_jax import infer
-from zmnet_jax.data import image_io
+from zmnet_jax.data import image_files
 stylizer = infer.Stylizer.load(sys.argv[1])
-photo = Image.fromarray(image_io.load_image(sys.argv[2])).resize((2000, 3000), Image.BICUBIC)
+photo = Image.fromarray(image_files.load_image(sys.argv[2])).resize((2000, 3000), Image.BICUBIC)
 content = np.asarray(photo, np.float32)[None] / 255
-din = stylizer.encode_images([image_io.load_image(sys.argv[3]).astype(np.float32) / 255])
+din = stylizer.encode_images([image_files.load_image(sys.argv[3]).astype(np.float32) / 255])
 tiles = []
 fns = stylizer.functions
 transform = fns.transform_with_stats
@@ -239,8 +240,8 @@ print(json.dumps({'shape': out.shape, 'seconds': time.time() - start, 'tiles': t
 @pytest.mark.slow
 @pytest.mark.optimized  # the memory users' runs take
 def test_3000x2000_image_stylizes_on_cpu_in_bounded_memory(trained_workdir, folders):
-  content = image_io.list_images(folders['content_val'])[1]
-  style = image_io.list_images(folders['style_val'])[0]
+  content = image_files.list_images(folders['content_val'])[1]
+  style = image_files.list_images(folders['style_val'])[0]
   result = subprocess.run(
     [sys.executable, '-c', LARGE_IMAGE, trained_workdir, content, style],
     cwd=REPO,
@@ -271,9 +272,9 @@ def test_bfloat16_is_close_to_float32(trained_workdir, stylizer, contents, style
 
 def test_styles_are_encoded_at_their_short_side(stylizer, styles):
   wide = np.concatenate([styles[0], styles[1]], axis=1)  # 64 x 128
-  assert images.resize_short_side(wide, 32).shape == (32, 64, 3)
+  assert image_arrays.resize_short_side(wide, 32).shape == (32, 64, 3)
   direct = stylizer.encode_images([wide], style_size=32)
-  small = images.resize_short_side(wide, 32)[None]
+  small = image_arrays.resize_short_side(wide, 32)[None]
   expected = stylizer.functions.encode(stylizer.params, stylizer.vgg_params, small)
   for a, b in zip(jax.tree.leaves(direct), jax.tree.leaves(expected), strict=True):
     np.testing.assert_allclose(a, b, atol=1e-6)

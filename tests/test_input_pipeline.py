@@ -32,12 +32,12 @@ from zmnet_jax import configs as configs_pkg
 from zmnet_jax.configs import default
 from zmnet_jax.data import (
   embedded as embedded_data,
-  eval_images,
+  eval_sets,
   folder_dataset,
-  image_io,
+  image_files,
   train_input as train_input_lib,
 )
-from zmnet_jax.data.image_io import DataError, ImageError
+from zmnet_jax.data.image_files import DataError, ImageError
 from zmnet_jax.training import config_checks
 
 SHARED_DATA = pathlib.Path(__file__).resolve().parents[1] / '..' / 'shared' / 'data'
@@ -147,11 +147,11 @@ def test_builder_features_labels_and_store_size(tmp_path):
   assert labels['img00.png'] == ''
   assert labels['a/img01.png'] == 'a'
   assert labels['a/b/img02.png'] == 'a/b'
-  big = image_io.decode_image_bytes(examples['a/big.png']['image'])
+  big = image_files.decode_image_bytes(examples['a/big.png']['image'])
   assert big.shape == (96, 115, 3)  # Short side limited to 96.
-  original = image_io.load_image(folder / 'img00.png')
+  original = image_files.load_image(folder / 'img00.png')
   assert max(original.shape[:2]) < 96  # Smaller images keep their size.
-  stored = image_io.decode_image_bytes(examples['img00.png']['image'])
+  stored = image_files.decode_image_bytes(examples['img00.png']['image'])
   assert stored.shape == original.shape
 
 
@@ -455,12 +455,12 @@ def test_load_eval_images(tmp_path, caplog):
   _write_noise_images(folder, 4, subfolders=('', 'sub'))
   (folder / 'broken.jpg').write_bytes(b'\xff\xd8\xff')
   with caplog.at_level(logging.WARNING):
-    names, images = eval_images.load_eval_images(folder, 32)
+    names, images = eval_sets.load_eval_images(folder, 32)
   assert names == ['img00.png', 'img02.png', 'sub/img01.png', 'sub/img03.png']
   assert images.shape == (4, 32, 32, 3) and images.dtype == np.float32
   assert 0.0 <= images.min() and images.max() <= 1.0
   assert 'broken.jpg' in caplog.text
-  names_again, images_again = eval_images.load_eval_images(folder, 32, 2)
+  names_again, images_again = eval_sets.load_eval_images(folder, 32, 2)
   assert names_again == names[:2]
   np.testing.assert_array_equal(images_again, images[:2])
 
@@ -471,7 +471,7 @@ def test_load_eval_images_center_crops(tmp_path):
   pixels = np.zeros((20, 60, 3), np.uint8)
   pixels[:, 20:40] = 255  # Only the central third is white.
   Image.fromarray(pixels).save(folder / 'wide.png')
-  _, images = eval_images.load_eval_images(folder, 20)
+  _, images = eval_sets.load_eval_images(folder, 20)
   assert images.shape == (1, 20, 20, 3)
   assert images[0, :, 2:-2].min() > 0.95
 
@@ -491,10 +491,10 @@ def test_embedded_data_folders(embedded_root):
   assert set(folders) == {'content_train', 'style_train', 'content_val', 'style_val'}
   names = {}
   for key, folder in folders.items():
-    paths = image_io.list_images(folder)
+    paths = image_files.list_images(folder)
     assert paths, key
     names[key] = {os.path.basename(p) for p in paths}
-    image = image_io.load_image(paths[0])
+    image = image_files.load_image(paths[0])
     assert image.ndim == 3 and min(image.shape[:2]) >= 256
   assert len(names['content_train']) >= 5 and len(names['style_train']) >= 5
   assert names['content_train'].isdisjoint(names['content_val'])
@@ -516,8 +516,8 @@ def test_embedded_data_completes_a_partial_folder(embedded_root, tmp_path):
   removed.unlink()
   embedded_data.materialize_embedded_data(root)
   np.testing.assert_array_equal(
-    image_io.load_image(removed),
-    image_io.load_image(embedded_root / 'style_val' / 'gravel.png'),
+    image_files.load_image(removed),
+    image_files.load_image(embedded_root / 'style_val' / 'gravel.png'),
   )
 
 

@@ -27,7 +27,7 @@ PACKAGE = os.path.join(REPO, 'zmnet_jax')
 LAYERS = (
   'models',
   'data',
-  'signals',
+  'words',
   'infer',
   'portable',
   'video',

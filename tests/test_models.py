@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from zmnet_jax.models import zmnet as models
+from zmnet_jax.models import convs, zmnet as models
 
 SLIM = models.TNetConfig(channels=(8, 16, 32), num_residual_blocks=2)
 WIDE = models.TNetConfig(channels=(16, 24, 40), num_residual_blocks=3)
@@ -72,11 +72,11 @@ def test_conditioned_layers_follow_the_tnet_width():
 @pytest.mark.parametrize('stride,kernel', [(1, 3), (1, 9), (2, 3)])
 def test_fast_padding_equals_reflect_pad_valid_conv(stride, kernel, fast):
   x = jax.random.normal(jax.random.key(1), (2, 22, 18, 5))
-  conv = models.ReflectConv(7, kernel, stride, fast=fast)
+  conv = convs.ReflectConv(7, kernel, stride, fast=fast)
   params = conv.init(jax.random.key(2), x)
   kernel_w = params['params']['conv']['kernel']
   bias = params['params']['conv']['bias']
-  padded = models.reflect_pad(x, kernel // 2)
+  padded = convs.reflect_pad(x, kernel // 2)
   plain = (
     jax.lax.conv_general_dilated(
       padded, kernel_w, (stride, stride), 'VALID', dimension_numbers=('NHWC', 'HWIO', 'NHWC')
@@ -101,11 +101,11 @@ def test_tnet_fast_and_plain_paths_agree():
 
 def test_upsample_conv_equals_upsampling_then_a_reflect_padded_conv():
   x = jax.random.normal(jax.random.key(0), (2, 6, 10, 8))
-  fast = models.UpsampleConv(5)
-  plain = models.ReflectConv(5, 3, fast=False)
+  fast = convs.UpsampleConv(5)
+  plain = convs.ReflectConv(5, 3, fast=False)
   params = fast.init(jax.random.key(1), x)
   params = jax.tree.map(lambda p: p + jax.random.normal(jax.random.key(2), p.shape), params)
-  expected = plain.apply(params, models.upsample_nearest(x, 2))
+  expected = plain.apply(params, convs.upsample_nearest(x, 2))
   assert expected.shape == (2, 12, 20, 5)
   np.testing.assert_allclose(fast.apply(params, x), expected, rtol=1e-5, atol=1e-5)
 
@@ -113,7 +113,7 @@ def test_upsample_conv_equals_upsampling_then_a_reflect_padded_conv():
 @pytest.mark.parametrize('shape', [(1, 8, 12, 4), (2, 10, 6, 3)])
 def test_strided_fast_conv_equals_the_plain_one(shape):
   x = jax.random.normal(jax.random.key(0), shape)
-  fast, plain = models.ReflectConv(6, 3, 2, fast=True), models.ReflectConv(6, 3, 2, fast=False)
+  fast, plain = convs.ReflectConv(6, 3, 2, fast=True), convs.ReflectConv(6, 3, 2, fast=False)
   params = fast.init(jax.random.key(1), x)
   params = jax.tree.map(lambda p: p + jax.random.normal(jax.random.key(2), p.shape), params)
   expected = plain.apply(params, x)

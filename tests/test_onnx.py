@@ -33,10 +33,10 @@ from zmnet_jax.cli import (
   export as export_cli,  # noqa: E402
   stylize as stylize_cli,  # noqa: E402
 )
-from zmnet_jax.data import embedded, image_io, images  # noqa: E402
+from zmnet_jax.data import embedded, image_arrays, image_files  # noqa: E402
 from zmnet_jax.infer import loading  # noqa: E402
-from zmnet_jax.models import zmnet  # noqa: E402
-from zmnet_jax.portable import bundle, export, onnx_graphs, runtime  # noqa: E402
+from zmnet_jax.models import convs, zmnet  # noqa: E402
+from zmnet_jax.portable import bundle, bundle_writer, onnx_graphs, runtime  # noqa: E402
 
 TOLERANCE = 1e-4  # max abs difference of ONNX Runtime and JAX outputs in [0, 1]
 
@@ -61,7 +61,7 @@ def test_reflect_padding_is_exact():
   g = onnx_graphs.GraphBuilder()
   g.op('Identity', [g.reflect_pad('x', 4)], 'y')
   got = run_graph(g, {'x': x}, 'y', {'x': x.shape})
-  want = np.asarray(zmnet.reflect_pad(jnp.asarray(x.transpose(0, 2, 3, 1)), 4)).transpose(
+  want = np.asarray(convs.reflect_pad(jnp.asarray(x.transpose(0, 2, 3, 1)), 4)).transpose(
     0, 3, 1, 2
   )
   assert got.shape == (2, 3, 17, 15)
@@ -73,7 +73,7 @@ def test_nearest_upsampling_is_exact():
   g = onnx_graphs.GraphBuilder()
   g.op('Identity', [g.upsample_nearest('x')], 'y')
   got = run_graph(g, {'x': x}, 'y', {'x': x.shape})
-  want = np.asarray(zmnet.upsample_nearest(jnp.asarray(x.transpose(0, 2, 3, 1)), 2))
+  want = np.asarray(convs.upsample_nearest(jnp.asarray(x.transpose(0, 2, 3, 1)), 2))
   np.testing.assert_array_equal(got, want.transpose(0, 3, 1, 2))
 
 
@@ -94,7 +94,7 @@ def test_instance_statistics_match_dynamic_instance_norm():
 
 
 def sessions(loaded):
-  graphs = export.graphs(loaded)
+  graphs = bundle_writer.graphs(loaded)
   encoder, transformer = graphs[bundle.ENCODER_FILE], graphs[bundle.TRANSFORMER_FILE]
   return (
     onnxruntime.InferenceSession(encoder.SerializeToString()),
@@ -135,8 +135,8 @@ def shipped():
 
 
 def embedded_image(folder, name, short_side):
-  image = images.to_float(embedded.IMAGES[folder][name]())
-  return images.resize_short_side(image, short_side)
+  image = image_arrays.to_float(embedded.IMAGES[folder][name]())
+  return image_arrays.resize_short_side(image, short_side)
 
 
 def test_shipped_model_matches_jax_on_a_real_pair_at_two_sizes(shipped):
@@ -182,7 +182,7 @@ def test_parallel_pnet_with_base_affine_matches_jax():
 
 
 def test_word_model_exports_its_vector_encoder_and_vocabulary(trained_word_workdir, tmp_path):
-  out = export.export_onnx(trained_word_workdir, str(tmp_path / 'words'))
+  out = bundle_writer.export_onnx(trained_word_workdir, str(tmp_path / 'words'))
   assert sorted(os.listdir(out)) == sorted(
     [bundle.ENCODER_FILE, bundle.TRANSFORMER_FILE, bundle.MANIFEST, 'signal_vocabulary.json']
   )
@@ -225,7 +225,7 @@ def test_onnx_stylizer_matches_the_jax_stylizer(trained_workdir, tmp_path):
 
 
 def test_a_damaged_graph_is_refused(trained_workdir, tmp_path):
-  out = export.export_onnx(trained_workdir, str(tmp_path / 'b'))
+  out = bundle_writer.export_onnx(trained_workdir, str(tmp_path / 'b'))
   path = os.path.join(out, bundle.TRANSFORMER_FILE)
   data = bytearray(open(path, 'rb').read())
   data[len(data) // 2] ^= 1
@@ -257,8 +257,10 @@ def cli(capsys, main, *argv):
 def pair(tmp_path_factory):
   root = tmp_path_factory.mktemp('onnx_pair')
   content = embedded_image('content_val', 'chelsea', 48)[:, :60]
-  image_io.save_image(root / 'content.png', content)
-  image_io.save_image(root / 'style.png', embedded_image('style_val', 'immunohistochemistry', 64))
+  image_files.save_image(root / 'content.png', content)
+  image_files.save_image(
+    root / 'style.png', embedded_image('style_val', 'immunohistochemistry', 64)
+  )
   return root
 
 
@@ -289,7 +291,7 @@ def test_export_then_stylize_with_the_onnx_backend(capsys, trained_workdir, pair
       target,
     )
     assert code == 0, err
-    results[backend] = image_io.load_image(str(target)).astype(int)
+    results[backend] = image_files.load_image(str(target)).astype(int)
   assert results['onnx'].shape == (48, 60, 3)
   assert np.max(np.abs(results['onnx'] - results['jax'])) <= 1  # uint8 rounding
 

@@ -24,8 +24,8 @@ from PIL import Image
 import pytest
 
 from zmnet_jax.cli import evaluate
-from zmnet_jax.data import embedded as embedded_data, image_io, images
-from zmnet_jax.data.image_io import DataError
+from zmnet_jax.data import embedded as embedded_data, image_arrays, image_files
+from zmnet_jax.data.image_files import DataError
 from zmnet_jax.evaluation import comparison, metrics, protocol
 
 SHARED_DATA = pathlib.Path(__file__).resolve().parents[2] / 'shared' / 'data'
@@ -122,7 +122,7 @@ def test_the_style_at_another_scale_is_not_the_style(embedded, scorer):
   the size) keeps the style's colours (relu1_1) but is as far from its statistics at the
   higher layers as the unstylized content."""
   pair, pair_images = known_pair(embedded)
-  half = images.square(pair_images.style, 64)
+  half = image_arrays.square(pair_images.style, 64)
   scores = scorer.score(pair, pair_images, np.tile(half, (2, 2, 1)))
   assert scores['colour_distance'] < 0.15 and scores['gram_ratio/relu1_1'] < 0.05
   assert scores['gram_ratio/relu4_1'] > 0.5 and scores['gram_ratio/relu5_1'] > 0.5
@@ -274,8 +274,8 @@ def test_protocol_run_writes_metrics_pairs_sheet_and_outputs(model_run):
   }
   outputs = sorted((model_run / 'outputs').rglob('*.png'))
   assert len(outputs) == 8
-  assert image_io.load_image(outputs[0]).shape == (64, 64, 3)
-  sheet = image_io.load_image(model_run / 'contact_sheet.png')
+  assert image_files.load_image(outputs[0]).shape == (64, 64, 3)
+  sheet = image_files.load_image(model_run / 'contact_sheet.png')
   assert sheet.shape[1] == 3 * 192 and sheet.shape[0] == 4 * 192
 
 

@@ -28,7 +28,7 @@ import pytest
 
 from zmnet_jax import infer
 from zmnet_jax.cli import stylize
-from zmnet_jax.data import image_io, images
+from zmnet_jax.data import image_arrays, image_files
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONTENT_SHAPES = [(48, 64), (48, 64), (48, 64), (64, 48), (64, 48)]
@@ -37,7 +37,7 @@ CONTENT_SHAPES = [(48, 64), (48, 64), (48, 64), (64, 48), (64, 48)]
 def crop(image, height, width):
   """The top-left height x width of the image resized to cover that size."""
   scale = max(height / image.shape[0], width / image.shape[1])
-  image = images.resize_short_side(image, math.ceil(min(image.shape[:2]) * scale))
+  image = image_arrays.resize_short_side(image, math.ceil(min(image.shape[:2]) * scale))
   return image[:height, :width]
 
 
@@ -45,14 +45,14 @@ def crop(image, height, width):
 def inputs(word_folders, tmp_path_factory):
   """5 contents (two sizes) and 4 styles (64 px) written from the embedded images."""
   root = tmp_path_factory.mktemp('stylize_inputs')
-  contents = image_io.list_images(word_folders['content_train'])[:5]
+  contents = image_files.list_images(word_folders['content_train'])[:5]
   for path, (h, w) in zip(contents, CONTENT_SHAPES, strict=True):
-    image_io.save_image(
-      root / 'contents' / os.path.basename(path), crop(image_io.load_image(path), h, w)
+    image_files.save_image(
+      root / 'contents' / os.path.basename(path), crop(image_files.load_image(path), h, w)
     )
-  for path in image_io.list_images(word_folders['style_train'])[:4]:
-    image_io.save_image(
-      root / 'styles' / os.path.basename(path), crop(image_io.load_image(path), 64, 64)
+  for path in image_files.list_images(word_folders['style_train'])[:4]:
+    image_files.save_image(
+      root / 'styles' / os.path.basename(path), crop(image_files.load_image(path), 64, 64)
     )
   return root
 
@@ -98,8 +98,8 @@ def test_contents_x_styles_folders_write_every_pair_then_skip(
   assert stems(out) == sorted(f'{c}__{s}' for c in contents for s in styles)
   for c, (h, w) in zip(contents, CONTENT_SHAPES, strict=True):
     for s in styles:
-      image = image_io.load_image(out / f'{c}__{s}.png')
-      assert image.shape == images.scaled_shape(h, w, 32) + (3,)
+      image = image_files.load_image(out / f'{c}__{s}.png')
+      assert image.shape == image_arrays.scaled_shape(h, w, 32) + (3,)
   # The time of each part: encoding 4 styles can outweigh stylizing 20 images.
   assert re.fullmatch(
     r'written 20, skipped 0 in [\d.]+ s \(the model and 4 signal\(s\) [\d.]+ s, '
@@ -158,8 +158,8 @@ def test_mix_writes_one_output_per_content(capsys, trained_workdir, inputs, tmp_
 def test_one_content_and_style_go_to_the_named_file(
   capsys, trained_workdir, stylizer, inputs, tmp_path
 ):
-  content = image_io.list_images(inputs / 'contents')[0]
-  style = image_io.list_images(inputs / 'styles')[0]
+  content = image_files.list_images(inputs / 'contents')[0]
+  style = image_files.list_images(inputs / 'styles')[0]
   target = tmp_path / 'deep' / 'result.png'
   code, _, err = run(
     capsys, '--model', trained_workdir, '--content', content, '--style', style, '--out', target
@@ -167,11 +167,11 @@ def test_one_content_and_style_go_to_the_named_file(
   assert code == 0, err
   assert os.listdir(tmp_path / 'deep') == ['result.png']
   expected = stylizer.stylize(
-    image_io.load_image(content)[None].astype(np.float32) / 255,
-    stylizer.encode_images([image_io.load_image(style).astype(np.float32) / 255]),
+    image_files.load_image(content)[None].astype(np.float32) / 255,
+    stylizer.encode_images([image_files.load_image(style).astype(np.float32) / 255]),
   )[0, 0]
-  written = image_io.load_image(target).astype(int)
-  assert np.abs(written - image_io.to_uint8(expected)).max() <= 1
+  written = image_files.load_image(target).astype(int)
+  assert np.abs(written - image_files.to_uint8(expected)).max() <= 1
   # strength and colour preservation run through the same path
   code, _, err = run(
     capsys,
@@ -188,27 +188,27 @@ def test_one_content_and_style_go_to_the_named_file(
     '--preserve-color',
   )
   assert code == 0, err
-  soft = image_io.load_image(tmp_path / 'soft.png').astype(int)
+  soft = image_files.load_image(tmp_path / 'soft.png').astype(int)
   assert soft.shape == written.shape and np.abs(soft - written).mean() > 1
 
 
 def test_exact_stats_tiles_write_the_untiled_image(capsys, trained_workdir, inputs, tmp_path):
-  content = image_io.list_images(inputs / 'contents')[0]
-  style = image_io.list_images(inputs / 'styles')[0]
+  content = image_files.list_images(inputs / 'contents')[0]
+  style = image_files.list_images(inputs / 'styles')[0]
   common = ['--model', trained_workdir, '--content', content, '--style', style, '--size', 160]
   tiled = ['--tile-size', 144, '--stats-max-side', 64]
   outputs = {}
   for name, extra in [('whole', []), ('approx', tiled), ('exact', tiled + ['--exact-stats'])]:
     code, _, err = run(capsys, *common, *extra, '--out', tmp_path / f'{name}.png')
     assert code == 0, err
-    outputs[name] = image_io.load_image(tmp_path / f'{name}.png').astype(int)
+    outputs[name] = image_files.load_image(tmp_path / f'{name}.png').astype(int)
   assert outputs['whole'].shape == (160, 213, 3)
   assert np.abs(outputs['exact'] - outputs['whole']).max() <= 1
   assert np.abs(outputs['approx'] - outputs['whole']).mean() > 1
 
 
 def test_unusual_image_modes_are_converted(capsys, trained_workdir, inputs, tmp_path):
-  rgb = image_io.load_image(image_io.list_images(inputs / 'contents')[0])  # 48 x 64
+  rgb = image_files.load_image(image_files.list_images(inputs / 'contents')[0])  # 48 x 64
   folder = tmp_path / 'modes'
   folder.mkdir()
   Image.fromarray(rgb).convert('L').save(folder / 'gray.png')
@@ -218,7 +218,7 @@ def test_unusual_image_modes_are_converted(capsys, trained_workdir, inputs, tmp_
   exif = Image.Exif()
   exif[0x0112] = 6  # rotate 90 degrees clockwise to display
   Image.fromarray(rgb).save(folder / 'rotated.jpg', exif=exif)
-  style = image_io.list_images(inputs / 'styles')[0]
+  style = image_files.list_images(inputs / 'styles')[0]
   code, _, err = run(
     capsys,
     '--model',
@@ -232,8 +232,8 @@ def test_unusual_image_modes_are_converted(capsys, trained_workdir, inputs, tmp_
   )
   assert code == 0, err
   for name in ('gray', 'alpha', 'cmyk', 'sixteen'):
-    assert image_io.load_image(tmp_path / 'out' / f'{name}__brick.png').shape == (48, 64, 3)
-  assert image_io.load_image(tmp_path / 'out' / 'rotated__brick.png').shape == (64, 48, 3)
+    assert image_files.load_image(tmp_path / 'out' / f'{name}__brick.png').shape == (48, 64, 3)
+  assert image_files.load_image(tmp_path / 'out' / 'rotated__brick.png').shape == (64, 48, 3)
 
 
 def test_signal_vectors_drive_a_vector_model(capsys, trained_word_workdir, inputs, tmp_path):
@@ -241,7 +241,7 @@ def test_signal_vectors_drive_a_vector_model(capsys, trained_word_workdir, input
     'signal_dim'
   ]
   np.save(tmp_path / 'words.npy', np.stack([np.zeros(dim), np.ones(dim)]).astype(np.float32))
-  content = image_io.list_images(inputs / 'contents')[0]
+  content = image_files.list_images(inputs / 'contents')[0]
   code, _, err = run(
     capsys,
     '--model',
@@ -259,7 +259,7 @@ def test_signal_vectors_drive_a_vector_model(capsys, trained_word_workdir, input
 
 
 def test_text_expressions_drive_a_word_model(capsys, trained_word_workdir, inputs, tmp_path):
-  content = image_io.list_images(inputs / 'contents')[0]
+  content = image_files.list_images(inputs / 'contents')[0]
   code, _, err = run(
     capsys,
     '--model',
@@ -275,14 +275,14 @@ def test_text_expressions_drive_a_word_model(capsys, trained_word_workdir, input
   assert code == 0, err
   stem = stems(inputs / 'contents')[0]
   assert stems(tmp_path / 'out') == [f'{stem}__0.5_morning_+_0.5_night', f'{stem}__morning']
-  morning = image_io.load_image(tmp_path / 'out' / f'{stem}__morning.png')
-  mixed = image_io.load_image(tmp_path / 'out' / f'{stem}__0.5_morning_+_0.5_night.png')
+  morning = image_files.load_image(tmp_path / 'out' / f'{stem}__morning.png')
+  mixed = image_files.load_image(tmp_path / 'out' / f'{stem}__0.5_morning_+_0.5_night.png')
   assert np.abs(morning.astype(int) - mixed).max() > 0
 
 
 @pytest.mark.parametrize('texts,message', [(['0.5 morning +'], 'morning'), ([' '], 'empty')])
 def test_bad_text_is_one_line(capsys, trained_word_workdir, inputs, tmp_path, texts, message):
-  content = image_io.list_images(inputs / 'contents')[0]
+  content = image_files.list_images(inputs / 'contents')[0]
   code, _, err = run(
     capsys,
     '--model',
@@ -299,7 +299,7 @@ def test_bad_text_is_one_line(capsys, trained_word_workdir, inputs, tmp_path, te
 
 
 def test_text_needs_a_word_model(capsys, trained_workdir, inputs, tmp_path):
-  content = image_io.list_images(inputs / 'contents')[0]
+  content = image_files.list_images(inputs / 'contents')[0]
   code, _, err = run(
     capsys,
     '--model',
@@ -435,7 +435,7 @@ def test_help_lists_the_options(capsys):
 
 
 def test_python_dash_m_entry_point(trained_workdir, inputs, bad_inputs, tmp_path):
-  content = image_io.list_images(inputs / 'contents')[0]
+  content = image_files.list_images(inputs / 'contents')[0]
   command = [
     sys.executable,
     '-m',

@@ -21,8 +21,8 @@ import socket
 import numpy as np
 import pytest
 
-from zmnet_jax.signals import embedders, expressions, reducer as reducer_lib, vocabulary
-from zmnet_jax.signals.embedders import TextError
+from zmnet_jax.words import embedders, expressions, reducer as reducer_lib, vocabulary
+from zmnet_jax.words.embedders import TextError
 
 needs_wordllama = pytest.mark.skipif(
   importlib.util.find_spec('wordllama') is None,

@@ -236,8 +236,8 @@ def test_the_warping_error_of_the_known_motion_clip_is_its_light_change_only():
 def test_pooled_statistics_of_two_equal_frames_are_the_frame_s_own(stylizer, style):
   frame = moving_frames(1)[0]
   din = stylizer.encode_images([style_image(style[0])])
-  own = stylizer.statistics(frame[None], din)
-  pooled = stylizer.pooled_statistics([frame, frame], din)
+  own = temporal.frame_statistics(stylizer, frame[None], din)
+  pooled = temporal.clip_statistics(stylizer, [frame, frame], din)
   for a, b in zip(jax.tree.leaves(own), jax.tree.leaves(pooled), strict=True):
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
 

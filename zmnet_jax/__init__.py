@@ -20,7 +20,7 @@ The inference API is importable from the package: `zmnet_jax.Stylizer`, `zmnet_j
 
   models      ZM-Net (DIN, TNet, PNet, their contract), VGG, losses, `Model`
   data        image files and arrays, prepared folders, the training stream
-  signals     word embeddings, expressions, reduction, the signal vocabulary
+  words       word embeddings, expressions, reduction, the word vocabulary
   infer       params-only loading, compiled inference, tiling, `Stylizer`
   portable    ONNX export and the ONNX Runtime backend
   video       clips: PyAV input/output, statistics over frames, the streamed pipeline

@@ -35,9 +35,9 @@ import time
 import numpy as np
 
 from zmnet_jax import cache, files, infer
-from zmnet_jax.data import embedded, image_io, images
+from zmnet_jax.data import embedded, image_arrays, image_files
 from zmnet_jax.infer import core, loading
-from zmnet_jax.signals.embedders import TextError
+from zmnet_jax.words.embedders import TextError
 
 # Photos up to this long side run whole (2048x1536 at 1024 px: 40% faster than tiles of
 # 1024, as video frames do); larger ones go through tiles with whole-image statistics.
@@ -84,7 +84,7 @@ class Engine:
     self,
     stylizer: infer.Stylizer,
     out_dir: str,
-    max_pixels: int = image_io.DEFAULT_MAX_PIXELS,
+    max_pixels: int = image_files.DEFAULT_MAX_PIXELS,
     tile_size: int = TILE_SIZE,
   ):
     self.stylizer = stylizer
@@ -118,7 +118,7 @@ class Engine:
     start = time.perf_counter()
     try:
       with self._lock:
-        content = images.to_float(self._content(request))[None]
+        content = image_arrays.to_float(self._content(request))[None]
         din, name = self._signal(request)
         if request.strength < 1.0:
           din = self.stylizer.with_strength(din, content, request.strength)
@@ -129,7 +129,7 @@ class Engine:
           preserve_colors=request.preserve_color,
         )[0, 0]
         path = self._save(out, f'{Path(request.content).stem}__{name}')
-    except (image_io.ImageError, infer.InferenceError, TextError) as e:
+    except (image_files.ImageError, infer.InferenceError, TextError) as e:
       raise RequestError(' '.join(str(e).split())) from e
     return Result(path, out.shape[:2], time.perf_counter() - start, self._count)
 
@@ -155,10 +155,10 @@ class Engine:
       self._decoded.move_to_end(key)
       return self._decoded[key]
     name = f'{role} image {Path(path).name}'
-    image = image_io.decode_image_bytes(image_io.read_bytes(path), name, self.max_pixels)
+    image = image_files.decode_image_bytes(image_files.read_bytes(path), name, self.max_pixels)
     if short_side:
-      image_io.check_resize(name, image.shape[:2], short_side, self.max_pixels, 'output size')
-      image = images.resize_short_side(image, short_side)
+      image_files.check_resize(name, image.shape[:2], short_side, self.max_pixels, 'output size')
+      image = image_arrays.resize_short_side(image, short_side)
     self._decoded[key] = image
     if len(self._decoded) > DECODED_CAPACITY:
       self._decoded.popitem(last=False)
@@ -196,7 +196,7 @@ class Engine:
     folder = os.path.join(self.out_dir, f'{self._count:06d}')
     path = os.path.join(folder, f'{files.safe_name(stem, 120)}.png')
     with files.atomic_path(path) as tmp:
-      image_io.save_image(tmp, image)
+      image_files.save_image(tmp, image)
     old = os.path.join(self.out_dir, f'{self._count - KEEP_RESULTS:06d}')
     shutil.rmtree(old, ignore_errors=True)
     return path
@@ -207,4 +207,4 @@ def example_images(kind: str) -> list[str]:
   as PNG files in the cache (the same embedded set `default:tiny` trains on)."""
   folders = embedded.materialize_embedded_data(os.path.join(cache.cache_dir(), 'embedded_data'))
   val, train = folders[f'{kind}_val'], folders[f'{kind}_train']
-  return image_io.list_images(val) + image_io.list_images(train)
+  return image_files.list_images(val) + image_files.list_images(train)

@@ -39,11 +39,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from zmnet_jax import files, infer
-from zmnet_jax.cli import common, stylize
-from zmnet_jax.data import image_io, images
+from zmnet_jax.cli import common, stylize_inputs
+from zmnet_jax.data import image_arrays, image_files
 from zmnet_jax.infer import core, loading
-from zmnet_jax.signals import vocabulary
 from zmnet_jax.video import io as video_io
+from zmnet_jax.words import vocabulary
 
 
 class AnimationError(ValueError):
@@ -76,17 +76,19 @@ def signal_inputs(
   specs: Sequence[str],
   model_path: str,
   style_size: int,
-  max_pixels: int = image_io.DEFAULT_MAX_PIXELS,
+  max_pixels: int = image_files.DEFAULT_MAX_PIXELS,
 ):
   """The raw signals: style images [1, h, w, 3] or word vectors [1, D], one per spec."""
   if stylizer.signal_kind == 'image':
-    return [stylizer.style_input(image_io.load_image(s, max_pixels), style_size, s) for s in specs]
-  vocab = stylize.load_model_vocabulary(model_path)
+    return [
+      stylizer.signal_input(image_files.load_image(s, max_pixels), style_size, s) for s in specs
+    ]
+  vocab = stylize_inputs.load_model_vocabulary(model_path)
   if vocab is None:
     raise AnimationError(
       f'{model_path}: no {vocabulary.VOCABULARY_FILE}; was this model trained on word signals?'
     )
-  return [stylizer.check_vectors(vocab.signal(s)[None]) for s in specs]
+  return [stylizer.signal_input(vocab.signal(s)[None]) for s in specs]
 
 
 def frame_din(stylizer: infer.Stylizer, raw_signals, weights: np.ndarray, mode: str):
@@ -126,7 +128,7 @@ def output_path(path: str) -> str:
 def write_animation(path: str, frames: Sequence[np.ndarray], fps: float) -> str:
   """An MP4 (H.264 through PyAV) or GIF by the suffix of `output_path`, written to a
   temporary name and renamed; returns the path."""
-  uint8 = [image_io.to_uint8(f) for f in frames]
+  uint8 = [image_files.to_uint8(f) for f in frames]
   if path.lower().endswith('.mp4'):
     rate = fractions.Fraction(fps).limit_denominator(1001)
     height, width = uint8[0].shape[:2]
@@ -177,7 +179,7 @@ def parse_args(argv):
   p.add_argument(
     '--max-pixels',
     type=common.number(least=1),
-    default=image_io.DEFAULT_MAX_PIXELS,
+    default=image_files.DEFAULT_MAX_PIXELS,
     help='refuse a larger content (after --size) or style',
   )
   args = p.parse_args(argv)
@@ -199,11 +201,11 @@ def animate(args) -> str:
   specs = [s.strip() for s in args.signals.split(',') if s.strip()]
   weights = sweep_weights(len(specs), args.frames)
   out = check_output(args, specs)
-  content = image_io.load_image(args.content, args.max_pixels, args.size, '--size')
+  content = image_files.load_image(args.content, args.max_pixels, args.size, '--size')
   stylizer = infer.Stylizer.load(args.model)
   raw = signal_inputs(stylizer, specs, args.model, args.style_size, args.max_pixels)
   din = frame_din(stylizer, raw, weights, args.interpolate)
-  frames = render(stylizer, images.to_float(content), din, args.batch)
+  frames = render(stylizer, image_arrays.to_float(content), din, args.batch)
   return f'wrote {len(frames)} frames to {write_animation(out, frames, args.fps)}'
 
 

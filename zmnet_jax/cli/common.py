@@ -32,10 +32,10 @@ import sys
 import threading
 
 from zmnet_jax import files, params_file
-from zmnet_jax.data.image_io import DataError, ImageError
+from zmnet_jax.data.image_files import DataError, ImageError
 from zmnet_jax.infer.loading import InferenceError
 from zmnet_jax.models.vgg_weights import WeightsError
-from zmnet_jax.signals.embedders import TextError
+from zmnet_jax.words.embedders import TextError
 
 USER_ERRORS = (
   ImageError,

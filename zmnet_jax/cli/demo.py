@@ -30,7 +30,7 @@ import sys
 from zmnet_jax.app import server
 from zmnet_jax.cli import common
 from zmnet_jax.cli.common import UsageError
-from zmnet_jax.infer.signals import STYLE_ENCODERS
+from zmnet_jax.infer.signal_inputs import STYLE_ENCODERS
 
 
 def build_parser():

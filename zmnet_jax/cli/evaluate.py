@@ -64,10 +64,10 @@ import numpy as np
 from zmnet_jax import files, infer, progress as progress_lib, sharding
 from zmnet_jax.cli import common
 from zmnet_jax.configs import shared_data
-from zmnet_jax.data import eval_images, image_io, images
-from zmnet_jax.data.image_io import DataError
+from zmnet_jax.data import eval_sets, image_arrays, image_files
+from zmnet_jax.data.image_files import DataError
 from zmnet_jax.evaluation import comparison, held_out as evaluation, protocol
-from zmnet_jax.infer.signals import STYLE_ENCODERS
+from zmnet_jax.infer.signal_inputs import STYLE_ENCODERS
 
 SHEET_STYLES = 8
 SHEET_CONTENTS = 8
@@ -199,7 +199,7 @@ def evaluate_styles(
   size = evaluation.chunk_size(batch_styles, len(paths), nets.num_devices)
   skipped, names, means, sheet_styles, sheet_outputs = [], [], [], [], []
   timer = evaluation.Throughput()
-  chunks = eval_images.image_chunks(paths, root, len(contents[0]), size, skipped)
+  chunks = eval_sets.image_chunks(paths, root, len(contents[0]), size, skipped)
   with files.atomic_path(csv_path) as tmp, open(tmp, 'w', newline='') as f:
     writer = csv.writer(f)
     writer.writerow(['style', *evaluation.SCORE_NAMES])
@@ -243,13 +243,13 @@ def generalization_gap(held_out: StyleSetResult, seen: StyleSetResult, style_kin
 
 def run(args: argparse.Namespace) -> dict:
   """The whole evaluation; returns what metrics.json holds."""
-  image_io.list_images(args.content)  # fail fast: missing or empty folders, unwritable out
+  image_files.list_images(args.content)  # fail fast: missing or empty folders, unwritable out
   check_out(args)
-  style_paths = eval_images.select_evenly(image_io.list_images(args.styles), args.limit_styles)
+  style_paths = eval_sets.select_evenly(image_files.list_images(args.styles), args.limit_styles)
   train_paths = []
   if args.train_styles:
-    train_paths = eval_images.select_evenly(
-      image_io.list_images(args.train_styles), args.limit_train_styles or len(style_paths)
+    train_paths = eval_sets.select_evenly(
+      image_files.list_images(args.train_styles), args.limit_train_styles or len(style_paths)
     )
   os.makedirs(args.out, exist_ok=True)
   stylizer = infer.Stylizer.load(args.model)
@@ -261,7 +261,7 @@ def run(args: argparse.Namespace) -> dict:
   ev = stylizer.config.eval
   size, style_size = args.size or ev.image_size, args.style_size or ev.style_size
   batch_styles = args.batch_styles or ev.batch_styles
-  content_names, contents = eval_images.load_eval_images(args.content, size, args.limit_contents)
+  content_names, contents = eval_sets.load_eval_images(args.content, size, args.limit_contents)
   mesh = sharding.create_mesh([(sharding.DATA_AXIS, -1)])
   nets = evaluation.networks(
     stylizer.model, stylizer.params, stylizer.vgg_params, mesh, style_size=style_size
@@ -288,9 +288,9 @@ def run(args: argparse.Namespace) -> dict:
         os.path.join(args.out, 'per_style_train.csv'),
         progress,
       )
-  image_io.save_image(
+  image_files.save_image(
     os.path.join(args.out, 'contact_sheet.png'),
-    images.contact_sheet(
+    image_arrays.contact_sheet(
       contents[:SHEET_CONTENTS], held_out.sheet_styles, np.concatenate(held_out.sheet_outputs)
     ),
   )
@@ -407,7 +407,7 @@ def run_protocol(args: argparse.Namespace) -> dict:
       rows.append({k: v for k, v in row.items() if k != 'output'})
       progress.update()
   protocol.write_pairs_csv(os.path.join(args.out, 'pairs.csv'), rows)
-  image_io.save_image(os.path.join(args.out, 'contact_sheet.png'), protocol_sheet(sheet))
+  image_files.save_image(os.path.join(args.out, 'contact_sheet.png'), protocol_sheet(sheet))
   report = protocol.report(chosen, folders, size, rows, **about)
   files.write_json(os.path.join(args.out, 'metrics.json'), report)
   return report
@@ -416,7 +416,7 @@ def run_protocol(args: argparse.Namespace) -> dict:
 def protocol_sheet(rows: list[list[np.ndarray]], side: int = 192) -> np.ndarray:
   """Content, style, output per row, as side x side thumbnails."""
   return np.concatenate(
-    [np.concatenate([images.fit(x, side, side) for x in row], 1) for row in rows], 0
+    [np.concatenate([image_arrays.fit(x, side, side) for x in row], 1) for row in rows], 0
   )
 
 

@@ -86,7 +86,7 @@ def export_onnx(args) -> str:
     raise common.UsageError(
       '--validation, --style-size: only for --format safetensors (they travel with it)'
     )
-  onnx_export = common.onnx_module('export', '--format onnx')
+  onnx_export = common.onnx_module('bundle_writer', '--format onnx')
   onnx_export.export_onnx(args.model, args.out, overwrite=args.overwrite)
   size = sum(os.path.getsize(os.path.join(args.out, f)) for f in os.listdir(args.out))
   graphs = ', '.join(sorted(f for f in os.listdir(args.out) if f.endswith('.onnx')))
@@ -99,7 +99,7 @@ def export(args) -> str:
   if not args.out.endswith(params_file.SUFFIX):
     raise common.UsageError(f'--out: {args.out} must end in {params_file.SUFFIX}')
   files.check_new_file(args.out, [args.model], args.overwrite)
-  from zmnet_jax.training import export as export_lib
+  from zmnet_jax.training import model_card
 
   evaluation = None
   if args.validation:
@@ -107,7 +107,7 @@ def export(args) -> str:
       evaluation = files.read_json(args.validation)
     except ValueError as e:
       raise common.UsageError(f'--validation: {args.validation}: not JSON ({e})') from e
-  path = export_lib.export_workdir(args.model, args.out, evaluation, args.style_size)
+  path = model_card.export_workdir(args.model, args.out, evaluation, args.style_size)
   return f'wrote {path} ({os.path.getsize(path) / 1e6:.1f} MB)'
 
 

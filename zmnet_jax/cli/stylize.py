@@ -36,31 +36,20 @@ exported once into the cache.
 from __future__ import annotations
 
 import argparse
-import collections
 from collections.abc import Sequence
-import dataclasses
-import os
-from pathlib import Path
 import sys
 import time
-from typing import Any
 
-import numpy as np
-
-from zmnet_jax import files, infer, progress
-from zmnet_jax.cli import common, video as video_cli
+from zmnet_jax import infer
+from zmnet_jax.cli import common, stylize_inputs, stylize_jobs, video as video_cli
 from zmnet_jax.cli.common import UsageError
-from zmnet_jax.data import image_io, images
-from zmnet_jax.infer import core, loading
-from zmnet_jax.infer.signals import STYLE_ENCODERS
+from zmnet_jax.data import image_files
+from zmnet_jax.infer.signal_inputs import STYLE_ENCODERS
 from zmnet_jax.models import zmnet
-from zmnet_jax.portable import bundle
-from zmnet_jax.signals import vocabulary
 from zmnet_jax.video import io as video_io, pipeline, temporal
 
-FILE_SUFFIXES = ('.png', '.jpg', '.jpeg')
 STILL_TILE_SIZE = 1024
-DEFAULT_MAX_PIXELS = image_io.DEFAULT_MAX_PIXELS
+DEFAULT_MAX_PIXELS = image_files.DEFAULT_MAX_PIXELS
 
 
 # ----------------------------------------------------------------------------- arguments
@@ -287,317 +276,17 @@ def parse_mix(text: str) -> list[float]:
   return weights
 
 
-# ----------------------------------------------------------------------------- inputs
-
-
-def image_paths(path: str, exclude: str) -> list[str]:
-  """One image file, or the images of a folder (outside the `exclude` folder)."""
-  if os.path.isdir(path):
-    skip = os.path.realpath(exclude) + os.sep
-    paths = [p for p in image_io.list_images(path) if not os.path.realpath(p).startswith(skip)]
-    if not paths:
-      raise image_io.ImageError(f'{path}: no image files outside the output folder')
-    note_left_out(path)
-    return paths
-  image_io.check_regular_file(path)
-  return [path]
-
-
-def note_left_out(folder: str, shown: int = 5) -> None:
-  """A note naming what a folder of images holds but is not read: links that loop or
-  lead nowhere, FIFOs, videos (other files, e.g. text, pass in silence)."""
-  left = [
-    (p, 'a video: give it alone as --content' if why == 'not an image' else why)
-    for p, why in image_io.left_out(folder)
-    if why != 'not an image' or video_io.is_video_path(p)
-  ]
-  if left:
-    listed = ', '.join(f'{os.path.relpath(p, folder)} ({why})' for p, why in left[:shown])
-    more = f' and {len(left) - shown} more' if len(left) > shown else ''
-    print(f'note: {folder}: left out {len(left)}: {listed}{more}', file=sys.stderr)
-
-
-def unique_stems(paths: Sequence[str]) -> list[str]:
-  """File stems, which name the outputs; two inputs with one stem are an error."""
-  seen = {}
-  for path in paths:
-    stem = Path(path).stem
-    if stem in seen:
-      raise image_io.ImageError(
-        f'{path}: same name as {seen[stem]}; outputs would collide (rename one)'
-      )
-    seen[stem] = path
-  return list(seen)
-
-
-def load_content(path: str, size: int | None, max_pixels: int) -> np.ndarray:
-  """uint8 [H, W, 3], short side resized to `size` when given (within `max_pixels`)."""
-  return image_io.load_image(path, max_pixels, size, '--size')
-
-
-# ----------------------------------------------------------------------------- signals
-
-
-def model_path(args) -> str:
-  """The path of `--model` (an ONNX bundle only with `--backend onnx`)."""
-  if bundle.is_bundle(args.model):
-    if args.backend != 'onnx':
-      raise UsageError(f'--model {args.model}: an ONNX bundle; run it with --backend onnx')
-    return os.path.abspath(args.model)
-  if problem := bundle.missing_manifest(args.model):
-    raise loading.InferenceError(problem)
-  return loading.resolve_model_path(args.model).path
-
-
-def load_model_vocabulary(model_path: str):
-  """The signal vocabulary saved with a model (workdir, params file or ONNX bundle)."""
-  if bundle.is_bundle(model_path):
-    return vocabulary.load_vocabulary(model_path)
-  return loading.load_vocabulary(loading.resolve_model_path(model_path))
-
-
-@dataclasses.dataclass(frozen=True)
-class Signals:
-  """Encoded guiding signals: output names and DIN params with leading [S]."""
-
-  names: list[str]
-  din: Any
-
-
-@dataclasses.dataclass(frozen=True)
-class SignalSource:
-  """Where signals come from, checked before the model loads; `encode` runs after."""
-
-  names: list[str]
-  kind: str  # the model signal kind this source needs: 'image' or 'vector'
-  path: str  # what error messages name
-  encode: Any  # Stylizer -> DIN params [S]
-  inputs: tuple[str, ...] = ()  # the files it reads (no output may replace them)
-
-
-def signal_source(args, out: str) -> SignalSource:
-  """The signals named on the command line (add new sources, e.g. --text, here)."""
-  if args.signal:
-    return vector_source(args.signal)
-  if args.text:
-    return text_source(args.text, args.model)
-  return style_source(args.style, out, args.style_size, args.max_pixels)
-
-
-def text_source(texts: Sequence[str], model_path: str) -> SignalSource:
-  """Words / expressions, embedded with the vocabulary saved beside the model."""
-  vocab = load_model_vocabulary(model_path)
-  if vocab is None:
-    raise infer.InferenceError(
-      f'{model_path}: no {vocabulary.VOCABULARY_FILE}; --text needs a model trained on '
-      f'word signals (configs/attributes.py)'
-    )
-  vectors = vocab.signals(list(texts))  # checks every text now, before the model loads
-  names = [files.safe_name(t) for t in texts]
-  return SignalSource(
-    names, 'vector', model_path, lambda stylizer: stylizer.encode_vectors(vectors)
-  )
-
-
-def style_source(
-  specs: Sequence[str], out: str, style_size: int | None, max_pixels: int
-) -> SignalSource:
-  """Style image files; each is decoded now to check it and again, alone, to encode it."""
-  paths = [p for spec in specs for p in image_paths(spec, out)]
-  names = unique_stems(paths)
-  for path in paths:
-    image_io.load_image(path, max_pixels)
-  return SignalSource(
-    names,
-    'image',
-    specs[0],
-    lambda stylizer: encode_styles(stylizer, paths, style_size, max_pixels),
-    tuple(paths),
-  )
-
-
-def encode_styles(stylizer, paths: Sequence[str], style_size: int | None, max_pixels: int):
-  """DIN params [S] of style files, holding one full-size image in memory at a time; a
-  progress bar for a folder of them (encoding can take longer than stylizing)."""
-  encoded = []
-  bar = progress.bar(len(paths), 'style', 'encode') if len(paths) > 1 else progress.quiet()
-  with bar:
-    for path in paths:
-      image = image_io.load_image(path, max_pixels)
-      encoded.append(stylizer.encode_images([image], style_size, path))
-      bar.update()
-  return core.concat_signals(encoded)
-
-
-def vector_source(path: str) -> SignalSource:
-  """Signal vectors from a .npy file, named `{stem}` (one) or `{stem}_{i}` (several)."""
-  vectors = load_vectors(path)
-  stem = Path(path).stem
-  names = [stem] if len(vectors) == 1 else [f'{stem}_{i}' for i in range(len(vectors))]
-  return SignalSource(
-    names, 'vector', path, lambda stylizer: stylizer.encode_vectors(vectors), (path,)
-  )
-
-
-def load_vectors(path: str) -> np.ndarray:
-  """A .npy file of float vectors [D] or [S, D] -> float32 [S, D]."""
-  if Path(path).suffix.lower() != '.npy':
-    raise infer.InferenceError(f'{path}: signal vectors must be a .npy file')
-  try:
-    vectors = np.load(path, allow_pickle=False)
-  except (ValueError, EOFError) as e:
-    raise infer.InferenceError(f'{path}: not a readable .npy array ({e})') from e
-  if (
-    not np.issubdtype(vectors.dtype, np.number) or vectors.ndim not in (1, 2) or 0 in vectors.shape
-  ):
-    raise infer.InferenceError(
-      f'{path}: expected numbers shaped [D] or [S, D], got {vectors.dtype} {list(vectors.shape)}'
-    )
-  if not np.all(np.isfinite(vectors)):
-    raise infer.InferenceError(f'{path}: vectors contain NaN or infinite values')
-  return np.atleast_2d(vectors).astype(np.float32)
-
-
-def encode(stylizer, source: SignalSource, model_path: str, mix) -> Signals:
-  """The source's DIN params (one mixed signal with `mix`); the model must take its kind."""
-  if stylizer.signal_kind != source.kind:
-    wants = {'image': 'style images (--style)', 'vector': 'signal vectors (--signal)'}
-    raise infer.InferenceError(
-      f'{source.path}: the model {model_path} takes {wants[stylizer.signal_kind]}, '
-      f'not {wants[source.kind]}'
-    )
-  try:
-    din = source.encode(stylizer)
-  except infer.InferenceError as e:
-    raise infer.InferenceError(f'{source.path}: {e}') from e
-  if mix is None:
-    return Signals(source.names, din)
-  return Signals(['mix'], infer.mix(din, mix))
-
-
-# ----------------------------------------------------------------------------- outputs
-
-
-@dataclasses.dataclass
-class Job:
-  """One content and the outputs still to write for it: {signal index: path}."""
-
-  path: str
-  outputs: dict[int, str]
-  shape: tuple[int, int] = (0, 0)
-
-
-def plan(content_paths, signal_names, out: str, overwrite: bool):
-  """(jobs with something to write, number of existing outputs skipped)."""
-  stems = unique_stems(content_paths)
-  suffix = Path(out).suffix.lower()
-  if suffix in image_io.IMAGE_EXTENSIONS | {'.gif'} and suffix not in FILE_SUFFIXES:
-    raise image_io.ImageError(
-      f'{out}: unsupported output format {suffix!r} (use {", ".join(FILE_SUFFIXES)}, or a folder)'
-    )
-  single = suffix in FILE_SUFFIXES and not os.path.isdir(out)
-  total = len(stems) * len(signal_names)
-  if single and total != 1:
-    raise infer.InferenceError(
-      f'{out}: names one file, but there are {total} outputs '
-      f'({len(stems)} contents x {len(signal_names)} '
-      f'signals); give a folder'
-    )
-  jobs, skipped = [], 0
-  for path, stem in zip(content_paths, stems, strict=True):
-    outputs = {}
-    for i, name in enumerate(signal_names):
-      target = out if single else os.path.join(out, f'{stem}__{name}.png')
-      if os.path.exists(target) and not overwrite:
-        skipped += 1
-      else:
-        outputs[i] = target
-    if outputs:
-      jobs.append(Job(path, outputs))
-  return jobs, skipped
-
-
-def check_contents(jobs: Sequence[Job], size: int | None, max_pixels: int) -> None:
-  """Decodes every content that has outputs to write (fail before any work): sets shapes."""
-  for job in jobs:
-    job.shape = load_content(job.path, size, max_pixels).shape[:2]
-
-
-def check_outputs(jobs: Sequence[Job], inputs: Sequence[str]) -> None:
-  """Before any work: no output is an input (even with --overwrite), all are writable."""
-  for job in jobs:
-    for path in job.outputs.values():
-      files.check_not_input(path, inputs)
-  for folder in sorted(
-    {os.path.dirname(os.path.abspath(p)) for j in jobs for p in j.outputs.values()}
-  ):
-    files.check_writable(folder, folder=True)
-
-
-# ----------------------------------------------------------------------------- running
-
-
-def batches(jobs: Sequence[Job], num_signals: int, per_call: int):
-  """Contents of one size in groups, with the signals they need chunked alongside."""
-  signals_per_call = min(num_signals, per_call)
-  contents_per_call = max(1, per_call // signals_per_call)
-  by_shape = collections.defaultdict(list)
-  for job in jobs:
-    by_shape[job.shape].append(job)
-  for group in by_shape.values():
-    for start in range(0, len(group), contents_per_call):
-      chunk = group[start : start + contents_per_call]
-      needed = sorted({i for job in chunk for i in job.outputs})
-      for s in range(0, len(needed), signals_per_call):
-        yield chunk, needed[s : s + signals_per_call], signals_per_call
-
-
-def stylize_batch(stylizer, signals: Signals, chunk, index, width, args) -> np.ndarray:
-  """Outputs [S, B, H, W, 3] of one batch; the signal axis padded to `width`."""
-  contents = images.to_float(
-    np.stack([load_content(j.path, args.size, args.max_pixels) for j in chunk])
-  )
-  din = core.take_signals(signals.din, list(index) + [index[-1]] * (width - len(index)))
-  if args.strength < 1.0:
-    din = stylizer.with_strength(din, contents, args.strength, args.style_size)
-  return stylizer.stylize(
-    contents,
-    din,
-    tile_size=args.tile_size,
-    stats_max_side=args.stats_max_side,
-    exact_stats=args.exact_stats,
-    preserve_colors=args.preserve_color,
-    work_size=args.work_size,
-  )
-
-
-def run(stylizer, signals: Signals, jobs: Sequence[Job], args) -> int:
-  """Stylizes and writes every planned output; returns how many were written."""
-  total = sum(len(j.outputs) for j in jobs)
-  written = 0
-  with progress.bar(total, 'image', 'stylize') as bar:
-    for chunk, index, width in batches(jobs, len(signals.names), args.batch):
-      out = stylize_batch(stylizer, signals, chunk, index, width, args)
-      for b, job in enumerate(chunk):
-        for s, i in enumerate(index):
-          if i in job.outputs:
-            image_io.save_image(job.outputs[i], out[s, b])
-            written += 1
-            bar.update()
-  return written
-
-
 def check_inputs(args):
   """(signal source, jobs, skipped count): every input read and checked, nothing written."""
-  model = model_path(args)
-  source = signal_source(args, args.out)
+  model = stylize_inputs.model_path(args)
+  source = stylize_inputs.signal_source(args, args.out)
   if args.mix is not None and len(args.mix) != len(source.names):
     raise UsageError(f'--mix: {len(args.mix)} weights for {len(source.names)} signals')
   names = ['mix'] if args.mix is not None else source.names
-  content_paths = image_paths(args.content, args.out)
-  jobs, skipped = plan(content_paths, names, args.out, args.overwrite)
-  check_outputs(jobs, [*content_paths, *source.inputs, model])
-  check_contents(jobs, args.size, args.max_pixels)
+  content_paths = stylize_inputs.image_paths(args.content, args.out)
+  jobs, skipped = stylize_jobs.plan(content_paths, names, args.out, args.overwrite)
+  stylize_jobs.check_outputs(jobs, [*content_paths, *source.inputs, model])
+  stylize_jobs.check_contents(jobs, args.size, args.max_pixels)
   return source, jobs, skipped
 
 
@@ -609,7 +298,7 @@ def load_stylizer(args):
   return infer.Stylizer.load(args.model, dtype=args.dtype, style_encoder=args.style_encoder)
 
 
-def load_signals(args, source: SignalSource):
+def load_signals(args, source: stylize_inputs.SignalSource):
   """(Stylizer, encoded signals) for the run."""
   stylizer = load_stylizer(args)
   if args.strength < 1.0 and stylizer.signal_kind != 'image':
@@ -617,13 +306,13 @@ def load_signals(args, source: SignalSource):
       f'--strength: below 1 needs an image-signal model; {args.model} '
       f'takes {stylizer.signal_kind} signals'
     )
-  return stylizer, encode(stylizer, source, args.model, args.mix)
+  return stylizer, stylize_inputs.encode(stylizer, source, args.model, args.mix)
 
 
 def stylize_files(args) -> str:
   """Everything `main` does; returns the summary line."""
   if video_io.is_video_path(args.content):
-    return video_cli.stylize_clip(args, signal_source(args, args.out), load_signals)
+    return video_cli.stylize_clip(args, stylize_inputs.signal_source(args, args.out), load_signals)
   start = time.time()
   source, jobs, skipped = check_inputs(args)
   if skipped:
@@ -635,7 +324,7 @@ def stylize_files(args) -> str:
     encode_start = time.time()
     stylizer, signals = load_signals(args, source)
     work_start = time.time()
-    written = run(stylizer, signals, jobs, args)
+    written = stylize_jobs.run(stylizer, signals, jobs, args)
     times = (
       f' (the model and {len(source.names)} signal(s) {work_start - encode_start:.1f} s, '
       f'stylizing {1000 * (time.time() - work_start) / written:.0f} ms/image)'

@@ -32,7 +32,7 @@ import sys
 
 from zmnet_jax import files
 from zmnet_jax.cli.common import UsageError
-from zmnet_jax.data import image_io
+from zmnet_jax.data import image_files
 from zmnet_jax.video import io as video_io, pipeline
 
 # Stills-only options, refused with a video (name -> value that means "not given").
@@ -54,7 +54,7 @@ def output_file(args, signal_name: str) -> str:
   suffix = Path(args.out).suffix.lower()
   if suffix in video_io.OUTPUT_EXTENSIONS:
     return args.out
-  if suffix in image_io.IMAGE_EXTENSIONS or suffix in video_io.VIDEO_EXTENSIONS:
+  if suffix in image_files.IMAGE_EXTENSIONS or suffix in video_io.VIDEO_EXTENSIONS:
     raise video_io.VideoError(
       f'{args.out}: a video is written as {", ".join(video_io.OUTPUT_EXTENSIONS)} (or give a folder)'
     )

@@ -23,7 +23,7 @@ import ml_collections
 
 from zmnet_jax import cache
 from zmnet_jax.data import embedded, packed, train_input, word_input
-from zmnet_jax.data.image_io import DataError
+from zmnet_jax.data.image_files import DataError
 
 
 @dataclasses.dataclass(frozen=True)

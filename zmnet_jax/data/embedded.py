@@ -32,8 +32,8 @@ import types
 import numpy as np
 
 from zmnet_jax import files
-from zmnet_jax.data import image_io, images
-from zmnet_jax.data.image_io import load_image
+from zmnet_jax.data import image_arrays, image_files
+from zmnet_jax.data.image_files import load_image
 
 MAX_SHORT_SIDE = 512
 _MANIFEST = 'MANIFEST.json'
@@ -179,10 +179,10 @@ def _to_rgb(image: np.ndarray) -> np.ndarray:
     blended = image[..., :3] * alpha + 255.0 * (1.0 - alpha)
     image = np.round(blended).astype(np.uint8)
   if min(image.shape[:2]) > MAX_SHORT_SIDE:
-    image = images.resize_short_side(image, MAX_SHORT_SIDE)
+    image = image_arrays.resize_short_side(image, MAX_SHORT_SIDE)
   return image
 
 
 def _write_atomically(path: Path, image: np.ndarray) -> None:
   with files.atomic_path(path) as tmp:
-    image_io.save_image(tmp, image)
+    image_files.save_image(tmp, image)

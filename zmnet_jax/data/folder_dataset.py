@@ -37,8 +37,8 @@ from typing import Any
 from PIL import Image
 import tensorflow_datasets as tfds
 
-from zmnet_jax.data import images
-from zmnet_jax.data.image_io import (
+from zmnet_jax.data import image_arrays
+from zmnet_jax.data.image_files import (
   DataError,
   ImageError,
   decode_image_bytes,
@@ -175,7 +175,7 @@ def encode_for_storage(path: str, store_short_side: int) -> bytes:
   if min(image.shape[:2]) <= store_short_side and _is_plain_rgb_jpeg(data):
     return data
   if min(image.shape[:2]) > store_short_side:
-    image = images.resize_short_side(image, store_short_side)
+    image = image_arrays.resize_short_side(image, store_short_side)
   return encode_jpeg(image)
 
 

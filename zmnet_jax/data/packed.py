@@ -30,8 +30,8 @@ from pathlib import Path
 import numpy as np
 
 from zmnet_jax import files
-from zmnet_jax.data import images
-from zmnet_jax.data.image_io import DataError, ImageError, encode_jpeg, list_images, load_image
+from zmnet_jax.data import image_arrays
+from zmnet_jax.data.image_files import DataError, ImageError, encode_jpeg, list_images, load_image
 
 SUFFIX = '.npz'
 
@@ -46,7 +46,7 @@ def _encode(path: str, short_side: int, quality: int) -> bytes | None:
   except ImageError:
     return None
   if min(image.shape[:2]) > short_side:
-    image = images.resize_short_side(image, short_side)
+    image = image_arrays.resize_short_side(image, short_side)
   return encode_jpeg(image, quality)
 
 

@@ -39,8 +39,8 @@ import jax
 import numpy as np
 from PIL import Image
 
-from zmnet_jax.data import images, packed
-from zmnet_jax.data.image_io import DataError, decode_image_bytes
+from zmnet_jax.data import image_arrays, packed
+from zmnet_jax.data.image_files import DataError, decode_image_bytes
 
 _LOG = logging.getLogger(__name__)
 
@@ -268,7 +268,7 @@ def random_crop_flip(
   same as without this rule, so textured images crop as they always did).
   """
   height, width = image.shape[:2]
-  new_height, new_width = images.scaled_shape(height, width, short_side)
+  new_height, new_width = image_arrays.scaled_shape(height, width, short_side)
   scale_y, scale_x = height / new_height, width / new_width
   best_box, best_std = None, -1.0
   for _ in range(_CROP_TRIES):
@@ -285,7 +285,7 @@ def random_crop_flip(
   )
   if rng.random() < 0.5:
     crop = crop[:, ::-1]
-  return images.to_float(crop)
+  return image_arrays.to_float(crop)
 
 
 def _region_std(image: np.ndarray, box: tuple[float, float, float, float]) -> float:
@@ -311,7 +311,7 @@ def _augment(
   crop = random_crop_flip(image, rng, crop_size, short_side)
   if not view_size:
     return crop
-  return crop, images.to_float(images.square(image, view_size))
+  return crop, image_arrays.to_float(image_arrays.square(image, view_size))
 
 
 def _batched_stream(

@@ -30,10 +30,10 @@ import ml_collections
 import numpy as np
 
 from zmnet_jax import files
-from zmnet_jax.data import eval_images, image_io, images
+from zmnet_jax.data import eval_sets, image_arrays, image_files
 from zmnet_jax.infer import core
 from zmnet_jax.models import losses
-from zmnet_jax.signals.vocabulary import SignalVocabulary
+from zmnet_jax.words.vocabulary import SignalVocabulary
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +41,7 @@ log = logging.getLogger(__name__)
 def load_references(signals: ml_collections.ConfigDict, size: int):
   """{name: images [N, size, size, 3]} of the reference photo sets."""
   return {
-    name: eval_images.load_eval_images(folder, size)[1]
-    for name, folder in signals.references.items()
+    name: eval_sets.load_eval_images(folder, size)[1] for name, folder in signals.references.items()
   }
 
 
@@ -111,7 +110,7 @@ def evaluate_and_report(
   if jax.process_index() == 0:
     files.write_json(prefix + '.json', report)
     labels = np.stack([label_tile(w, contents.shape[1]) for w in words])
-    image_io.save_image(prefix + '.png', images.contact_sheet(contents, labels, outputs))
+    image_files.save_image(prefix + '.png', image_arrays.contact_sheet(contents, labels, outputs))
     for word in words if log_table else ():
       log.info('%-28s %s', word, '  '.join(f'{r} {table[word][r]:.3g}' for r in sorted(references)))
   return report
@@ -126,4 +125,4 @@ def label_tile(word: str, size: int) -> np.ndarray:
   lines = [word[i : i + 10] for i in range(0, len(word), 10)][:4]
   for i, line in enumerate(lines):
     draw.text((2, 2 + 11 * i), line, fill='black')
-  return images.to_float(np.asarray(tile))
+  return image_arrays.to_float(np.asarray(tile))

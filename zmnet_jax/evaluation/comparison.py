@@ -33,7 +33,7 @@ import dataclasses
 
 import numpy as np
 
-from zmnet_jax.data.image_io import DataError
+from zmnet_jax.data.image_files import DataError
 from zmnet_jax.evaluation import protocol
 
 LPIPS_MARGIN = 0.02

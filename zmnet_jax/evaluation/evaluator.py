@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 
-from zmnet_jax.data import eval_images
+from zmnet_jax.data import eval_sets
 from zmnet_jax.evaluation import attributes, held_out
 
 
@@ -35,7 +35,7 @@ class Evaluator:
     if vocab is None:
       self.held_out = held_out.load_held_out(datasets, config)
     else:
-      self.contents = eval_images.load_eval_images(
+      self.contents = eval_sets.load_eval_images(
         datasets.content_val, config.eval.image_size, limit=config.eval.num_contents
       )[1]
 

@@ -53,7 +53,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from zmnet_jax import files
-from zmnet_jax.data import eval_images, image_io, images
+from zmnet_jax.data import eval_sets, image_arrays, image_files
 from zmnet_jax.evaluation import metrics
 from zmnet_jax.infer import core
 from zmnet_jax.models import losses
@@ -85,10 +85,10 @@ def load_held_out(folders, config) -> HeldOutSet:
   """The evaluation contents and styles named by the config (deterministic order), both
   at `eval.image_size`."""
   ev = config.eval
-  content_names, contents = eval_images.load_eval_images(
+  content_names, contents = eval_sets.load_eval_images(
     folders.content_val, ev.image_size, limit=ev.num_contents
   )
-  style_names, styles = eval_images.load_eval_images(
+  style_names, styles = eval_sets.load_eval_images(
     folders.style_val, ev.image_size, limit=ev.num_styles
   )
   return HeldOutSet(content_names, contents, style_names, styles, ev.style_size)
@@ -181,7 +181,7 @@ def scorer(functions: core.InferenceFunctions):
 def chunk_size(batch_styles: int, num_styles: int, num_devices: int = 1) -> int:
   """Signals per chunk: `batch_styles` or fewer if fewer styles, a multiple of the devices."""
   size = max(1, min(int(batch_styles), int(num_styles)))
-  return images.round_up(size, num_devices)
+  return image_arrays.round_up(size, num_devices)
 
 
 def stylize_chunk(nets: Networks, contents: jax.Array, styles):
@@ -281,7 +281,7 @@ def evaluate_chunks(
   placed = nets.functions.replicate(contents)
   batch, kept, first = len(contents), 0, None
   for names, styles in chunks:
-    padded = images.pad_with_last(styles, size)
+    padded = image_arrays.pad_with_last(styles, size)
     styles_on_device, outputs, seconds = _time_stylize(nets, placed, padded)
     if throughput is not None:
       throughput.add(seconds, len(names) * batch)
@@ -400,8 +400,9 @@ def evaluate_and_report(
   ]
   if jax.process_index() == 0:
     files.write_json(prefix + '.json', report)
-    image_io.save_image(
-      prefix + '.png', images.contact_sheet(held_out.contents, held_out.styles, result.outputs)
+    image_files.save_image(
+      prefix + '.png',
+      image_arrays.contact_sheet(held_out.contents, held_out.styles, result.outputs),
     )
     log.info(
       'evaluation at step %d: content %.4g, style (Gram) %.4g, style ratio %.3f, LPIPS %.3f, '
@@ -424,6 +425,6 @@ def save_sample_grid(model: Model, params, vgg_params, held_out: HeldOutSet, pat
   result = evaluate_held_out(model, params, vgg_params, held_out, scores=False)
   if jax.process_index() == 0:
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    image_io.save_image(
-      path, images.contact_sheet(held_out.contents, held_out.styles, result.outputs)
+    image_files.save_image(
+      path, image_arrays.contact_sheet(held_out.contents, held_out.styles, result.outputs)
     )

@@ -45,8 +45,8 @@ import jax
 import numpy as np
 
 from zmnet_jax import files
-from zmnet_jax.data import eval_images, image_io, images
-from zmnet_jax.data.image_io import DataError
+from zmnet_jax.data import eval_sets, image_arrays, image_files
+from zmnet_jax.data.image_files import DataError
 from zmnet_jax.evaluation import metrics
 
 
@@ -114,8 +114,8 @@ class Folders:
 def make_pairs(folders: Folders, contents_per_style: int, limit: int | None = None) -> list[Pair]:
   """Style k (sorted) with contents k * n .. k * n + n - 1 (mod the number of contents);
   with `limit`, that many pairs spread evenly over the list."""
-  contents = [os.path.relpath(p, folders.content) for p in image_io.list_images(folders.content)]
-  styles = [os.path.relpath(p, folders.styles) for p in image_io.list_images(folders.styles)]
+  contents = [os.path.relpath(p, folders.content) for p in image_files.list_images(folders.content)]
+  styles = [os.path.relpath(p, folders.styles) for p in image_files.list_images(folders.styles)]
   n = min(contents_per_style, len(contents))
   pairs = [
     Pair(contents[(k * n + j) % len(contents)], style)
@@ -130,7 +130,7 @@ def make_pairs(folders: Folders, contents_per_style: int, limit: int | None = No
         f'{folders.styles}: {pair.style} and {other.style} (or their contents) give one output '
         f'name, {pair.name}; rename one'
       )
-  return eval_images.select_evenly(pairs, limit)
+  return eval_sets.select_evenly(pairs, limit)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -153,15 +153,15 @@ class ImageCache:
 
   def _load(self, path: str) -> np.ndarray:
     if path not in self._files:
-      self._files[path] = images.to_float(image_io.load_image(path))
+      self._files[path] = image_arrays.to_float(image_files.load_image(path))
     return self._files[path]
 
   def images(self, pair: Pair) -> PairImages:
     content = self._load(os.path.join(self.folders.content, pair.content))
     style = self._load(os.path.join(self.folders.styles, pair.style))
     return PairImages(
-      quantized(images.square(content, self.size)),
-      quantized(images.square(style, self.size)),
+      quantized(image_arrays.square(content, self.size)),
+      quantized(image_arrays.square(style, self.size)),
       style,
     )
 
@@ -199,7 +199,7 @@ def saved_outputs(root: str, size: int) -> Source:
     path = output_path(root, pair, strength)
     if not os.path.exists(path):
       raise DataError(f'{path}: no saved output for this pair and strength')
-    output = images.to_float(image_io.load_image(path))
+    output = image_arrays.to_float(image_files.load_image(path))
     if output.shape[:2] != (size, size):
       raise DataError(f'{path}: is {output.shape[1]}x{output.shape[0]}, expected {size}x{size}')
     return output
@@ -309,7 +309,7 @@ def evaluate(
       if job.save_to:
         path = output_path(job.save_to, pair, job.strength)
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        image_io.save_image(path, output)
+        image_files.save_image(path, output)
       yield {
         'label': job.label,
         'content': pair.content,

@@ -37,7 +37,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from zmnet_jax import sharding
-from zmnet_jax.data import images
+from zmnet_jax.data import image_arrays
 from zmnet_jax.models import model as model_lib, zmnet
 
 STRIDE = 4  # TNet halves the resolution twice.
@@ -150,10 +150,10 @@ def pad_signals(tree, multiple: int):
   Padding happens on the host (no small cross-device programs); a tree whose count is
   already a multiple is returned as it is, wherever it lives.
   """
-  size = images.round_up(num_signals(tree), multiple)
+  size = image_arrays.round_up(num_signals(tree), multiple)
   if size == num_signals(tree):
     return tree
-  return jax.tree.map(lambda x: images.pad_with_last(np.asarray(x), size), tree)
+  return jax.tree.map(lambda x: image_arrays.pad_with_last(np.asarray(x), size), tree)
 
 
 # ----------------------------------------------------------------------------- compiled

@@ -32,7 +32,7 @@ import ml_collections
 
 from zmnet_jax import params_file, workdir
 from zmnet_jax.models import fast_encoder, model as model_lib, vgg_weights
-from zmnet_jax.signals import vocabulary
+from zmnet_jax.words import vocabulary
 
 # Models shipped in the package (zmnet_jax/pretrained/), by name; `default` is used when
 # no model is given.

@@ -32,8 +32,8 @@ import jax
 import ml_collections
 import numpy as np
 
-from zmnet_jax.data import images
-from zmnet_jax.infer import color, core, guided, loading, signals, tiling
+from zmnet_jax.data import image_arrays
+from zmnet_jax.infer import color, core, guided, loading, signal_inputs, tiling
 from zmnet_jax.infer.loading import InferenceError
 from zmnet_jax.models import fast_encoder, model as model_lib, zmnet
 
@@ -69,7 +69,7 @@ class Stylizer:
   def __post_init__(self):
     self.functions = core.functions_for(self.model, self.mesh)
     self.params, self.vgg_params = self.functions.replicate((self.params, self.vgg_params))
-    self.style_cache = signals.StyleCache()
+    self.style_cache = signal_inputs.StyleCache()
     if self.fast_encoder is not None:
       self.fast_encoder = self.fast_encoder.compiled(self.model, self.functions)
 
@@ -117,14 +117,14 @@ class Stylizer:
 
     Each image is first resized so its short side is `style_size` (default: the model's
     `eval.style_size`, the scale it was trained at); styles of one shape share a compile.
-    Encodings are cached by pixel content and size (`signals.StyleCache`), so a
+    Encodings are cached by pixel content and size (`signal_inputs.StyleCache`), so a
     style seen twice, under any name, is encoded once.
     """
     return core.concat_signals([self._encode_image(s, style_size, name) for s in styles])
 
   def _encode_image(self, style: np.ndarray, style_size: int | None, name: str):
+    self._require('image')
     if self.fast_encoder is not None:
-      self._require('image')
       fast = self.fast_encoder
       return self.style_cache.get(
         style,
@@ -133,24 +133,24 @@ class Stylizer:
       )
     size = style_size or self.config.eval.style_size
     return self.style_cache.get(
-      style, size, lambda: self.encode_inputs(self.style_input(style, size, name))
+      style, size, lambda: self.encode_inputs(self.signal_input(style, size, name))
     )
 
-  def style_input(
-    self, style: np.ndarray, style_size: int | None = None, name: str = 'style image'
+  def signal_input(
+    self, signal: np.ndarray, style_size: int | None = None, name: str = 'style image'
   ) -> np.ndarray:
-    """One style image as the encoder reads it (`signals.style_array`)."""
-    self._require('image')
-    return signals.style_array(style, style_size or self.config.eval.style_size, name)
+    """One signal as the encoder reads it: a style image [H, W, 3] resized to `style_size`
+    (default: the model's `eval.style_size`) as [1, h, w, 3] (`signal_inputs.style_array`),
+    or checked float32 vectors [S, D] of the model's size; what `encode_inputs` and
+    `embed` take."""
+    if self.signal_kind == 'image':
+      return signal_inputs.style_array(signal, style_size or self.config.eval.style_size, name)
+    return signal_inputs.checked_vectors(signal, self.config.model.pnet.get('signal_dim') or None)
 
   def encode_vectors(self, vectors: np.ndarray):
     """Signal vectors [S, D] -> DIN params with leading [S]."""
-    return self.encode_inputs(self.check_vectors(vectors))
-
-  def check_vectors(self, vectors: np.ndarray) -> np.ndarray:
-    """float32 [S, D] signal vectors of the model's size, finite; else InferenceError."""
     self._require('vector')
-    return signals.checked_vectors(vectors, self.config.model.pnet.get('signal_dim') or None)
+    return self.encode_inputs(self.signal_input(vectors))
 
   def embed(self, signal: np.ndarray):
     """PNet's embedding [S, E] of style images [S, h, w, 3] or vectors [S, D]."""
@@ -161,8 +161,8 @@ class Stylizer:
     return self._per_signal(self.functions.din_from_embedding, embedding, (self.params,))
 
   def encode_inputs(self, signal: np.ndarray):
-    """DIN params [S] of signals as the encoder reads them (`style_input` images [S, h, w,
-    3] of one size, or checked vectors [S, D])."""
+    """DIN params [S] of signals as the encoder reads them (`signal_input`: images [S, h,
+    w, 3] of one size, or vectors [S, D])."""
     return self._per_signal(self.functions.encode, signal)
 
   def _per_signal(self, fn, signal, params: tuple | None = None):
@@ -187,9 +187,9 @@ class Stylizer:
     Returns leaves shaped [S, B, C]: interpolation needs each content's own parameters,
     which only image-signal models can compute.
     """
-    signals.check_strength(strength, self.signal_kind)
+    signal_inputs.check_strength(strength, self.signal_kind)
     own = self.encode_images(list(contents), style_size)  # [B]
-    return signals.blend(din, own, strength, jax.tree.map)
+    return signal_inputs.blend(din, own, strength, jax.tree.map)
 
   # --------------------------------------------------------------------------- images
 
@@ -203,10 +203,10 @@ class Stylizer:
     resolution, computed tile by tile (4-8x slower; the output then equals an untiled
     pass); with `work_size`, larger images are stylized at that long side and
     guided-upsampled (`guided`). `stats` ({layer: (mean, var)}, leaves [S, B, C], e.g.
-    from `statistics`) normalize instead of the images' own (video uses them to hold
+    from `video.temporal.frame_statistics`) normalize instead of the images' own (video uses them to hold
     statistics steady over frames).
     """
-    contents = images.to_float(contents)
+    contents = image_arrays.to_float(contents)
     if contents.ndim != 4 or contents.shape[-1] != 3:
       raise InferenceError(f'contents must be [B, H, W, 3], got {contents.shape}')
     return self._stylize(contents, din, StylizeOptions(**options), stats)
@@ -257,28 +257,6 @@ class Stylizer:
       out = color.preserve_color(contents[None], out)
     return out
 
-  def statistics(self, contents: np.ndarray, din, max_side: int | None = None):
-    """The DIN statistics of contents [B, H, W, 3] in [0, 1] under DIN params [S]:
-    {layer: (mean, var)}, numpy leaves [S, B, C], from one pass over the contents
-    (downscaled to `max_side` on the long side when larger), each layer normalized with
-    its own statistics; what `stylize(..., stats=)` takes."""
-    contents = images.to_float(contents)
-    if max_side:
-      contents = tiling.downscale(contents, max_side)
-    din, count = self.functions.place_signals(din)
-    padded, _ = tiling.pad_to_stride(contents)
-    stats = self.functions.statistics(self.params, self.functions.replicate(padded), din)
-    return jax.tree.map(lambda x: np.asarray(x)[:count], stats)
-
-  def pooled_statistics(self, contents: Sequence[np.ndarray], din):
-    """The exact DIN statistics of several images of one size ([H, W, 3] each) taken as
-    one image, under DIN params [S]: numpy leaves [S, 1, C] (`tiling.pooled_statistics`;
-    one pass up to each DIN layer)."""
-    frames = [tiling.pad_to_stride(images.to_float(c)[None])[0] for c in contents]
-    din, count = self.functions.place_signals(din)
-    stats = tiling.pooled_statistics(self.functions, self.params, frames, din)
-    return jax.tree.map(lambda x: np.asarray(x)[:count], stats)
-
 
 def mix(din, weights: Sequence[float]):
   """One signal's DIN params from a weighted mixture of the [S] signals in `din`."""
@@ -307,7 +285,7 @@ class FastEncoder:
   @classmethod
   def chosen(cls, loaded: loading.LoadedModel, style_encoder: str, path: str):
     """The fast encoder if `style_encoder` is 'fast' (None for 'vgg')."""
-    signals.check_style_encoder(style_encoder, loaded.fast_encoder is not None, path)
+    signal_inputs.check_style_encoder(style_encoder, loaded.fast_encoder is not None, path)
     if style_encoder == 'vgg':
       return None
     return cls(loaded.fast_encoder_config, loaded.fast_encoder)
@@ -317,7 +295,7 @@ class FastEncoder:
     return self.config.size
 
   def input(self, style: np.ndarray, name: str) -> np.ndarray:
-    return signals.fast_style_array(style, self.size, name)
+    return signal_inputs.fast_style_array(style, self.size, name)
 
   def compiled(self, model: model_lib.Model, functions: core.InferenceFunctions) -> FastEncoder:
     """This encoder with its params placed and `encode` jitted for `functions`' mesh."""

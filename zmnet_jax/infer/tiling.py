@@ -41,7 +41,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from zmnet_jax.data import images
+from zmnet_jax.data import image_arrays
 from zmnet_jax.infer import core
 from zmnet_jax.infer.core import STRIDE
 from zmnet_jax.models import zmnet
@@ -52,8 +52,8 @@ log = logging.getLogger(__name__)
 def pad_to_stride(batch: np.ndarray, stride: int = STRIDE) -> tuple[np.ndarray, tuple]:
   """Reflect-pads [B, H, W, 3] so H and W are multiples of `stride` (at least 8)."""
   h, w = batch.shape[1:3]
-  ph = max(images.round_up(h, stride), 8) - h
-  pw = max(images.round_up(w, stride), 8) - w
+  ph = max(image_arrays.round_up(h, stride), 8) - h
+  pw = max(image_arrays.round_up(w, stride), 8) - w
   mode = 'reflect' if min(h, w) > max(ph, pw) else 'edge'
   padded = np.pad(batch, ((0, 0), (0, ph), (0, pw), (0, 0)), mode=mode)
   return padded, (h, w)
@@ -61,7 +61,7 @@ def pad_to_stride(batch: np.ndarray, stride: int = STRIDE) -> tuple[np.ndarray, 
 
 def tile_halo(config: zmnet.TNetConfig) -> int:
   """Context pixels around a tile's core: TNet's receptive radius, a multiple of STRIDE."""
-  return images.round_up(zmnet.receptive_radius(config), STRIDE)
+  return image_arrays.round_up(zmnet.receptive_radius(config), STRIDE)
 
 
 def tile_windows(length: int, tile: int, halo: int) -> list[tuple[int, int, int]]:

@@ -23,7 +23,7 @@ stages (a 4x4 stride-4 stem, then 3x3 convs, widths w, 2w, 4w), each pooled glob
 per-channel mean and standard deviation, then LayerNorm and two dense layers: at 256 px and
 w = 48 about 0.7 GFLOP, against ~126 GFLOP for VGG at 512 px.
 
-Styles are read as `images.square(style, size)` (short side resized, central square), one
+Styles are read as `image_arrays.square(style, size)` (short side resized, central square), one
 shape, one compile.
 """
 

@@ -35,10 +35,10 @@ import numpy as np
 import onnxruntime
 
 from zmnet_jax import cache, files, params_file
-from zmnet_jax.data import images
-from zmnet_jax.infer import color, guided, loading, signals, tiling
+from zmnet_jax.data import image_arrays
+from zmnet_jax.infer import color, guided, loading, signal_inputs, tiling
 from zmnet_jax.infer.loading import InferenceError
-from zmnet_jax.portable import bundle, export, onnx_graphs
+from zmnet_jax.portable import bundle, bundle_writer, onnx_graphs
 
 
 def session(path: str, threads: int | None) -> onnxruntime.InferenceSession:
@@ -75,9 +75,9 @@ def bundle_for(model: str | None) -> str:
   out = os.path.join(cache.cache_dir(), 'onnx', key[:32])
   if not bundle.is_bundle(out):
     loaded = loaded or loading.load_model(source)
-    vocab = export.vocabulary_of(source, loaded)
+    vocab = bundle_writer.vocabulary_of(source, loaded)
     try:  # a damaged one (no manifest) is replaced
-      export.write_bundle(loaded, out, source.path, vocab, overwrite=True)
+      bundle_writer.write_bundle(loaded, out, source.path, vocab, overwrite=True)
     except OSError:
       if not bundle.is_bundle(out):  # else another process wrote it first
         raise
@@ -114,7 +114,7 @@ class OnnxStylizer:
     self.encoder = session(self._graph(self._encoder_file(style_encoder)), threads)
     self.transformer = session(self._graph(bundle.TRANSFORMER_FILE), threads)
     self.style_encoder = style_encoder
-    self.style_cache = signals.StyleCache()
+    self.style_cache = signal_inputs.StyleCache()
 
   @classmethod
   def load(
@@ -126,7 +126,7 @@ class OnnxStylizer:
 
   def _encoder_file(self, style_encoder: str) -> str:
     source = self.manifest.get('source') or self.bundle
-    signals.check_style_encoder(style_encoder, 'fast_style_size' in self.manifest, source)
+    signal_inputs.check_style_encoder(style_encoder, 'fast_style_size' in self.manifest, source)
     return bundle.ENCODER_FILE if style_encoder == 'vgg' else bundle.FAST_ENCODER_FILE
 
   def _graph(self, name: str) -> str:
@@ -155,10 +155,10 @@ class OnnxStylizer:
     self._require('image')
     if self.style_encoder == 'fast':
       size = int(self.manifest['fast_style_size'])
-      key, read = ('fast', size), signals.fast_style_array
+      key, read = ('fast', size), signal_inputs.fast_style_array
     else:
       key = size = style_size or self.style_size
-      read = signals.style_array
+      read = signal_inputs.style_array
     encoded = [
       self.style_cache.get(s, key, lambda s=s: self._run_encoder(read(s, size, name)))
       for s in styles
@@ -168,7 +168,9 @@ class OnnxStylizer:
   def encode_vectors(self, vectors: np.ndarray):
     """Signal vectors [S, D] -> DIN params [S]."""
     self._require('vector')
-    return self._run_encoder(signals.checked_vectors(vectors, self.manifest['signal_dim'] or None))
+    return self._run_encoder(
+      signal_inputs.checked_vectors(vectors, self.manifest['signal_dim'] or None)
+    )
 
   def _run_encoder(self, signal: np.ndarray):
     name = self.encoder.get_inputs()[0].name
@@ -186,8 +188,8 @@ class OnnxStylizer:
 
   def with_strength(self, din, contents: np.ndarray, strength: float, style_size=None):
     """Per (signal, content) DIN params [S, B, C] (see `Stylizer.with_strength`)."""
-    signals.check_strength(strength, self.signal_kind)
-    return signals.blend(
+    signal_inputs.check_strength(strength, self.signal_kind)
+    return signal_inputs.blend(
       din, self.encode_images(list(contents), style_size), strength, jax.tree.map
     )
 
@@ -213,7 +215,7 @@ class OnnxStylizer:
     Any H, W (reflect-padded to a multiple of 4, cropped back); whole images, so the
     tiling options of `Stylizer.stylize` have no effect here. `work_size` as there.
     """
-    contents = images.to_float(contents)
+    contents = image_arrays.to_float(contents)
     if contents.ndim != 4 or contents.shape[-1] != 3:
       raise InferenceError(f'contents must be [B, H, W, 3], got {contents.shape}')
     if work_size and tiling.long_side_shape(*contents.shape[1:3], work_size):

@@ -40,8 +40,8 @@ import numpy as np
 import optax
 
 from zmnet_jax import files, params_file, progress
-from zmnet_jax.data import image_io, images
-from zmnet_jax.infer import loading, signals, stylizer as stylizer_lib
+from zmnet_jax.data import image_arrays, image_files
+from zmnet_jax.infer import loading, signal_inputs, stylizer as stylizer_lib
 from zmnet_jax.models import fast_encoder
 
 TARGETS_KEYS = ('small', 'emb', 'paths')  # uint8 [N, s, s, 3], float32 [N, E], str [N]
@@ -82,7 +82,7 @@ def draw_styles(folders: Sequence[str], count: int, seed: int) -> list[str]:
   order (so a larger `count` keeps the earlier draw)."""
   drawn = []
   for folder in folders:
-    paths = image_io.list_images(folder)  # ImageError if there are none
+    paths = image_files.list_images(folder)  # ImageError if there are none
     order = np.random.default_rng(seed).permutation(len(paths))
     drawn += [paths[i] for i in order[:count]]
   return drawn
@@ -125,11 +125,11 @@ def teacher_targets(
     with progress.bar(len(missing), 'style', 'teacher targets') as bar:
       for start in range(0, len(missing), 4):
         chunk = missing[start : start + 4]
-        squares = [images.square(image_io.load_image(p), style_size) for p in chunk]
-        batch = np.concatenate([signals.style_array(s, style_size) for s in squares])
+        squares = [image_arrays.square(image_files.load_image(p), style_size) for p in chunk]
+        batch = np.concatenate([signal_inputs.style_array(s, style_size) for s in squares])
         embeddings = np.asarray(teacher.embed(batch))
         for p, s, e in zip(chunk, squares, embeddings, strict=True):
-          found[p] = (images.resize_short_side(s, size), e)
+          found[p] = (image_arrays.resize_short_side(s, size), e)
         bar.update(len(chunk))
         unsaved += len(chunk)
         if time.monotonic() - saved > SAVE_EVERY_S:
@@ -164,35 +164,8 @@ def train_student(targets: Targets, options: Options, log: Callable[[str], None]
   model = fast_encoder.FastStyleEncoder(targets.emb.shape[1], options.encoder)
   side = targets.small.shape[1]
   params = model.init(jax.random.key(options.seed), jnp.zeros((1, side, side, 3)))
-  schedule = optax.warmup_cosine_decay_schedule(
-    0.0,
-    options.learning_rate,
-    min(100, options.steps // 10 + 1),
-    options.steps,
-    1e-2 * options.learning_rate,
-  )
-  optimizer = optax.adamw(schedule, weight_decay=1e-4)
-  opt_state = optimizer.init(params)
-
-  def loss_fn(p, x, y):
-    return jnp.mean(jnp.square(model.apply(p, x) - (y - mean) / std))
-
-  @jax.jit
-  def step(p, s, x, y):
-    loss, grads = jax.value_and_grad(loss_fn)(p, x, y)
-    updates, s = optimizer.update(grads, s, p)
-    return optax.apply_updates(p, updates), s, loss
-
-  rng = np.random.default_rng(options.seed)
   start = time.monotonic()
-  with progress.bar(options.steps, 'step', 'student') as bar:
-    for _ in range(options.steps):
-      pick = rng.choice(train_idx, options.batch)
-      x = as_float(targets.small[pick])
-      flip = rng.random(options.batch) < 0.5
-      x[flip] = x[flip, :, ::-1]
-      params, opt_state, loss = step(params, opt_state, x, targets.emb[pick])
-      bar.update(1)
+  params, loss = fit_student(model, params, targets, train_idx, (mean, std), options)
   final = fast_encoder.with_output_scale(params, mean, std)
   predict = embed_function(targets.emb.shape[1], options.encoder)
   report = {
@@ -212,6 +185,39 @@ def train_student(targets: Targets, options: Options, log: Callable[[str], None]
   return final, report
 
 
+def fit_student(model, params, targets: Targets, train_idx, scale, options: Options):
+  """(params, last loss) after `options.steps` AdamW steps on random flipped batches of the
+  training styles, regressing their embeddings standardized by `scale` (mean, std)."""
+  mean, std = scale
+  schedule = optax.warmup_cosine_decay_schedule(
+    0.0,
+    options.learning_rate,
+    min(100, options.steps // 10 + 1),
+    options.steps,
+    1e-2 * options.learning_rate,
+  )
+  optimizer = optax.adamw(schedule, weight_decay=1e-4)
+
+  @jax.jit
+  def step(p, s, x, y):
+    loss_fn = lambda p: jnp.mean(jnp.square(model.apply(p, x) - (y - mean) / std))
+    loss, grads = jax.value_and_grad(loss_fn)(p)
+    updates, s = optimizer.update(grads, s, p)
+    return optax.apply_updates(p, updates), s, loss
+
+  rng = np.random.default_rng(options.seed)
+  opt_state, loss = optimizer.init(params), jnp.nan
+  with progress.bar(options.steps, 'step', 'student') as bar:
+    for _ in range(options.steps):
+      pick = rng.choice(train_idx, options.batch)
+      x = as_float(targets.small[pick])
+      flip = rng.random(options.batch) < 0.5
+      x[flip] = x[flip, :, ::-1]
+      params, opt_state, loss = step(params, opt_state, x, targets.emb[pick])
+      bar.update(1)
+  return params, loss
+
+
 def embed_function(embedding_dim: int, config: fast_encoder.FastEncoderConfig):
   """jitted (params, styles [N, s, s, 3] float) -> embeddings."""
   return jax.jit(fast_encoder.FastStyleEncoder(embedding_dim, config).apply)
@@ -222,7 +228,7 @@ def predict_all(predict, params, small: np.ndarray, batch: int = 50) -> np.ndarr
   out = []
   for start in range(0, len(small), batch):
     chunk = small[start : start + batch]
-    padded = images.pad_with_last(as_float(chunk), batch)
+    padded = image_arrays.pad_with_last(as_float(chunk), batch)
     out.append(np.asarray(predict(params, padded))[: len(chunk)])
   return np.concatenate(out)
 
@@ -255,7 +261,7 @@ def distill(model: str | None, styles: Sequence[str], out: str, options: Options
   cache = paths.get('targets') or out + '.targets.npz'
   size = options.encoder.size
   drawn = draw_styles(styles, options.num_styles, options.seed)
-  val_paths = image_io.list_images(paths['val_styles']) if paths.get('val_styles') else []
+  val_paths = image_files.list_images(paths['val_styles']) if paths.get('val_styles') else []
   shared = {os.path.realpath(p) for p in drawn} & {os.path.realpath(p) for p in val_paths}
   if shared:
     raise DistillError(

@@ -45,17 +45,17 @@ from zmnet_jax.data import datasets as datasets_lib
 from zmnet_jax.evaluation.evaluator import Evaluator
 from zmnet_jax.infer import loading
 from zmnet_jax.models import model as model_lib
-from zmnet_jax.signals import vocabulary
 from zmnet_jax.training import (
   config_checks,
-  export as export_lib,
   hooks as hooks_lib,
   input_probe,
+  model_card,
   step_cost,
 )
 from zmnet_jax.training.budget import Budget
 from zmnet_jax.training.metrics_writer import MetricsWriter, format_duration
 from zmnet_jax.training.state import TrainState, init_train_state, make_optimizer
+from zmnet_jax.words import vocabulary
 
 log = logging.getLogger('zmnet_jax.train')
 
@@ -329,10 +329,10 @@ def finish_run(run: Run, seconds: float) -> dict:
       eval=os.path.join(workdir, 'eval.json'), eval_grid=os.path.join(workdir, 'eval.png')
     )
   if jax.process_index() == 0:
-    export_lib.record_run(
+    model_card.record_run(
       workdir, run.resumed_at, step, seconds, config.train.batch_size, run.stop.requested
     )
-    outputs['params'] = export_lib.export_params(workdir, config, run.state.params, step, run.vocab)
+    outputs['params'] = model_card.export_params(workdir, config, run.state.params, step, run.vocab)
   return outputs
 
 

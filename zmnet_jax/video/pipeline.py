@@ -43,8 +43,8 @@ import numpy as np
 from PIL import Image
 
 from zmnet_jax import files, progress as progress_lib
-from zmnet_jax.data import image_io, images
-from zmnet_jax.infer import signals as signals_lib, stylizer as stylizer_lib, tiling
+from zmnet_jax.data import image_arrays, image_files
+from zmnet_jax.infer import signal_inputs, stylizer as stylizer_lib, tiling
 from zmnet_jax.video import io, temporal
 
 
@@ -210,12 +210,12 @@ class FrameStylizer:
   def prepare_clip(self, sample: Sequence[np.ndarray], din) -> None:
     """The clip's statistics from sampled frames (mode 'clip')."""
     side = self.stats_side(sample[0].shape[1::-1])
-    small = [tiling.downscale(images.to_float(f)[None], side)[0] for f in sample]
-    self.clip_stats = self.stylizer.pooled_statistics(small, din)
+    small = [tiling.downscale(image_arrays.to_float(f)[None], side)[0] for f in sample]
+    self.clip_stats = temporal.clip_statistics(self.stylizer, small, din)
 
   def __call__(self, frames: np.ndarray, dins: Sequence[Any]) -> np.ndarray:
     """uint8 frames [B, H, W, 3] with DIN params [1] each -> uint8 [B, H, W, 3]."""
-    contents = images.to_float(frames)
+    contents = image_arrays.to_float(frames)
     cuts = None
     if self.options.stats == 'smooth':
       gains, cuts = self.smoothed.track(np.stack([temporal.thumbnail(f) for f in frames]))
@@ -231,7 +231,7 @@ class FrameStylizer:
       work_size=self.options.work_size,
       stats=stats,
     )[0]
-    return np.stack([image_io.to_uint8(frame, 'stylized frame') for frame in out])
+    return np.stack([image_files.to_uint8(frame, 'stylized frame') for frame in out])
 
   def statistics(self, contents, cuts, dins, din):
     mode, batch = self.options.stats, len(contents)
@@ -241,9 +241,12 @@ class FrameStylizer:
       return jax.tree.map(lambda x: np.repeat(x, batch, axis=1), self.clip_stats)
     side = self.stats_side(contents.shape[2:0:-1])
     if din is dins[0]:
-      own = self.stylizer.statistics(contents, din, side)
+      own = temporal.frame_statistics(self.stylizer, contents, din, side)
     else:
-      parts = [self.stylizer.statistics(contents[i : i + 1], d, side) for i, d in enumerate(dins)]
+      parts = [
+        temporal.frame_statistics(self.stylizer, contents[i : i + 1], d, side)
+        for i, d in enumerate(dins)
+      ]
       own = jax.tree.map(lambda *xs: np.concatenate(xs, axis=1), *parts)
     return self.smoothed.update(own, cuts)
 
@@ -275,7 +278,7 @@ def stylize_video(
   if options.stats == 'clip' or options.strength < 1.0 or signal.sweep:
     sample, total = sample_frames(source, size, options.clip_frames, options.keep_partial)
     if options.strength < 1.0:
-      signals_lib.check_strength(options.strength, stylizer.signal_kind)
+      signal_inputs.check_strength(options.strength, stylizer.signal_kind)
       own = stylizer.encode_images(sample, options.style_size, f'{source} (its own style)')
       signal = signal.blended(stylizer_lib.mix(own, [1.0] * len(sample)), options.strength)
   transform = FrameStylizer(stylizer, options, float(info.fps))

@@ -39,7 +39,8 @@ import jax
 import numpy as np
 from PIL import Image
 
-from zmnet_jax.data import image_io
+from zmnet_jax.data import image_arrays, image_files
+from zmnet_jax.infer import tiling
 
 MODES = ('frame', 'smooth', 'clip')
 THUMBNAIL = 16
@@ -50,7 +51,7 @@ MAX_GAIN = 8.0
 
 def thumbnail(rgb: np.ndarray) -> np.ndarray:
   """A frame [H, W, 3] (uint8 or float in [0, 1]) as float32 [16, 16, 3] in [0, 1]."""
-  small = Image.fromarray(image_io.to_uint8(rgb, 'frame')).resize(
+  small = Image.fromarray(image_files.to_uint8(rgb, 'frame')).resize(
     (THUMBNAIL, THUMBNAIL), Image.Resampling.BOX
   )
   return np.asarray(small, np.float32) / 255.0
@@ -134,3 +135,28 @@ def sample_indices(total: int, count: int) -> list[int]:
     return list(range(total))
   step = total / count
   return sorted({min(total - 1, int(math.floor((i + 0.5) * step))) for i in range(count)})
+
+
+def frame_statistics(stylizer, contents: np.ndarray, din, max_side: int | None = None):
+  """The DIN statistics of contents [B, H, W, 3] in [0, 1] under DIN params [S] of a JAX
+  `Stylizer`: {layer: (mean, var)}, numpy leaves [S, B, C], from one pass over the
+  contents (downscaled to `max_side` on the long side when larger), each layer normalized
+  with its own statistics; what `Stylizer.stylize(..., stats=)` takes."""
+  fns = stylizer.functions
+  contents = image_arrays.to_float(contents)
+  if max_side:
+    contents = tiling.downscale(contents, max_side)
+  din, count = fns.place_signals(din)
+  padded, _ = tiling.pad_to_stride(contents)
+  stats = fns.statistics(stylizer.params, fns.replicate(padded), din)
+  return jax.tree.map(lambda x: np.asarray(x)[:count], stats)
+
+
+def clip_statistics(stylizer, frames, din):
+  """The exact DIN statistics of several frames of one size ([H, W, 3] each) taken as one
+  image, under DIN params [S]: numpy leaves [S, 1, C] (`tiling.pooled_statistics`; one
+  pass up to each DIN layer)."""
+  padded = [tiling.pad_to_stride(image_arrays.to_float(f)[None])[0] for f in frames]
+  din, count = stylizer.functions.place_signals(din)
+  stats = tiling.pooled_statistics(stylizer.functions, stylizer.params, padded, din)
+  return jax.tree.map(lambda x: np.asarray(x)[:count], stats)

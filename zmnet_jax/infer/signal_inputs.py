@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from zmnet_jax.data import image_io, images
+from zmnet_jax.data import image_arrays, image_files
 from zmnet_jax.infer.loading import InferenceError
 
 STYLE_ENCODERS = ('vgg', 'fast')  # the model's own (VGG), or its distilled one
@@ -58,21 +58,23 @@ def checked_style(style: np.ndarray, name: str = 'style image') -> np.ndarray:
 def fast_style_array(style: np.ndarray, size: int, name: str = 'style image') -> np.ndarray:
   """One style as the fast encoder reads it: [1, size, size, 3] float32, the central
   square of the style with its short side resized to `size`."""
-  return images.to_float(images.square(checked_style(style, name), size))[None].astype(np.float32)
+  return image_arrays.to_float(image_arrays.square(checked_style(style, name), size))[None].astype(
+    np.float32
+  )
 
 
 def style_array(style: np.ndarray, size: int, name: str = 'style image') -> np.ndarray:
   """One style image as the encoder reads it: [1, h, w, 3] float32, short side `size`.
 
   Styles are encoded whole, so the resized image may have at most
-  `image_io.MAX_STYLE_PIXELS` (ImageError naming `name`).
+  `image_files.MAX_STYLE_PIXELS` (ImageError naming `name`).
   """
   style = checked_style(style, name)
-  image_io.check_resize(
-    name, style.shape[:2], size, image_io.MAX_STYLE_PIXELS, 'style size', 'the style limit of'
+  image_files.check_resize(
+    name, style.shape[:2], size, image_files.MAX_STYLE_PIXELS, 'style size', 'the style limit of'
   )
   # uint8 images are resized as uint8 (PIL's fast path; floats resample per channel).
-  return images.to_float(images.resize_short_side(style, size))[None].astype(np.float32)
+  return image_arrays.to_float(image_arrays.resize_short_side(style, size))[None].astype(np.float32)
 
 
 def checked_vectors(vectors: np.ndarray, dim: int | None) -> np.ndarray:

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from zmnet_jax.data import images
-from zmnet_jax.data.image_io import DataError, ImageError, list_images, load_image
+from zmnet_jax.data import image_arrays
+from zmnet_jax.data.image_files import DataError, ImageError, list_images, load_image
 
 _LOG = logging.getLogger(__name__)
 
@@ -54,11 +54,11 @@ def load_eval_images(
     except ImageError as e:
       _LOG.warning('Skipping evaluation image: %s', e)
       continue
-    loaded.append(images.square(image, size))
+    loaded.append(image_arrays.square(image, size))
     names.append(Path(os.path.relpath(path, folder)).as_posix())
   if not loaded:
     raise DataError(f'{folder}: none of the {len(paths)} images could be decoded')
-  return names, images.to_float(np.stack(loaded))
+  return names, image_arrays.to_float(np.stack(loaded))
 
 
 def select_evenly(paths: Sequence[str], limit: int | None) -> list[str]:
@@ -70,7 +70,7 @@ def select_evenly(paths: Sequence[str], limit: int | None) -> list[str]:
 
 def load_square(path: str, size: int) -> np.ndarray:
   """An image file as float32 [size, size, 3] in [0, 1], as `load_eval_images` makes it."""
-  return images.to_float(images.square(load_image(path), size))
+  return image_arrays.to_float(image_arrays.square(load_image(path), size))
 
 
 def _try_load(path: str, size: int):

@@ -22,7 +22,7 @@ import re
 
 import numpy as np
 
-from zmnet_jax.signals.embedders import TextEmbedder, TextError, clean_text
+from zmnet_jax.words.embedders import TextEmbedder, TextError, clean_text
 
 _WEIGHT = r'[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?:nan|inf(?:inity)?)'
 _TERM = re.compile(rf'^(?:({_WEIGHT})(?=[\s*]|$)\s*(\*)?)?\s*(.*)$', re.IGNORECASE)

@@ -31,7 +31,7 @@ from zmnet_jax import files
 from zmnet_jax.infer import loading
 from zmnet_jax.models import zmnet
 from zmnet_jax.portable import bundle, onnx_graphs
-from zmnet_jax.signals import vocabulary
+from zmnet_jax.words import vocabulary
 
 
 def graphs(loaded: loading.LoadedModel) -> dict:

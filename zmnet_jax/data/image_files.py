@@ -33,7 +33,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from zmnet_jax import files
-from zmnet_jax.data import images
+from zmnet_jax.data import image_arrays
 
 IMAGE_EXTENSIONS = frozenset({'.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff'})
 # Larger decoded images are refused (every command's --max-pixels default); below
@@ -70,7 +70,7 @@ def load_image(
   image = decode_image_bytes(read_bytes(path), str(path), max_pixels)
   if short_side:
     check_resize(str(path), image.shape[:2], short_side, max_pixels, option)
-    image = images.resize_short_side(image, short_side)
+    image = image_arrays.resize_short_side(image, short_side)
   return image
 
 
@@ -84,7 +84,7 @@ def check_resize(
 ) -> tuple[int, int]:
   """(height, width) of an image of `shape` resized to `short_side`; ImageError when that
   is more than `max_pixels` (`option` and `limit` name the settings in the message)."""
-  new = images.scaled_shape(*shape, short_side)
+  new = image_arrays.scaled_shape(*shape, short_side)
   if new[0] * new[1] > max_pixels:
     raise ImageError(
       f'{name}: {option} {short_side} makes it {new[1]}x{new[0]} = {new[0] * new[1]:,} pixels '

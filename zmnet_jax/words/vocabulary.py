@@ -29,9 +29,9 @@ import ml_collections
 import numpy as np
 
 from zmnet_jax import files
-from zmnet_jax.signals.embedders import TextEmbedder, TextError, clean_text, make_embedder
-from zmnet_jax.signals.expressions import embed_expression
-from zmnet_jax.signals.reducer import Reducer
+from zmnet_jax.words.embedders import TextEmbedder, TextError, clean_text, make_embedder
+from zmnet_jax.words.expressions import embed_expression
+from zmnet_jax.words.reducer import Reducer
 
 VOCABULARY_FILE = 'signal_vocabulary.json'
 

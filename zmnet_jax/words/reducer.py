@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from zmnet_jax.signals.embedders import TextError
+from zmnet_jax.words.embedders import TextError
 
 
 class Reducer:

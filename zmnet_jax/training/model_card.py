@@ -30,7 +30,7 @@ import jax
 
 from zmnet_jax import params_file, workdir as workdir_lib
 from zmnet_jax.infer import loading
-from zmnet_jax.signals import vocabulary
+from zmnet_jax.words import vocabulary
 
 RUNS_FILE = 'runs.jsonl'
 EXPORT_FILE = 'model.safetensors'
