@@ -123,6 +123,21 @@ def test_subpackages_import_only_those_below_them(lower):
   assert not graph[f'zmnet_jax.{lower}'] & above, graph[f'zmnet_jax.{lower}'] & above
 
 
+def test_the_package_imports_no_test_benchmark_or_experiment_support():
+  support = ('tests', 'benchmarks', 'experiments')
+  found = []
+  for root, _, names in os.walk(PACKAGE):
+    for name in (n for n in names if n.endswith('.py')):
+      with open(os.path.join(root, name)) as f:
+        tree = ast.parse(f.read())
+      for node in ast.walk(tree):
+        modules = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+        if isinstance(node, ast.ImportFrom) and node.level == 0:
+          modules = [node.module or '']
+        found += [f'{name}: {m}' for m in modules if m.split('.')[0] in support]
+  assert not found, found
+
+
 def test_importing_inference_loads_no_training_machinery():
   code = (
     'import sys, zmnet_jax.infer, zmnet_jax.app.server; from zmnet_jax import Stylizer; '
