@@ -61,6 +61,11 @@ def world(tmp_path_factory):
   save(root / 'styles' / 't.png', 64, 64, 3)
   save(root / 'anim.gif', 32, 32, 4)
   save(root / 'thin.png', 3, 500, 5)
+  labels = np.repeat(np.array([0, 120, 255], np.uint8), [20, 20, 24])[None, :, None]
+  Image.fromarray(np.broadcast_to(labels * [1, 0, 0], (48, 64, 3)).astype(np.uint8)).save(
+    root / 'labels3.png'
+  )
+  Image.fromarray(np.full((48, 64), 255, np.uint8)).save(root / 'mask.png')
   (root / 'text.png').write_text('not an image')
   (root / 'empty.png').write_bytes(b'')
   good = (root / 'contents' / 'c.png').read_bytes()
@@ -158,6 +163,23 @@ CASES = [
   ('mix zero', 'stylize', ['--mix', '0,0'], 2, ['--mix', 'not all zero']),
   ('mix negative', 'stylize', ['--mix', '2,-1'], 2, ['--mix', 'not be negative', '--text']),
   ('mix inf', 'stylize', ['--mix', 'inf,1'], 2, ['--mix', 'finite']),
+  ('mask not an image', 'stylize', ['--mask', '{w}/text.png'], 1, ['text.png', 'not a recognized']),
+  ('mask of another shape', 'stylize', ['--mask', '{w}/thin.png'], 1, ['thin.png', 'does not fit']),
+  (
+    'mask with too many labels',
+    'stylize',
+    ['--mask', '{w}/labels3.png'],
+    1,
+    ['labels3.png', '3 colours for 2 signals'],
+  ),
+  (
+    'mask for one style',
+    'stylize',
+    ['--style', '{w}/styles/s.png', '--mask', '{w}/mask.png'],
+    1,
+    ['mask.png', 'two or more signals'],
+  ),
+  ('mask and mix', 'stylize', ['--mask', '{w}/mask.png', '--mix', '1,1'], 2, ['--mask and --mix']),
   # ------------------------------------------------------------------ stylize: outputs
   (
     'output is the content',

@@ -423,11 +423,23 @@ def page_driver():
   driver.close()
 
 
+def test_the_sample_paintings_ship_with_their_sources():
+  paintings = engine_lib.sample_paintings()
+  with open(os.path.join(os.path.dirname(paintings[0]), 'SOURCES.md')) as f:
+    sources = f.read()
+  assert len(paintings) == 6
+  for path in paintings:
+    assert f'`{os.path.basename(path)}`' in sources
+    image = image_files.load_image(path)
+    assert max(image.shape[:2]) == 512 and image.std() > 20
+
+
 def test_the_page_stylizes_in_a_browser(server, page_driver, photos):
   from selenium.webdriver.common.action_chains import ActionChains
 
   os.makedirs(ARTIFACTS, exist_ok=True)
   page_driver.open(server)
+  assert 'Sample paintings' in page_driver.driver.page_source
   page_driver.upload('content', photos['text'])
   page_driver.upload('style', photos['gravel'])
   page_driver.press()

@@ -329,6 +329,7 @@ def test_missing_pyav_is_a_one_line_install_hint(tmp_path, style, capsys, monkey
     (['--backend', 'onnx'], '--backend: not for videos'),
     (['--exact-stats'], '--exact-stats: not for videos'),
     (['--style-sweep'], '--style-sweep: needs at least two signals'),
+    (['--mask', 'mask.png'], '--mask: for still images'),
   ],
 )
 def test_options_videos_cannot_take(tmp_path, style, capsys, extra, words):

@@ -208,3 +208,8 @@ def example_images(kind: str) -> list[str]:
   folders = embedded.materialize_embedded_data(os.path.join(cache.cache_dir(), 'embedded_data'))
   val, train = folders[f'{kind}_val'], folders[f'{kind}_train']
   return image_files.list_images(val) + image_files.list_images(train)
+
+
+def sample_paintings() -> list[str]:
+  """The public-domain paintings shipped in the package (`app/samples/SOURCES.md`)."""
+  return image_files.list_images(os.path.join(os.path.dirname(__file__), 'samples'))

@@ -89,7 +89,8 @@ def build_page(engine: engine_lib.Engine) -> gr.Blocks:
         gr.Examples(engine_lib.example_images('content'), inputs=content, label='Sample photos')
       with gr.Column(visible=not words, elem_id='styles'):
         style = uploaded_image(label='Style', sources=['upload', 'clipboard'], elem_id='style')
-        gr.Examples(engine_lib.example_images('style'), inputs=style, label='Sample styles')
+        gr.Examples(engine_lib.sample_paintings(), inputs=style, label='Sample paintings')
+        gr.Examples(engine_lib.example_images('style'), inputs=style, label='Sample textures')
         with gr.Accordion('Mix in a second style', open=False):
           style_b = uploaded_image(
             label='Second style',

@@ -137,6 +137,13 @@ def build_parser() -> argparse.ArgumentParser:
     'named {content}__mix.png',
   )
   p.add_argument(
+    '--mask',
+    metavar='IMAGE',
+    help='a signal per region: a greyscale mask for two signals (black: the first, white: '
+    'the second, grey blends them: soft edges) or a label image with one colour per signal, '
+    "darkest first; of the content's shape. One output per content, {content}__mask.png",
+  )
+  p.add_argument(
     '--preserve-color',
     action='store_true',
     help="keep the content's colours (YIQ chroma), take the luminance only",
@@ -255,6 +262,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
   if args.backend == 'onnx' and (args.exact_stats or args.dtype != 'float32'):
     raise UsageError('--backend onnx: runs whole images in float32 (no --exact-stats, --dtype)')
   args.mix = parse_mix(args.mix) if args.mix is not None else None
+  if args.mask and args.mix is not None:
+    raise UsageError('--mask and --mix: give one of them')
   return args
 
 
@@ -282,11 +291,14 @@ def check_inputs(args):
   source = stylize_inputs.signal_source(args, args.out)
   if args.mix is not None and len(args.mix) != len(source.names):
     raise UsageError(f'--mix: {len(args.mix)} weights for {len(source.names)} signals')
-  names = ['mix'] if args.mix is not None else source.names
+  if args.mask:
+    source = stylize_inputs.with_mask(source, args.mask, args.max_pixels)
+  names = ['mix'] if args.mix is not None else source.output_names
   content_paths = stylize_inputs.image_paths(args.content, args.out)
   jobs, skipped = stylize_jobs.plan(content_paths, names, args.out, args.overwrite)
   stylize_jobs.check_outputs(jobs, [*content_paths, *source.inputs, model])
   stylize_jobs.check_contents(jobs, args.size, args.max_pixels)
+  stylize_jobs.check_mask(jobs, source)
   return source, jobs, skipped
 
 

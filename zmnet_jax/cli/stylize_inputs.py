@@ -32,7 +32,7 @@ import numpy as np
 from zmnet_jax import files, infer, progress
 from zmnet_jax.cli.common import UsageError
 from zmnet_jax.data import image_files
-from zmnet_jax.infer import core, loading
+from zmnet_jax.infer import core, loading, regions
 from zmnet_jax.portable import bundle
 from zmnet_jax.video import io as video_io
 from zmnet_jax.words import vocabulary
@@ -103,10 +103,12 @@ def load_model_vocabulary(model_path: str):
 
 @dataclasses.dataclass(frozen=True)
 class EncodedSignals:
-  """Encoded guiding signals: output names and DIN params with leading [S]."""
+  """Encoded guiding signals: output names and DIN params with leading [S]; with a mask,
+  one output ('mask') of all S signals, each where `regions` [S, H, W] puts it."""
 
   names: list[str]
   din: Any
+  regions: np.ndarray | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,6 +120,19 @@ class SignalSource:
   path: str  # what error messages name
   encode: Any  # Stylizer -> DIN params [S]
   inputs: tuple[str, ...] = ()  # the files it reads (no output may replace them)
+  regions: np.ndarray | None = None  # with --mask: each signal's weights [S, H, W]
+  mask: str = ''  # the mask's path
+
+  @property
+  def output_names(self) -> list[str]:
+    return ['mask'] if self.regions is not None else self.names
+
+
+def with_mask(source: SignalSource, path: str, max_pixels: int) -> SignalSource:
+  """The source with the regions of the mask at `path` (`infer.regions`)."""
+  mask = image_files.load_image(path, max_pixels)
+  weights = regions.mask_weights(mask, len(source.names), path)
+  return dataclasses.replace(source, inputs=(*source.inputs, path), regions=weights, mask=path)
 
 
 def signal_source(args, out: str) -> SignalSource:
@@ -215,6 +230,8 @@ def encode(stylizer, source: SignalSource, model_path: str, mix) -> EncodedSigna
     din = source.encode(stylizer)
   except infer.InferenceError as e:
     raise infer.InferenceError(f'{source.path}: {e}') from e
+  if source.regions is not None:
+    return EncodedSignals(source.output_names, din, source.regions)
   if mix is None:
     return EncodedSignals(source.names, din)
   return EncodedSignals(['mix'], infer.mix(din, mix))

@@ -30,9 +30,9 @@ from pathlib import Path
 import numpy as np
 
 from zmnet_jax import files, infer, progress
-from zmnet_jax.cli.stylize_inputs import EncodedSignals, load_content, unique_stems
+from zmnet_jax.cli.stylize_inputs import EncodedSignals, SignalSource, load_content, unique_stems
 from zmnet_jax.data import image_arrays, image_files
-from zmnet_jax.infer import core
+from zmnet_jax.infer import core, regions
 
 FILE_SUFFIXES = ('.png', '.jpg', '.jpeg')
 
@@ -108,23 +108,34 @@ def batches(jobs: Sequence[Job], num_signals: int, per_call: int):
         yield chunk, needed[s : s + signals_per_call], signals_per_call
 
 
+def check_mask(jobs: Sequence[Job], source: SignalSource) -> None:
+  """Before any work: the mask (if any) has every content's shape (`check_contents` first)."""
+  if source.regions is not None:
+    for job in jobs:
+      regions.check_shape(source.regions.shape[1:], job.shape, source.mask, job.path)
+
+
 def stylize_batch(stylizer, signals: EncodedSignals, chunk, index, width, args) -> np.ndarray:
-  """Outputs [S, B, H, W, 3] of one batch; the signal axis padded to `width`."""
+  """Outputs [S, B, H, W, 3] of one batch; the signal axis padded to `width` (with a mask,
+  [1, B, H, W, 3]: every signal, each in its region)."""
   contents = image_arrays.to_float(
     np.stack([load_content(j.path, args.size, args.max_pixels) for j in chunk])
   )
-  din = core.take_signals(signals.din, list(index) + [index[-1]] * (width - len(index)))
+  din = signals.din
+  if signals.regions is None:
+    din = core.take_signals(din, list(index) + [index[-1]] * (width - len(index)))
   if args.strength < 1.0:
     din = stylizer.with_strength(din, contents, args.strength, args.style_size)
-  return stylizer.stylize(
-    contents,
-    din,
+  options = dict(
     tile_size=args.tile_size,
     stats_max_side=args.stats_max_side,
     exact_stats=args.exact_stats,
     preserve_colors=args.preserve_color,
     work_size=args.work_size,
   )
+  if signals.regions is None:
+    return stylizer.stylize(contents, din, **options)
+  return regions.stylize_regions(stylizer, contents, din, signals.regions, **options)[None]
 
 
 def run(stylizer, signals: EncodedSignals, jobs: Sequence[Job], args) -> int:

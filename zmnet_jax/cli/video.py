@@ -47,6 +47,8 @@ def check_options(args) -> None:
       raise UsageError(f'{flag}: not for videos (they run on the jax backend, in float32)')
   if args.style_sweep and args.mix is not None:
     raise UsageError('--style-sweep and --mix: give one of them')
+  if args.mask:
+    raise UsageError('--mask: for still images (a video takes one signal)')
 
 
 def output_file(args, signal_name: str) -> str:

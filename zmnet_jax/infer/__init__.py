@@ -17,6 +17,7 @@
   core      the jitted encode / transform / statistics functions, shardings declared
   tiling    images of any size: stride padding, exact tiles, whole-image statistics
   color     colour preservation
+  regions   spatial control: a signal per region of a mask
   loading   finding a model (workdir or params file) and reading its params
   stylizer  `Stylizer`, the API: encode signals once, stylize many images
 

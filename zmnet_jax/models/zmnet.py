@@ -91,15 +91,18 @@ def instance_statistics(x: jax.Array) -> tuple[jax.Array, jax.Array]:
 
 
 def dynamic_instance_norm(x, gamma, beta, eps: float = 1e-5, stats=None):
-  """DIN: `gamma * (x - mean) / sqrt(var + eps) + beta`, gamma/beta per sample: [N, C].
+  """DIN: `gamma * (x - mean) / sqrt(var + eps) + beta`, gamma/beta per sample: [N, C],
+  or per pixel: [N, H, W, C] (a map of the layer's size, e.g. regions with their own
+  signals).
 
   `stats` = (mean, var) [N, C] replaces the statistics of `x` itself: tiled inference
   normalizes every tile with the statistics of the whole image.
   """
   mean, var = instance_statistics(x) if stats is None else stats
-  scale = gamma.astype(jnp.float32) * jax.lax.rsqrt(var.astype(jnp.float32) + eps)
-  shift = beta.astype(jnp.float32) - mean.astype(jnp.float32) * scale
-  return (x.astype(jnp.float32) * scale[:, None, None, :] + shift[:, None, None, :]).astype(x.dtype)
+  per_pixel = lambda p: (p[:, None, None, :] if p.ndim == 2 else p).astype(jnp.float32)
+  scale = per_pixel(gamma) * per_pixel(jax.lax.rsqrt(var.astype(jnp.float32) + eps))
+  shift = per_pixel(beta) - per_pixel(mean.astype(jnp.float32)) * scale
+  return (x.astype(jnp.float32) * scale + shift).astype(x.dtype)
 
 
 class TNet(nn.Module):
