@@ -43,6 +43,20 @@ def fake_vgg_features(batch, size=32, key=0):
   }
 
 
+def test_din_takes_per_pixel_maps_of_gamma_and_beta():
+  x = jax.random.normal(jax.random.key(3), (2, 4, 6, 3))
+  gamma, beta = jnp.array([[2.0, 1.0, 0.5]] * 2), jnp.array([[0.1, 0.2, 0.3]] * 2)
+  per_sample = models.dynamic_instance_norm(x, gamma, beta)
+  maps = lambda p: jnp.broadcast_to(p[:, None, None, :], x.shape)
+  np.testing.assert_allclose(
+    models.dynamic_instance_norm(x, maps(gamma), maps(beta)), per_sample, atol=1e-6
+  )
+  left = jnp.where(jnp.arange(6)[None, None, :, None] < 3, maps(gamma), 0.0)
+  halves = np.asarray(models.dynamic_instance_norm(x, left, maps(beta)))
+  np.testing.assert_allclose(halves[:, :, :3], np.asarray(per_sample)[:, :, :3], atol=1e-6)
+  np.testing.assert_allclose(halves[:, :, 3:], np.broadcast_to(beta[:, None, None], (2, 4, 3, 3)))
+
+
 def test_din_normalizes_per_sample_and_channel_then_applies_affine():
   rng = np.random.default_rng(0)
   x = rng.normal(3.0, 5.0, (2, 6, 7, 4)).astype(np.float32)
