@@ -66,6 +66,7 @@ def world(tmp_path_factory):
     root / 'labels3.png'
   )
   Image.fromarray(np.full((48, 64), 255, np.uint8)).save(root / 'mask.png')
+  Image.fromarray(np.full((64, 64), 255, np.uint8)).save(root / 'square_mask.png')
   (root / 'text.png').write_text('not an image')
   (root / 'empty.png').write_bytes(b'')
   good = (root / 'contents' / 'c.png').read_bytes()
@@ -164,7 +165,13 @@ CASES = [
   ('mix negative', 'stylize', ['--mix', '2,-1'], 2, ['--mix', 'not be negative', '--text']),
   ('mix inf', 'stylize', ['--mix', 'inf,1'], 2, ['--mix', 'finite']),
   ('mask not an image', 'stylize', ['--mask', '{w}/text.png'], 1, ['text.png', 'not a recognized']),
-  ('mask of another shape', 'stylize', ['--mask', '{w}/thin.png'], 1, ['thin.png', 'does not fit']),
+  (
+    'mask of another shape',
+    'stylize',
+    ['--mask', '{w}/square_mask.png'],
+    1,
+    ['square_mask.png: 64x64 does not fit', 'c.png (64x48)'],
+  ),
   (
     'mask with too many labels',
     'stylize',
