@@ -74,7 +74,14 @@ def wait_for(condition, timeout: float, what: str):
 class PageDriver:
   """One headless Chromium on the app's page (elements found by their elem_id)."""
 
-  def __init__(self, browser: str, driver: str, size: tuple[int, int] = (1400, 1000)):
+  def __init__(
+    self,
+    browser: str,
+    driver: str,
+    size: tuple[int, int] = (1400, 1000),
+    fake_camera: bool = False,
+  ):
+    """`fake_camera`: Chromium's own test pattern as the webcam, allowed without asking."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
@@ -84,6 +91,9 @@ class PageDriver:
     for arg in ('--headless=new', '--no-sandbox', '--disable-dev-shm-usage'):
       options.add_argument(arg)
     options.add_argument(f'--window-size={size[0]},{size[1]}')
+    if fake_camera:
+      options.add_argument('--use-fake-device-for-media-stream')
+      options.add_argument('--use-fake-ui-for-media-stream')
     self.by = By
     self.driver = webdriver.Chrome(service=Service(driver), options=options)
 
@@ -131,6 +141,26 @@ class PageDriver:
     """The shown result, downloaded as served (uint8 [H, W, 3])."""
     with urllib.request.urlopen(self.result_src()) as response:
       return image_files.decode_image_bytes(response.read(), 'the result')
+
+  def open_tab(self, label: str) -> None:
+    tabs = [t for t in self._all('button[role=tab]') if t.text.strip() == label]
+    assert tabs, f'no tab {label!r}'
+    tabs[0].click()
+
+  def start_camera(self, elem_id: str = 'camera', timeout: float = 30) -> None:
+    """Opens an image input's webcam and starts streaming it (Gradio's Record button)."""
+    self._find(f'#{elem_id} div[title="grant webcam access"] button').click()
+    record = wait_for(
+      lambda: self._all(f'#{elem_id} button.capture-button'), timeout, 'the camera to open'
+    )
+    record[0].click()
+
+  def image_src(self, elem_id: str) -> str | None:
+    found = self._all(f'#{elem_id} img')
+    return found[0].get_attribute('src') if found else None
+
+  def text(self, elem_id: str) -> str:
+    return self._find(f'#{elem_id}').text
 
   def status(self) -> str:
     return self._find('#status').text

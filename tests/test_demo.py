@@ -23,6 +23,7 @@ import contextlib
 import itertools
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -232,6 +233,21 @@ def test_the_api_stylizes_and_reports_bad_uploads(server, photos):
   assert image_files.load_image(path).shape == (32, 48, 3)
 
 
+def test_the_video_api_returns_the_stylized_mp4(server, photos, tmp_path):
+  client_lib = pytest.importorskip('gradio_client')
+  clip = write_clip(tmp_path / 'clip.mp4')
+  client = client_lib.Client(server, verbose=False)
+  video, status = client.predict(
+    video=client_lib.handle_file(clip),
+    style=client_lib.handle_file(photos['gravel']),
+    size='64',
+    api_name='/stylize_video',
+  )
+  assert status.startswith('clip__gravel.mp4: 84x64, ')
+  path = video['video'] if isinstance(video, dict) else video
+  assert os.path.getsize(path) > 1000
+
+
 def test_requests_queue_instead_of_running_side_by_side(server, engine, photos, monkeypatch):
   client_lib = pytest.importorskip('gradio_client')
   monkeypatch.setattr(engine, '_lock', contextlib.nullcontext())  # only Gradio's queue left
@@ -423,6 +439,49 @@ def page_driver():
   driver.close()
 
 
+def write_clip(path, frames: int = 6, fps: int = 10):
+  """A short H.264 clip of the cat sliding sideways (uint8 frames 96x128)."""
+  av = pytest.importorskip('av', reason='the [video] extra (PyAV) is not installed')
+  content_val = os.path.dirname(engine_lib.example_images('content')[0])
+  cat = image_files.load_image(os.path.join(content_val, 'chelsea.png'))[:96, :160]
+  with av.open(str(path), 'w') as out:
+    stream = out.add_stream('libx264', rate=fps)
+    stream.height, stream.width, stream.pix_fmt = 96, 128, 'yuv420p'
+    for i in range(frames):
+      frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(cat[:, 4 * i : 4 * i + 128]))
+      out.mux(stream.encode(frame))
+    out.mux(stream.encode())
+  return str(path)
+
+
+def test_live_frames_come_back_stylized_with_the_rate(engine, photos):
+  frame = image_files.load_image(photos['cat'])  # 300x200, as a camera frame
+  request = engine_lib.Request('', styles=(photos['gravel'],), size=64)
+  lines = []
+  for _ in range(3):
+    out, line = engine.live(frame, request)
+    lines.append(line)
+  assert out.shape == (64, 96, 3) and out.dtype == np.uint8
+  small = image_arrays.resize_short_side(frame, 64)
+  assert np.abs(out.astype(float) - small).mean() > 10
+  assert lines[0] == 'starting at 96x64'  # the first frame compiles and encodes: not counted
+  assert re.fullmatch(r'\d+\.\d frames/s \(\d+ ms a frame\) at 96x64', lines[-1]), lines
+  assert engine.frame_rate.frames_per_second > 0
+  with pytest.raises(engine_lib.RequestError, match='no camera frame yet'):
+    engine.live(None, request)
+
+
+def test_a_video_upload_comes_back_stylized_with_progress(engine, photos, tmp_path):
+  clip = write_clip(tmp_path / 'cat.mp4')
+  seen = []
+  request = engine_lib.Request('', styles=(photos['gravel'],), size=64)
+  result = engine.run_video(clip, request, lambda done, total: seen.append((done, total)))
+  assert result.path.endswith('cat__gravel.mp4') and result.shape == (64, 84)
+  assert seen[-1] == (6, 6) and [d for d, _ in seen] == sorted(d for d, _ in seen)
+  with pytest.raises(engine_lib.RequestError, match='notes.png'):
+    engine.run_video(photos['text'], request)
+
+
 def test_the_sample_paintings_ship_with_their_sources():
   paintings = engine_lib.sample_paintings()
   with open(os.path.join(os.path.dirname(paintings[0]), 'SOURCES.md')) as f:
@@ -472,3 +531,32 @@ def test_the_page_stylizes_in_a_browser(server, page_driver, photos):
   weak = page_driver.result_image()
   assert np.abs(weak.astype(float) - cat).mean() < np.abs(out.astype(float) - cat).mean()
   print(f'button press to result at 512 px: {cold:.2f} s (first), {warm:.2f} s (again)')
+
+
+def test_the_live_tab_streams_the_camera_stylized_with_its_frame_rate(server, photos):
+  """Chromium's fake camera (its moving test pattern) through the live tab."""
+  found = browser.find_chromium()
+  if not found:
+    pytest.skip('no Chromium here (apt-get install chromium chromium-driver)')
+  pytest.importorskip('selenium', reason='selenium is not installed')
+  driver = browser.PageDriver(*found, fake_camera=True)
+  try:
+    driver.open(server)
+    driver.open_tab('Live camera')
+    driver.upload('style_live', photos['gravel'])
+    driver.start_camera()
+    rate = re.compile(r'(\d+\.\d) frames/s \((\d+) ms a frame\) at (\d+)x(\d+)')
+    line = browser.wait_for(lambda: rate.search(driver.text('live_rate')), 120, 'a frame rate')
+    fps, ms, width, height = float(line[1]), int(line[2]), int(line[3]), int(line[4])
+    assert fps > 0 and ms > 0 and min(width, height) == 256
+    first = driver.image_src('live_result')
+    browser.wait_for(lambda: driver.image_src('live_result') != first, 60, 'a newer frame')
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    driver.screenshot(os.path.join(ARTIFACTS, 'demo_live.png'))
+    with urllib.request.urlopen(driver.image_src('live_result')) as response:
+      frame = image_files.decode_image_bytes(response.read(), 'the live frame')
+    assert min(frame.shape[:2]) == 256
+    assert frame.reshape(-1, 3).std(0).mean() > 10  # stylized, not the flat test pattern
+    print(f'live: {fps} frames/s, {ms} ms a frame at {width}x{height}')
+  finally:
+    driver.close()

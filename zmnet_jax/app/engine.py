@@ -62,6 +62,7 @@ class Request:
   strength: float = 1.0  # 0: the content as its own style ... 1: the full style
   preserve_color: bool = False
   size: int | None = 512  # the output's short side; None keeps the upload's size
+  work_size: int | None = None  # the fast mode: TNet at this long side, guided upsampling
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,6 +76,39 @@ class Result:
   def summary(self) -> str:
     h, w = self.shape
     return f'{os.path.basename(self.path)}: {w}x{h}, {self.seconds:.2f} s (result {self.number})'
+
+
+class FrameRate:
+  """The live stream's pace over its last `window` frames: frames a second, and the
+  milliseconds the server spent on each. A new signal or size starts it afresh (its
+  first frame, which compiles and encodes, is not counted)."""
+
+  def __init__(self, window: int = 10):
+    self.window = window
+    self.reset(None)
+
+  def reset(self, key) -> None:
+    self.key = key
+    self._ends = collections.deque(maxlen=self.window + 1)
+    self._work = collections.deque(maxlen=self.window)
+
+  def tick(self, key, seconds: float) -> str:
+    """Counts a frame of the stream `key` that took `seconds`; the rate line."""
+    if key != self.key:
+      self.reset(key)
+    elif self._ends:
+      self._work.append(seconds)
+    self._ends.append(time.perf_counter())
+    if not self._work:
+      return 'starting'
+    ms = 1000 * sum(self._work) / len(self._work)
+    return f'{self.frames_per_second:.1f} frames/s ({ms:.0f} ms a frame)'
+
+  @property
+  def frames_per_second(self) -> float:
+    if len(self._ends) < 2:
+      return 0.0
+    return (len(self._ends) - 1) / max(self._ends[-1] - self._ends[0], 1e-6)
 
 
 class Engine:
@@ -103,6 +137,7 @@ class Engine:
     self._decoded = collections.OrderedDict()
     self._texts = {}
     self._count = 0
+    self.frame_rate = FrameRate()
 
   @property
   def takes_words(self) -> bool:
@@ -127,11 +162,56 @@ class Engine:
           din,
           tile_size=self.tile_size,
           preserve_colors=request.preserve_color,
+          work_size=request.work_size,
         )[0, 0]
         path = self._save(out, f'{Path(request.content).stem}__{name}')
     except (image_files.ImageError, infer.InferenceError, TextError) as e:
       raise RequestError(' '.join(str(e).split())) from e
     return Result(path, out.shape[:2], time.perf_counter() - start, self._count)
+
+  def live(self, frame: np.ndarray | None, request: Request) -> tuple[np.ndarray, str]:
+    """One camera frame (uint8 [H, W, 3]) stylized at `request.size` (its short side) with
+    the request's signal (encoded once, then cached): (uint8 frame, the rate line)."""
+    if frame is None:
+      raise RequestError('no camera frame yet: allow the camera and start it')
+    start = time.perf_counter()
+    try:
+      with self._lock:
+        image = image_arrays.resize_short_side(
+          image_files.to_uint8(frame, 'camera frame'), request.size
+        )
+        din, _ = self._signal(request)
+        out = self.stylizer.stylize(image_arrays.to_float(image)[None], din)[0, 0]
+    except (image_files.ImageError, infer.InferenceError, TextError) as e:
+      raise RequestError(' '.join(str(e).split())) from e
+    key = (request.styles, request.text, request.size)
+    rate = self.frame_rate.tick(key, time.perf_counter() - start)
+    height, width = out.shape[:2]
+    return image_files.to_uint8(out, 'stylized frame'), f'{rate} at {width}x{height}'
+
+  def run_video(self, path: str, request: Request, on_frames=None) -> Result:
+    """A video file stylized with the request's signal at `request.size` (the short side;
+    None: the clip's own) by the video pipeline, sound kept: the MP4's `Result`.
+    `on_frames(done, total)` follows its progress."""
+    from zmnet_jax.video import io as video_io, pipeline  # PyAV: the [video] extra
+
+    start = time.perf_counter()
+    try:
+      with self._lock:
+        din, name = self._signal(request)
+        self._count += 1
+        out = os.path.join(self.out_dir, f'{self._count:06d}', f'{Path(path).stem}__{name}.mp4')
+        options = pipeline.VideoOptions(
+          size=request.size, work_size=request.work_size, preserve_colors=request.preserve_color
+        )
+        report = pipeline.stylize_video(
+          self.stylizer, path, out, pipeline.Signal.constant(din), options, on_frames=on_frames
+        )
+    except (video_io.VideoError, infer.InferenceError, TextError, OSError) as e:
+      raise RequestError(' '.join(str(e).split())) from e
+    shutil.rmtree(os.path.join(self.out_dir, f'{self._count - KEEP_RESULTS:06d}'), True)
+    shape = (report.height, report.width)
+    return Result(out, shape, time.perf_counter() - start, self._count)
 
   # --------------------------------------------------------------------------- inputs
 

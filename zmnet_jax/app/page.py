@@ -23,6 +23,7 @@ plain text, and one line in the log.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import os
@@ -37,6 +38,12 @@ from zmnet_jax.app import engine as engine_lib
 log = logging.getLogger(__name__)
 
 API_NAME = 'stylize'
+VIDEO_API_NAME = 'stylize_video'
+MODES = ('full', 'fast')
+FAST_SIDE = 384  # the fast mode's working size (long side)
+LIVE_SIZES = ('256', '384')  # the live frames' short side: what runs live on a CPU
+LIVE_EVERY = 0.05  # seconds between the frames the browser sends
+LIVE_TIME_LIMIT = 600  # seconds a live stream runs before the browser must restart it
 AS_UPLOADED = 'as uploaded'
 SIZES = ('256', '384', '512', '768', '1024', '2048', AS_UPLOADED)  # the output's short side
 DEFAULT_SIZE = str(engine_lib.Request.size)
@@ -75,81 +82,174 @@ def uploaded_path(image: gr.Image, decode, payload):
 
 
 def build_page(engine: engine_lib.Engine) -> gr.Blocks:
-  """The page for `engine`'s model: style images (two, mixed) or a word box."""
-  words = engine.takes_words
+  """The page for `engine`'s model: a photo tab (style images, two mixed, or a word box),
+  the live camera and a video upload."""
   with gr.Blocks(title='zmnet_jax: stylize', analytics_enabled=False) as page:
     gr.Markdown(header(engine))
-    with gr.Row(equal_height=False):
-      with gr.Column():
-        content = uploaded_image(
-          label='Content photo',
-          sources=['upload', 'webcam', 'clipboard'],
-          elem_id='content',
-        )
-        gr.Examples(engine_lib.example_images('content'), inputs=content, label='Sample photos')
-      with gr.Column(visible=not words, elem_id='styles'):
-        style = uploaded_image(label='Style', sources=['upload', 'clipboard'], elem_id='style')
-        gr.Examples(engine_lib.sample_paintings(), inputs=style, label='Sample paintings')
-        gr.Examples(engine_lib.example_images('style'), inputs=style, label='Sample textures')
-        with gr.Accordion('Mix in a second style', open=False):
-          style_b = uploaded_image(
-            label='Second style',
-            sources=['upload', 'clipboard'],
-            elem_id='style_b',
-          )
-          mix = gr.Slider(0, 1, 0.5, step=0.05, label='Share of the second style')
-      with gr.Column(visible=words, elem_id='words'):
-        text = gr.Textbox(
-          '',
-          label='Word or expression',
-          placeholder=f'e.g. 0.5 {" + 0.5 ".join(engine.words[:2])}' if words else '',
-          info=f'trained on: {", ".join(engine.words)}' if words else None,
-          elem_id='text',
-        )
-      with gr.Column():
-        result = gr.Image(
-          label='Result',
-          type='filepath',
-          format='png',
-          interactive=False,
-          buttons=['download', 'fullscreen'],
-          elem_id='result',
-        )
-        status = gr.Markdown(elem_id='status')
-        button = gr.Button('Stylize', variant='primary', elem_id='run')
-        strength = gr.Slider(
-          0,
-          1,
-          1.0,
-          step=0.05,
-          label='Strength (0: the photo itself)',
-          visible=not words,
-          elem_id='strength',
-        )
-        preserve = gr.Checkbox(label="Keep the photo's colours", elem_id='preserve')
-        size = gr.Dropdown(
-          list(SIZES),
-          value=DEFAULT_SIZE,
-          allow_custom_value=True,
-          label='Output size (short side, px; or type one)',
-          elem_id='size',
-        )
-
-    inputs = [content, style, style_b, mix, text, strength, preserve, size]
-    shared = dict(
-      inputs=inputs, outputs=[result, status], concurrency_id='stylize', concurrency_limit=1
-    )
-    button.click(functools.partial(stylize, engine), api_name=API_NAME, **shared)
-    for control, event in ((mix, 'release'), (strength, 'release'), (preserve, 'input')):
-      getattr(control, event)(
-        functools.partial(restylize, engine),
-        api_visibility='private',
-        trigger_mode='always_last',
-        show_progress='minimal',
-        **shared,
-      )
+    with gr.Tabs():
+      with gr.Tab('Photo', id='photo'):
+        photo_tab(engine)
+      with gr.Tab('Live camera', id='live', elem_id='live_tab'):
+        live_tab(engine)
+      with gr.Tab('Video', id='video', elem_id='video_tab'):
+        video_tab(engine)
   page.process_api = refusing(page.process_api)
   return page
+
+
+def signal_inputs(engine: engine_lib.Engine, suffix: str = ''):
+  """(style upload, word box): the one the model takes is visible, with its samples."""
+  words = engine.takes_words
+  with gr.Column(visible=not words):
+    style = uploaded_image(label='Style', sources=['upload', 'clipboard'], elem_id=f'style{suffix}')
+    gr.Examples(engine_lib.sample_paintings(), inputs=style, label='Sample paintings')
+  text = gr.Textbox(
+    '',
+    label='Word or expression',
+    visible=words,
+    placeholder=f'e.g. 0.5 {" + 0.5 ".join(engine.words[:2])}' if words else '',
+    elem_id=f'text{suffix}',
+  )
+  return style, text
+
+
+def photo_tab(engine: engine_lib.Engine) -> None:
+  """The still photo: content, signal, sliders, result; the button is the `/stylize` API."""
+  words = engine.takes_words
+  with gr.Row(equal_height=False):
+    with gr.Column():
+      content = uploaded_image(
+        label='Content photo',
+        sources=['upload', 'webcam', 'clipboard'],
+        elem_id='content',
+      )
+      gr.Examples(engine_lib.example_images('content'), inputs=content, label='Sample photos')
+    with gr.Column(visible=not words, elem_id='styles'):
+      style = uploaded_image(label='Style', sources=['upload', 'clipboard'], elem_id='style')
+      gr.Examples(engine_lib.sample_paintings(), inputs=style, label='Sample paintings')
+      gr.Examples(engine_lib.example_images('style'), inputs=style, label='Sample textures')
+      with gr.Accordion('Mix in a second style', open=False):
+        style_b = uploaded_image(
+          label='Second style',
+          sources=['upload', 'clipboard'],
+          elem_id='style_b',
+        )
+        mix = gr.Slider(0, 1, 0.5, step=0.05, label='Share of the second style')
+    with gr.Column(visible=words, elem_id='words'):
+      text = gr.Textbox(
+        '',
+        label='Word or expression',
+        placeholder=f'e.g. 0.5 {" + 0.5 ".join(engine.words[:2])}' if words else '',
+        info=f'trained on: {", ".join(engine.words)}' if words else None,
+        elem_id='text',
+      )
+    with gr.Column():
+      result = gr.Image(
+        label='Result',
+        type='filepath',
+        format='png',
+        interactive=False,
+        buttons=['download', 'fullscreen'],
+        elem_id='result',
+      )
+      status = gr.Markdown(elem_id='status')
+      button = gr.Button('Stylize', variant='primary', elem_id='run')
+      strength = gr.Slider(
+        0,
+        1,
+        1.0,
+        step=0.05,
+        label='Strength (0: the photo itself)',
+        visible=not words,
+        elem_id='strength',
+      )
+      preserve = gr.Checkbox(label="Keep the photo's colours", elem_id='preserve')
+      size = gr.Dropdown(
+        list(SIZES),
+        value=DEFAULT_SIZE,
+        allow_custom_value=True,
+        label='Output size (short side, px; or type one)',
+        elem_id='size',
+      )
+      mode = gr.Radio(
+        list(MODES),
+        value='full',
+        label=f'full: every pixel through the network; fast: the network at {FAST_SIDE} px '
+        'and a guided upsampling',
+        elem_id='mode',
+      )
+
+  inputs = [content, style, style_b, mix, text, strength, preserve, size, mode]
+  shared = dict(
+    inputs=inputs, outputs=[result, status], concurrency_id='stylize', concurrency_limit=1
+  )
+  button.click(functools.partial(stylize, engine), api_name=API_NAME, **shared)
+  for control, event in ((mix, 'release'), (strength, 'release'), (preserve, 'input')):
+    getattr(control, event)(
+      functools.partial(restylize, engine),
+      api_visibility='private',
+      trigger_mode='always_last',
+      show_progress='minimal',
+      **shared,
+    )
+
+
+def live_tab(engine: engine_lib.Engine) -> None:
+  """The camera streamed to the server, each frame stylized with the chosen signal
+  (encoded once) at the chosen size, shown as it comes with the frame rate."""
+  with gr.Row(equal_height=False):
+    with gr.Column():
+      camera = gr.Image(
+        label='Camera', sources=['webcam'], streaming=True, type='numpy', elem_id='camera'
+      )
+      live_size = gr.Radio(
+        list(LIVE_SIZES), value=LIVE_SIZES[0], label='Short side (px)', elem_id='live_size'
+      )
+    with gr.Column():
+      style, text = signal_inputs(engine, '_live')
+    with gr.Column():
+      frame = gr.Image(label='Stylized', interactive=False, elem_id='live_result')
+      rate = gr.Markdown(elem_id='live_rate')
+  camera.stream(
+    functools.partial(live_frame, engine),
+    inputs=[camera, style, text, live_size],
+    outputs=[frame, rate],
+    stream_every=LIVE_EVERY,
+    time_limit=LIVE_TIME_LIMIT,
+    concurrency_id='live',
+    concurrency_limit=1,
+    api_visibility='private',
+  )
+
+
+def video_tab(engine: engine_lib.Engine) -> None:
+  """A clip uploaded, stylized by the video pipeline (steady statistics, its sound kept)
+  with a progress bar; the MP4 comes back. The button is the `/stylize_video` API."""
+  with gr.Row(equal_height=False):
+    with gr.Column():
+      video = gr.Video(label='Video', sources=['upload'], elem_id='video')
+    with gr.Column():
+      style, text = signal_inputs(engine, '_video')
+    with gr.Column():
+      result = gr.Video(label='Stylized video', interactive=False, elem_id='video_result')
+      status = gr.Markdown(elem_id='video_status')
+      button = gr.Button('Stylize the video', variant='primary', elem_id='run_video')
+      size = gr.Dropdown(
+        ['256', '384', '512', '720', AS_UPLOADED],
+        value='384',
+        allow_custom_value=True,
+        label='Short side (px; or type one)',
+        elem_id='video_size',
+      )
+      mode = gr.Radio(list(MODES), value='full', label='Mode', elem_id='video_mode')
+  button.click(
+    functools.partial(stylize_video, engine),
+    inputs=[video, style, text, size, mode],
+    outputs=[result, status],
+    api_name=VIDEO_API_NAME,
+    concurrency_id='stylize',
+    concurrency_limit=1,
+  )
 
 
 def refusing(process_api):
@@ -203,14 +303,9 @@ def stylize(
   strength=1.0,
   preserve_color=False,
   size=DEFAULT_SIZE,
+  mode='full',
 ):
   """The page's and the API's function: (result PNG path, status line)."""
-  try:
-    short_side = None if size in (None, '', AS_UPLOADED) else int(size)
-  except ValueError:
-    raise engine_lib.RequestError(
-      f'output size: a number of pixels or {AS_UPLOADED!r}, not {size!r}'
-    ) from None
   request = engine_lib.Request(
     content=content,
     styles=tuple(s for s in (style, style_b) if s),
@@ -218,9 +313,58 @@ def stylize(
     text=text or '',
     strength=float(strength),
     preserve_color=bool(preserve_color),
-    size=short_side,
+    size=short_side(size),
+    work_size=work_size(mode),
   )
   result = engine.run(request)  # a RequestError goes to the caller through `refusing`
+  log.info('stylized %s', result.summary)
+  return result.path, result.summary
+
+
+def short_side(size) -> int | None:
+  """The size box's value as pixels (None: as uploaded)."""
+  try:
+    return None if size in (None, '', AS_UPLOADED) else int(size)
+  except (TypeError, ValueError):
+    raise engine_lib.RequestError(
+      f'output size: a number of pixels or {AS_UPLOADED!r}, not {size!r}'
+    ) from None
+
+
+def work_size(mode) -> int | None:
+  if mode not in MODES:
+    raise engine_lib.RequestError(f'mode: one of {", ".join(MODES)}, not {mode!r}')
+  return FAST_SIDE if mode == 'fast' else None
+
+
+def live_frame(engine, frame, style=None, text='', size=LIVE_SIZES[0]):
+  """The live tab's function: (stylized frame, rate line)."""
+  request = engine_lib.Request('', styles=(style,) if style else (), text=text or '')
+  return engine.live(frame, dataclasses.replace(request, size=short_side(size)))
+
+
+def stylize_video(
+  engine,
+  video,
+  style=None,
+  text='',
+  size='384',
+  mode='full',
+  progress=gr.Progress(),  # noqa: B008
+):
+  """The video tab's and the `/stylize_video` API's function: (MP4 path, status line)."""
+  if not video:
+    raise engine_lib.RequestError('add a video first')
+  request = engine_lib.Request(
+    '',
+    styles=(style,) if style else (),
+    text=text or '',
+    size=short_side(size),
+    work_size=work_size(mode),
+  )
+  result = engine.run_video(
+    video, request, lambda done, total: progress((done, total or None), unit='frames')
+  )
   log.info('stylized %s', result.summary)
   return result.path, result.summary
 

@@ -264,10 +264,12 @@ def stylize_video(
   options: VideoOptions,
   progress: bool = True,
   warn: Callable[[str], None] = print_to_stderr,
+  on_frames: Callable[[int, int], None] | None = None,
 ) -> VideoReport:
   """Stylizes the clip `source` into `out` (.mp4/.mov/.mkv), audio included.
 
-  `warn` gets the lines worth a user's attention ('warning: ...' for a clip that ends early,
+  `on_frames(done, total)` is called after each batch (total: the frames the clip is
+  known or declared to hold; 0 when unknown). `warn` gets the lines worth a user's attention ('warning: ...' for a clip that ends early,
   'note: ...' for a stale temporary removed), as they arise.
   """
   start = time.time()
@@ -308,6 +310,8 @@ def stylize_video(
           for rgb, t in zip(transform(frames, dins), pts, strict=True):
             writer.write(rgb, t)
           bar.update(len(frames))
+          if on_frames is not None:
+            on_frames(writer.frames_written, total or 0)
       if not writer.frames_written:
         raise io.VideoError(f'{source}: has no video frames')
       ending = check_ending(reader, options.keep_partial)
