@@ -308,8 +308,9 @@ def call_api(server: str, data: list) -> tuple[str, dict | list]:
 
 
 def api_inputs(content=None, mix=0.5, size='64') -> list:
-  """The inputs of /stylize: content, style, second style, mix, text, strength, colour, size."""
-  return [content, None, None, mix, '', 1.0, False, size]
+  """The inputs of /stylize: content, style, second style, mix, text, strength, colour, size,
+  mode."""
+  return [content, None, None, mix, '', 1.0, False, size, 'full']
 
 
 def assert_refused(server, data, message, capfd, caplog):
@@ -359,11 +360,17 @@ def test_the_api_refuses_a_malformed_file_in_one_line(server, capfd, caplog):
   assert_refused(server, api_inputs(content), 'path: Input should be a valid string', capfd, caplog)
 
 
+def test_a_call_with_too_few_inputs_is_refused_in_one_line(server, capfd, caplog):
+  message = '8 inputs given, 9 wanted (see "Use via API" for them)'
+  assert_refused(server, api_inputs()[:-1], message, capfd, caplog)
+
+
 @pytest.mark.parametrize(
   'fields, message',
   [
     ({'size': "'x' > 1"}, "output size: a number of pixels or 'as uploaded', not \"'x' > 1\""),
     ({'mix': 2}, 'Value 2 is greater than maximum value 1.'),  # Gradio's own gr.Error
+    ({'mix': 'half'}, "input 3 (slider): expected a float, got 'half'"),
   ],
 )
 def test_api_refusals_are_plain_text(server, fields, message, capfd, caplog):

@@ -28,9 +28,10 @@ import functools
 import logging
 import os
 from pathlib import Path
+import re
 
 import gradio as gr
-from gradio.exceptions import InvalidPathError
+from gradio.exceptions import ComponentProcessingError, InvalidPathError
 import pydantic
 
 from zmnet_jax.app import engine as engine_lib
@@ -49,7 +50,21 @@ SIZES = ('256', '384', '512', '768', '1024', '2048', AS_UPLOADED)  # the output'
 DEFAULT_SIZE = str(engine_lib.Request.size)
 # What a request can be refused with: ours, a path that was never uploaded, a malformed
 # file payload (pydantic), and Gradio's own checks (gr.Error).
-REFUSALS = (engine_lib.RequestError, InvalidPathError, pydantic.ValidationError, gr.Error)
+REFUSALS = (
+  engine_lib.RequestError,
+  InvalidPathError,
+  pydantic.ValidationError,
+  gr.Error,
+  ComponentProcessingError,  # a value a component cannot take (text for a slider)
+)
+# Gradio's ValueError for a call with too few inputs (its message runs over several lines).
+TOO_FEW = re.compile(r"didn't receive enough input values \(needed: (\d+), got: (\d+)\)")
+# What a ComponentProcessingError's long message says, in short.
+UNPROCESSED = re.compile(
+  r'input component at index (\d+) \(a `(\w+)` component\).*?'
+  r'(?:Expected a `([^`]+)`, but the|The) value passed to the event handler was: (.*?) \(of type',
+  re.S,
+)
 
 
 def theme() -> gr.themes.Base:
@@ -263,8 +278,12 @@ def refusing(process_api):
       return await process_api(*args, **kwargs)
     except REFUSALS as e:
       message = refusal_message(e)
-      log.warning('request refused: %s', message)
-      raise gr.Error(message, print_exception=False) from e
+    except ValueError as e:
+      if not (found := TOO_FEW.search(str(e))):
+        raise
+      message = f'{found[2]} inputs given, {found[1]} wanted (see "Use via API" for them)'
+    log.warning('request refused: %s', message)
+    raise gr.Error(message, print_exception=False)
 
   return process
 
@@ -276,6 +295,10 @@ def refusal_message(error: Exception) -> str:
     text = str(error.message)
   elif isinstance(error, pydantic.ValidationError):
     text = '; '.join(': '.join(map(str, (*e['loc'], e['msg']))) for e in error.errors())
+  elif isinstance(error, ComponentProcessingError) and (found := UNPROCESSED.search(str(error))):
+    index, component, expected, value = found.groups()
+    wanted = f'expected a {expected}, ' if expected else ''
+    text = f'input {index} ({component}): {wanted}got {value}'
   else:
     text = str(error)
   return ' '.join(text.split())
@@ -309,9 +332,9 @@ def stylize(
   request = engine_lib.Request(
     content=content,
     styles=tuple(s for s in (style, style_b) if s),
-    mix=float(mix),
+    mix=number(mix, 'mix'),
     text=text or '',
-    strength=float(strength),
+    strength=number(strength, 'strength'),
     preserve_color=bool(preserve_color),
     size=short_side(size),
     work_size=work_size(mode),
@@ -319,6 +342,14 @@ def stylize(
   result = engine.run(request)  # a RequestError goes to the caller through `refusing`
   log.info('stylized %s', result.summary)
   return result.path, result.summary
+
+
+def number(value, name: str) -> float:
+  """A slider's value as a float; a RequestError (one line) for anything else."""
+  try:
+    return float(value)
+  except (TypeError, ValueError):
+    raise engine_lib.RequestError(f'{name}: a number, not {value!r}') from None
 
 
 def short_side(size) -> int | None:
