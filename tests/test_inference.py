@@ -215,8 +215,10 @@ def test_receptive_radius_bounds_what_an_output_pixel_sees(blocks):
   assert radius - 8 <= reach <= radius
 
 
+# The peak is this process's own high-water mark (VmHWM): ru_maxrss would also count the
+# parent's resident memory at the fork (Linux keeps it across exec), a pytest worker's ~3 GB.
 LARGE_IMAGE = """
-import json, resource, sys, time
+import json, sys, time
 import numpy as np
 from PIL import Image
 from zmnet_jax import infer
@@ -233,7 +235,8 @@ start = time.time()
 out = stylizer.stylize(content, din)
 print(json.dumps({'shape': out.shape, 'seconds': time.time() - start, 'tiles': tiles,
                   'finite': bool(np.isfinite(out).all()), 'std': float(out.std()),
-                  'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  'peak_rss_mb': int([l for l in open('/proc/self/status')
+                                      if l.startswith('VmHWM:')][0].split()[1]) / 1024}))
 """
 
 
@@ -255,8 +258,8 @@ def test_3000x2000_image_stylizes_on_cpu_in_bounded_memory(trained_workdir, fold
   print('3000x2000, default 1024 px tiles:', report)
   assert report['shape'] == [1, 1, 3000, 2000, 3] and report['finite'] and report['std'] > 0.01
   assert len(report['tiles']) == 12 and max(max(t) for t in report['tiles']) <= 1024
-  # Measured 1.2-1.5 GB for the whole process; the same image untiled peaks at 2.3-2.7 GB.
-  assert report['peak_rss_mb'] < 3072
+  # Measured 1.07 GB for the whole process (its own VmHWM); untiled it peaks at 2.3-2.7 GB.
+  assert report['peak_rss_mb'] < 2048
 
 
 def test_bfloat16_is_close_to_float32(trained_workdir, stylizer, contents, styles):
