@@ -15,6 +15,7 @@
 """Tests for zmnet_jax.image_files."""
 
 import io
+import os
 
 import numpy as np
 from PIL import Image
@@ -326,6 +327,24 @@ def test_list_images_recursive_sorted_case_insensitive(tmp_path):
   assert image_files.list_images(tmp_path) == sorted(expected)
   top_level = image_files.list_images(tmp_path, recursive=False)
   assert top_level == sorted(p for p in expected if 'sub' not in p)
+
+
+def test_one_walk_finds_the_images_and_what_it_leaves_out(tmp_path):
+  images = [_touch(tmp_path / 'a.png'), _touch(tmp_path / 'sub' / 'b.jpg')]
+  notes = _touch(tmp_path / 'notes.txt')
+  os.mkfifo(tmp_path / 'pipe.png')
+  os.symlink('gone.png', tmp_path / 'broken.png')
+  os.symlink('loop.png', tmp_path / 'loop.png')
+  found, left = image_files.scan_images(tmp_path)
+  assert found == sorted(images) == image_files.list_images(tmp_path)
+  assert left == [
+    (str(tmp_path / 'broken.png'), 'a broken link'),
+    (str(tmp_path / 'loop.png'), 'a link loop'),
+    (notes, 'not an image'),
+    (str(tmp_path / 'pipe.png'), 'not a regular file'),
+  ]
+  top_found, top_left = image_files.scan_images(tmp_path, recursive=False)
+  assert top_found == images[:1] and len(top_left) == 4  # the folder 'sub' is neither
 
 
 def test_list_images_missing_folder(tmp_path):

@@ -42,21 +42,23 @@ def image_paths(path: str, exclude: str) -> list[str]:
   """One image file, or the images of a folder (outside the `exclude` folder)."""
   if os.path.isdir(path):
     skip = os.path.realpath(exclude) + os.sep
-    paths = [p for p in image_files.list_images(path) if not os.path.realpath(p).startswith(skip)]
+    found, left = image_files.scan_images(path)
+    paths = [p for p in found if not os.path.realpath(p).startswith(skip)]
     if not paths:
       raise image_files.ImageError(f'{path}: no image files outside the output folder')
-    note_left_out(path)
+    note_left_out(path, left)
     return paths
   image_files.check_regular_file(path)
   return [path]
 
 
-def note_left_out(folder: str, shown: int = 5) -> None:
-  """A note naming what a folder of images holds but is not read: links that loop or
-  lead nowhere, FIFOs, videos (other files, e.g. text, pass in silence)."""
+def note_left_out(folder: str, left_out: Sequence[tuple[str, str]], shown: int = 5) -> None:
+  """A note naming what a folder of images holds but is not read (`left_out`: (path, why)
+  from `image_files.scan_images`): links that loop or lead nowhere, FIFOs, videos (other
+  files, e.g. text, pass in silence)."""
   left = [
     (p, 'a video: give it alone as --content' if why == 'not an image' else why)
-    for p, why in image_files.left_out(folder)
+    for p, why in left_out
     if why != 'not an image' or video_io.is_video_path(p)
   ]
   if left:

@@ -208,18 +208,31 @@ def list_images(folder: str | os.PathLike, recursive: bool = True) -> list[str]:
   Raises:
     ImageError: the folder is missing, not a folder, or holds no images.
   """
+  return scan_images(folder, recursive)[0]
+
+
+def scan_images(
+  folder: str | os.PathLike, recursive: bool = True
+) -> tuple[list[str], list[tuple[str, str]]]:
+  """(the sorted paths `list_images` returns, and (path, why) of the non-hidden entries
+  it leaves out, sorted) from one walk of ``folder``; why is 'a link loop', 'a broken
+  link', 'not a regular file' (FIFO, device, socket) or 'not an image'."""
   root = Path(folder)
   if not root.exists():
     raise ImageError(f'{folder}: folder not found')
   if not root.is_dir():
     raise ImageError(f'{folder}: not a folder')
-  files = _walk_files(root) if recursive else _top_level_files(root)
-  found = sorted(str(f) for f in files if _is_image_name(f.name))
+  found, left = [], []
+  for path in _walk_names(root) if recursive else _top_level_names(root):
+    if why := _left_out_because(path):
+      left.append((str(path), why))
+    elif path.is_file():  # (not a folder met at the top level)
+      found.append(str(path))
   if not found:
     where = ' (searched recursively)' if recursive else ''
     extensions = ', '.join(sorted(IMAGE_EXTENSIONS))
     raise ImageError(f'{folder}: no image files ({extensions}) found{where}')
-  return found
+  return sorted(found), sorted(left)
 
 
 def to_uint8(image: np.ndarray, name: str = '<array>') -> np.ndarray:
@@ -280,14 +293,6 @@ def _composite_on_white(image: Image.Image) -> np.ndarray:
   return np.array(Image.alpha_composite(white, rgba).convert('RGB'))
 
 
-def left_out(folder: str | os.PathLike, recursive: bool = True) -> list[tuple[str, str]]:
-  """(path, why) of the non-hidden entries that `list_images` leaves out, sorted: 'a link
-  loop', 'a broken link', 'not a regular file' (FIFO, device, socket) or 'not an image'."""
-  root = Path(folder)
-  names = _walk_names(root) if recursive else (p for p in root.iterdir() if p.name[0] != '.')
-  return sorted((str(p), why) for p in names if (why := _left_out_because(p)))
-
-
 def _left_out_because(path: Path) -> str | None:
   try:
     mode = os.stat(path).st_mode
@@ -314,21 +319,8 @@ def _walk_names(root: Path) -> Iterator[Path]:
     yield from (Path(dirpath, name) for name in filenames if not name.startswith('.'))
 
 
-def _walk_files(root: Path) -> Iterator[Path]:
-  """Yields non-hidden files below ``root``, following links without loops."""
-  return (path for path in _walk_names(root) if _is_regular(path))
-
-
-def _top_level_files(root: Path) -> Iterator[Path]:
-  return (p for p in root.iterdir() if not p.name.startswith('.') and _is_regular(p))
-
-
-def _is_regular(path: str | os.PathLike) -> bool:
-  """A regular file, links followed (FIFOs, devices, broken links and loops are not)."""
-  try:
-    return stat.S_ISREG(os.stat(path).st_mode)
-  except OSError:
-    return False
+def _top_level_names(root: Path) -> Iterator[Path]:
+  return (p for p in root.iterdir() if not p.name.startswith('.'))
 
 
 def _is_image_name(filename: str) -> bool:
