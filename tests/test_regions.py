@@ -23,7 +23,7 @@ import pytest
 
 from zmnet_jax import infer
 from zmnet_jax.cli import stylize
-from zmnet_jax.data import image_files
+from zmnet_jax.data import image_arrays, image_files
 from zmnet_jax.infer import regions
 
 HEIGHT, WIDTH, EDGE = 48, 64, 28
@@ -69,20 +69,24 @@ def images(tmp_path_factory, word_folders):
   hard[:, EDGE:] = 255
   Image.fromarray(hard).save(root / 'hard.png')
   Image.fromarray(np.full((HEIGHT, WIDTH), 128, np.uint8)).save(root / 'half.png')
+  big = image_arrays.resize_short_side(content, 256)[:192, :256]
+  image_files.save_image(root / 'big.png', big)
+  big_mask = np.zeros((96, 128), np.uint8)  # half the size: it is resized to the content
+  big_mask[:, 50:] = 255
+  Image.fromarray(big_mask).save(root / 'big_hard.png')
   return root
 
 
-def outputs(root, out, model, mask, *extra):
+def outputs(root, out, model, mask, *extra, content='content.png'):
   """(the masked output, each signal's output alone) as uint8 arrays, written under `out`."""
-  base = ['--model', model, '--content', root / 'content.png', *extra]
+  base = ['--model', model, '--content', root / content, *extra]
   alone, masked = out / 'alone', out / 'masked'
   for folder, more in ((alone, []), (masked, ['--mask', root / mask])):
     assert stylize.main([str(a) for a in [*base, '--out', folder, *more]]) == 0
   pictures = sorted(alone.iterdir())
-  assert [p.name for p in masked.iterdir()] == ['content__mask.png']
-  return image_files.load_image(masked / 'content__mask.png'), [
-    image_files.load_image(p) for p in pictures
-  ]
+  name = f'{content[:-4]}__mask.png'
+  assert [p.name for p in masked.iterdir()] == [name]
+  return image_files.load_image(masked / name), [image_files.load_image(p) for p in pictures]
 
 
 BACKENDS = ['jax'] + (['onnx'] if importlib.util.find_spec('onnxruntime') else [])
@@ -95,6 +99,16 @@ def test_each_region_equals_its_style_alone(images, tmp_path, trained_workdir, b
   np.testing.assert_array_equal(masked[:, :EDGE], first[:, :EDGE])
   np.testing.assert_array_equal(masked[:, EDGE:], second[:, EDGE:])
   assert np.abs(first.astype(int) - second).mean() > 5  # the styles differ
+
+
+def test_regions_hold_through_tiles_and_a_resized_mask(images, tmp_path, trained_workdir):
+  styles = ['--style', images / 'styles', '--tile-size', '144']  # 3 x 2 tiles of 192 x 256
+  masked, (first, second) = outputs(
+    images, tmp_path, trained_workdir, 'big_hard.png', *styles, content='big.png'
+  )
+  assert masked.shape == (192, 256, 3)
+  np.testing.assert_array_equal(masked[:, :99], first[:, :99])  # the mask's edge: column 100
+  np.testing.assert_array_equal(masked[:, 101:], second[:, 101:])
 
 
 def test_a_grey_mask_blends_the_two_styles_halfway(images, tmp_path, trained_workdir):
