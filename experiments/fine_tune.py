@@ -17,8 +17,8 @@
 The zero-shot model is claim 3's largest subset short of 'all' (~2,000 styles); the styles
 are training paintings outside that subset (style/val is never trained on). Each is
 fine-tuned on alone (`init_from` the zero-shot model, the same extra steps per style),
-and both are scored by the val512 protocol on that style x the protocol's held-out
-contents, paired (fine-tuned - zero-shot).
+and both are scored by the val512 protocol on that style x as many of the protocol's
+held-out contents as it has pairs, paired (fine-tuned - zero-shot).
 """
 
 from __future__ import annotations
@@ -41,6 +41,11 @@ def one_style(setting: runs.Setting, index: int, path: str) -> dict:
   folder = os.path.join(setting.out, 'styles', f'finetune_{index}')
   if not os.path.isdir(folder):
     runs.link_folder(folder, [path])
+  # The protocol gives each style 2 contents: the style linked pairs / 2 times scores it
+  # on `pairs` different held-out contents.
+  scored = os.path.join(setting.out, 'styles', f'finetune_{index}_scored')
+  if not os.path.isdir(scored):
+    runs.link_folder(scored, [path] * max(setting.scale.pairs // 2, 1))
   tuned = runs.train(
     setting,
     f'finetune_{index}',
@@ -48,8 +53,8 @@ def one_style(setting: runs.Setting, index: int, path: str) -> dict:
     f'--config.init_from={base.model}',
     f'--config.data.style_dir={folder}',
   )
-  zero = runs.protocol(setting, base.model, f'zero_shot_{index}', styles=folder)
-  fine = runs.protocol(setting, tuned.model, f'finetune_{index}', styles=folder)
+  zero = runs.protocol(setting, base.model, f'zero_shot_{index}', styles=scored)
+  fine = runs.protocol(setting, tuned.model, f'finetune_{index}', styles=scored)
   return {
     'style': os.path.relpath(path, setting.data),
     'zero_shot': runs.protocol_means(zero),
