@@ -34,6 +34,7 @@ from zmnet_jax.data import image_arrays, image_files
 
 MODEL = 'default'  # the shipped model
 REPEATS = 5
+TPU = 'v5e:2x2'  # the slice the roofline is compiled for (here, without a TPU)
 
 
 def samples(setting: runs.Setting, count: int) -> list[str]:
@@ -53,7 +54,31 @@ def encode_ms(stylizer, style) -> float:
   return 1000 * timing.median_seconds(encode, REPEATS)
 
 
+def tpu_roofline() -> dict:
+  """The paper-sized model (`default`: the full TNet at 256 px) on a TPU v5e slice: the
+  roofline of its evaluation's encode and stylize programs, compiled here without a TPU
+  (`zmnet_jax.training.aot`, which needs libtpu): ms per image, the bound."""
+  from zmnet_jax.configs import default
+  from zmnet_jax.training import aot
+
+  try:
+    topology = aot.tpu_topology(TPU)
+  except aot.AotError as e:
+    return {'skipped': str(e)}
+  config = default.get_config()
+  rows = {}
+  for report in aot.compile_evaluation(config, topology)[:2]:  # encode, stylize
+    rows[report.name] = {
+      'images_per_call': report.images,
+      'ms_per_image': 1000 / report.images_per_second,
+      'bound': report.bound,
+      'image_size': config.eval.image_size,
+    }
+  return {'topology': TPU, 'chips': len(topology.devices), 'programs': rows}
+
+
 def speed(setting: runs.Setting) -> dict:
+  roofline = tpu_roofline()  # first: it compiles for a TPU before this process runs JAX
   style_path, content_path = samples(setting, 1)
   style = image_files.load_image(style_path)
   photo = image_files.load_image(content_path)
@@ -78,6 +103,7 @@ def speed(setting: runs.Setting) -> dict:
     'style_size': vgg.config.eval.style_size,
     'encode_ms': encode,
     'rows': rows,
+    'tpu_roofline': roofline,
   }
 
 
