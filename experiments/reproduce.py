@@ -107,7 +107,8 @@ def main(argv: Sequence[str] | None = None) -> int:
   args = parse_args(argv)
   costs = plan(runs.SCALES[args.scale], args.claims)
   for claim, row in costs.items():
-    hours = f', ~{row["hours"]:.1f} h at the roofline' if row['hours'] else ''
+    rate = runs.SCALES[args.scale].images_per_second
+    hours = f', at least {row["hours"]:.2f} h at {rate:,.0f} img/s' if row['hours'] else ''
     print(
       f'{claim}: {row["training_runs"]} training run(s), {row["training_images"]:,} images{hours}'
     )
