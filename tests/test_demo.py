@@ -476,6 +476,9 @@ def test_live_frames_come_back_stylized_with_the_rate(engine, photos):
   assert engine.frame_rate.frames_per_second > 0
   with pytest.raises(engine_lib.RequestError, match='no camera frame yet'):
     engine.live(None, request)
+  page = pytest.importorskip('zmnet_jax.app.page', reason='the [demo] extra (gradio)')
+  passed, hint = page.live_frame(engine, frame, None, '', '64')  # no style chosen yet
+  assert passed is frame and hint == 'choose a painting or upload a style to stylize the stream'
 
 
 def test_a_video_upload_comes_back_stylized_with_progress(engine, photos, tmp_path):

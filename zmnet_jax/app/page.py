@@ -369,7 +369,11 @@ def work_size(mode) -> int | None:
 
 
 def live_frame(engine, frame, style=None, text='', size=LIVE_SIZES[0]):
-  """The live tab's function: (stylized frame, rate line)."""
+  """The live tab's function: (stylized frame, rate line). Until a signal is chosen the
+  camera's frames pass through with a hint (a refusal would repeat with every frame)."""
+  if frame is not None and not (style or (engine.takes_words and (text or '').strip())):
+    hint = 'type a word' if engine.takes_words else 'choose a painting or upload a style'
+    return frame, f'{hint} to stylize the stream'
   request = engine_lib.Request('', styles=(style,) if style else (), text=text or '')
   return engine.live(frame, dataclasses.replace(request, size=short_side(size)))
 
