@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import socket
 import time
 import urllib.request
 
@@ -51,6 +52,13 @@ observer.observe(document.body, {subtree: true, childList: true, characterData: 
 if (click) document.querySelector('#run').click();
 check();
 """
+
+
+def free_port() -> int:
+  """A localhost port nothing listens on now (for a server the page is served from)."""
+  with socket.socket() as s:
+    s.bind(('127.0.0.1', 0))
+    return s.getsockname()[1]
 
 
 def find_chromium() -> tuple[str, str] | None:

@@ -39,7 +39,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import sys
 import tempfile
@@ -73,12 +72,6 @@ def test_images(data: str) -> tuple[str, str]:
   if os.path.isdir(contents) and os.path.isdir(styles):
     return image_files.list_images(contents)[0], image_files.list_images(styles)[0]
   return engine_lib.example_images('content')[0], engine_lib.example_images('style')[0]
-
-
-def free_port() -> int:
-  with socket.socket() as s:
-    s.bind(('127.0.0.1', 0))
-    return s.getsockname()[1]
 
 
 def first_and_median(fn, repeats: int) -> dict:
@@ -134,7 +127,7 @@ def main(argv=None) -> int:
     request = engine_lib.Request(content, (style,), size=size)
     results['engine'][size] = first_and_median(lambda r=request: engine.run(r), args.repeats)
   engine.stylizer.style_cache.clear()  # the browser's first press encodes the style again
-  blocks, url = server.launch(engine, server.ServerOptions(port=free_port()))
+  blocks, url = server.launch(engine, server.ServerOptions(port=browser.free_port()))
   try:
     results['browser'] = time_browser(url, content, style, args.repeats, args.screenshot)
     for size in sizes:

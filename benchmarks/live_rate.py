@@ -32,7 +32,6 @@ import argparse
 import json
 import os
 import re
-import socket
 import sys
 import tempfile
 import time
@@ -56,12 +55,6 @@ def parse_args(argv):
   p.add_argument('--screenshot', help='the live tab at the first size (.png)')
   p.add_argument('--out', help='write the results as JSON here')
   return p.parse_args(argv)
-
-
-def free_port() -> int:
-  with socket.socket() as s:
-    s.bind(('127.0.0.1', 0))
-    return s.getsockname()[1]
 
 
 def live_rate(url: str, style: str, size: str, seconds: float, screenshot: str | None) -> dict:
@@ -129,7 +122,7 @@ def main(argv=None) -> int:
     return 1
   style = engine_lib.sample_paintings()[0]
   engine = engine_lib.Engine(infer.Stylizer.load('default'), tempfile.mkdtemp())
-  blocks, url = server.launch(engine, server.ServerOptions(port=free_port()))
+  blocks, url = server.launch(engine, server.ServerOptions(port=browser.free_port()))
   results = {'style': os.path.basename(style), 'live': {}, 'video': {}}
   try:
     for i, size in enumerate(args.sizes.split(',')):

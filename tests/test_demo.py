@@ -183,18 +183,12 @@ def test_results_beyond_the_last_few_are_deleted(shipped, photos, tmp_path, monk
 # ----------------------------------------------------------------------------- server
 
 
-def free_port() -> int:
-  with socket.socket() as s:
-    s.bind(('127.0.0.1', 0))
-    return s.getsockname()[1]
-
-
 @pytest.fixture(scope='module')
 def server(engine):
   pytest.importorskip('gradio', reason='the [demo] extra (gradio) is not installed')
   from zmnet_jax.app import server as server_lib
 
-  options = server_lib.ServerOptions(port=free_port(), max_file_size='1mb')
+  options = server_lib.ServerOptions(port=browser.free_port(), max_file_size='1mb')
   blocks, url = server_lib.launch(engine, options)
   yield url
   blocks.close()
@@ -388,7 +382,7 @@ def test_api_refusals_are_plain_text(server, fields, message, capfd, caplog):
 @pytest.mark.parametrize('stop', [signal.SIGINT, signal.SIGTERM])
 def test_the_command_serves_the_shipped_model_until_stopped(tmp_path, stop):
   pytest.importorskip('gradio', reason='the [demo] extra (gradio) is not installed')
-  port = free_port()
+  port = browser.free_port()
   env = dict(os.environ, ZMNET_JAX_CACHE=os.environ.get('ZMNET_JAX_CACHE', ''))
   process = subprocess.Popen(
     [sys.executable, '-m', 'zmnet_jax.demo', '--port', str(port)],

@@ -199,8 +199,7 @@ class Engine:
     try:
       with self._lock:
         din, name = self._signal(request)
-        self._count += 1
-        out = os.path.join(self.out_dir, f'{self._count:06d}', f'{Path(path).stem}__{name}.mp4')
+        out = self._result_path(f'{Path(path).stem}__{name}', '.mp4')
         options = pipeline.VideoOptions(
           size=request.size, work_size=request.work_size, preserve_colors=request.preserve_color
         )
@@ -209,7 +208,6 @@ class Engine:
         )
     except (video_io.VideoError, infer.InferenceError, TextError, OSError) as e:
       raise RequestError(' '.join(str(e).split())) from e
-    shutil.rmtree(os.path.join(self.out_dir, f'{self._count - KEEP_RESULTS:06d}'), True)
     shape = (report.height, report.width)
     return Result(out, shape, time.perf_counter() - start, self._count)
 
@@ -271,15 +269,19 @@ class Engine:
   # --------------------------------------------------------------------------- outputs
 
   def _save(self, image: np.ndarray, stem: str) -> str:
-    """Writes the result as PNG in a folder of its own; keeps the last KEEP_RESULTS."""
-    self._count += 1
-    folder = os.path.join(self.out_dir, f'{self._count:06d}')
-    path = os.path.join(folder, f'{files.safe_name(stem, 120)}.png')
+    """Writes the result as PNG in a folder of its own."""
+    path = self._result_path(stem, '.png')
     with files.atomic_path(path) as tmp:
       image_files.save_image(tmp, image)
+    return path
+
+  def _result_path(self, stem: str, suffix: str) -> str:
+    """The next result's path, in a folder of its own; keeps the last KEEP_RESULTS."""
+    self._count += 1
     old = os.path.join(self.out_dir, f'{self._count - KEEP_RESULTS:06d}')
     shutil.rmtree(old, ignore_errors=True)
-    return path
+    folder = os.path.join(self.out_dir, f'{self._count:06d}')
+    return os.path.join(folder, f'{files.safe_name(stem, 120)}{suffix}')
 
 
 def example_images(kind: str) -> list[str]:
